@@ -1,0 +1,9 @@
+"""chainrule's engine: scalar reverse-mode automatic differentiation, one ``Value`` per number.
+
+Not to be confused with the unrelated HIPS ``autograd`` package, which uses the same import name.
+"""
+
+from .engine import Value, backward, enable_grad, grad, is_grad_enabled, no_grad
+
+__all__ = ["Value", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled"]
+__version__ = "0.1.0"

@@ -1,0 +1,47 @@
+"""Graph walking written once: the iterative topological sort and a node's operands.
+
+Backward, grad, viz, trace and compile all walk the graph through this module, so the way a node
+stores its operands (``_a`` and ``_b``, each a Value, a float constant or None) is known here and in
+the engine only.
+"""
+
+from __future__ import annotations
+
+__all__ = ["toposort", "operands"]
+
+
+def toposort(root) -> list:
+    """Every Value reachable from ``root``, each after its parents (``root`` last).
+
+    Iterative depth-first search, parents visited in argument order, so the order (and the
+    numbering tools derive from it) is the same every time for the same graph.
+    """
+    order = []
+    opened = set()  # nodes whose parents are being visited
+    done = set()
+    stack = [root]
+    push, pop = stack.append, stack.pop
+    while stack:
+        node = pop()
+        if node in done:
+            continue
+        if node in opened:
+            done.add(node)
+            order.append(node)
+            continue
+        opened.add(node)
+        push(node)  # seen again once its parents are done
+        b = node._b
+        if b is not None and b.__class__ is not float and b not in opened:
+            push(b)
+        a = node._a
+        if a is not None and a.__class__ is not float and a not in opened:
+            push(a)  # pushed last, so visited first: argument order
+    return order
+
+
+def operands(node) -> tuple:
+    """The op's arguments in order: parent Values and float constants (``x * 2`` gives (x, 2.0))."""
+    if not node.op:
+        return ()
+    return (node._a,) if node._b is None else (node._a, node._b)

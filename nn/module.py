@@ -1,0 +1,150 @@
+"""Networks built from Values with operators only: Module, Neuron, Layer, MLP."""
+
+from __future__ import annotations
+
+import math
+import operator
+import random
+from typing import Sequence
+
+from autograd import Value
+
+__all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS"]
+
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+
+
+class Module:
+    """Something with parameters: ``parameters()``, ``zero_grad()`` and a state dict."""
+
+    def parameters(self) -> list:
+        """Every parameter, in a fixed order (layer by layer, neuron by neuron, weights then bias)."""
+        return []
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to 0.0."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def state_dict(self) -> dict:
+        """{parameter label: number}, in ``parameters()`` order."""
+        state = {}
+        for i, p in enumerate(self.parameters()):
+            key = p.label or f"p{i}"
+            if key in state:
+                raise ValueError(f"state_dict: two parameters are labelled {key!r}; labels must be unique")
+            state[key] = p.data
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Set every parameter from ``state``; on any mismatch raise and change nothing."""
+        if not isinstance(state, dict):
+            raise TypeError(f"load_state_dict: expected a dict, got {type(state).__name__}")
+        own = self.state_dict()
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        if missing or unexpected:
+            raise ValueError(
+                f"load_state_dict: the state does not fit {self!r} ({len(own)} parameters, "
+                f"state has {len(state)}); missing {_few(missing)}, unexpected {_few(unexpected)}")
+        numbers = {}
+        for key, x in state.items():
+            if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+                raise ValueError(f"load_state_dict: {key!r} must be a finite number, got {x!r}")
+            numbers[key] = float(x)
+        for p, key in zip(self.parameters(), own):
+            p.data = numbers[key]
+
+
+def _few(keys: list) -> str:
+    if not keys:
+        return "none"
+    shown = ", ".join(map(repr, keys[:4]))
+    return shown + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
+
+
+def _check_activation(activation: str) -> str:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}")
+    return activation
+
+
+def _check_width(n, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{what} must be a positive int, got {n!r}")
+    return n
+
+
+class Neuron(Module):
+    """activation(w · x + b), with weights drawn uniformly from [-1, 1] and bias 0."""
+
+    def __init__(self, nin: int, activation: str = "relu", seed=None, name: str = "N") -> None:
+        _check_width(nin, "Neuron: nin")
+        self.activation = _check_activation(activation)
+        rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        self.w = [Value(rng.uniform(-1.0, 1.0), f"{name}.w{i}") for i in range(nin)]
+        self.b = Value(0.0, f"{name}.b")
+
+    def __call__(self, x: Sequence) -> Value:
+        if len(x) != len(self.w):
+            raise ValueError(f"Neuron: expected {len(self.w)} inputs, got {len(x)}")
+        z = sum(map(operator.mul, self.w, x), self.b)
+        return z if self.activation == "linear" else getattr(z, self.activation)()
+
+    def parameters(self) -> list:
+        return self.w + [self.b]
+
+    def __repr__(self) -> str:
+        return f"Neuron({len(self.w)}, activation={self.activation!r})"
+
+
+class Layer(Module):
+    """``nout`` neurons reading the same inputs; calling it always returns a list."""
+
+    def __init__(self, nin: int, nout: int, activation: str = "relu", seed=None, name: str = "L") -> None:
+        _check_width(nout, "Layer: nout")
+        rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        self.neurons = [Neuron(nin, activation, rng, f"{name}.N{j + 1}") for j in range(nout)]
+
+    def __call__(self, x: Sequence) -> list:
+        return [n(x) for n in self.neurons]
+
+    def parameters(self) -> list:
+        return [p for n in self.neurons for p in n.parameters()]
+
+    def __repr__(self) -> str:
+        n = self.neurons[0]
+        return f"Layer({len(n.w)}, {len(self.neurons)}, activation={n.activation!r})"
+
+
+class MLP(Module):
+    """Layers of the given widths; hidden layers use ``activation``, the last one is linear.
+
+    Returns a Value when the last width is 1, else a list. Parameters are labelled like
+    ``L1.N3.w0`` (layer 1, neuron 3, weight on input 0). ``seed`` makes initialization reproducible.
+    """
+
+    def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu", seed=None) -> None:
+        _check_width(nin, "MLP: nin")
+        if isinstance(nouts, (int, str)) or not list(nouts):
+            raise ValueError(f"MLP: nouts must be a non-empty list of widths, got {nouts!r}")
+        widths = [_check_width(n, "MLP: each width") for n in nouts]
+        self.activation = _check_activation(activation)
+        rng = random.Random(seed)
+        sizes = [nin] + widths
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1], activation if i < len(widths) - 1 else "linear", rng, f"L{i + 1}")
+            for i in range(len(widths))
+        ]
+
+    def __call__(self, x: Sequence):
+        for layer in self.layers:
+            x = layer(x)
+        return x[0] if len(x) == 1 else x
+
+    def parameters(self) -> list:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def __repr__(self) -> str:
+        widths = [len(layer.neurons) for layer in self.layers]
+        return f"MLP({len(self.layers[0].neurons[0].w)}, {widths}, activation={self.activation!r})"

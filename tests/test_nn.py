@@ -1,0 +1,189 @@
+"""The network package: shapes, parameters, losses, weight files and the moons demo."""
+
+import json
+import math
+import os
+
+import pytest
+
+import nn
+from autograd import Value, grad, no_grad
+from nn.data import make_moons, make_sine, make_spiral, make_xor
+
+
+def test_micrograd_network_has_337_parameters_with_unique_labels():
+    """MLP(2, [16, 16, 1]) has 337 parameters, labelled like L1.N3.w0, in a fixed order."""
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    params = model.parameters()
+    labels = [p.label for p in params]
+    assert len(params) == 337 and len(set(labels)) == 337
+    assert labels[:3] == ["L1.N1.w0", "L1.N1.w1", "L1.N1.b"] and labels[-1] == "L3.N1.b"
+    assert labels == [p.label for p in model.parameters()]
+
+
+def test_output_shapes():
+    """Layer returns a list; MLP returns a Value for width 1 and a list otherwise."""
+    assert isinstance(nn.Layer(3, 1, seed=0)([1, 2, 3]), list)
+    assert isinstance(nn.MLP(3, [4, 1], seed=0)([1, 2, 3]), Value)
+    out = nn.MLP(3, [4, 2], seed=0)([Value(1.0), 2, 3])
+    assert isinstance(out, list) and len(out) == 2
+    assert isinstance(nn.Neuron(2, seed=0)([1.0, 2.0]), Value)
+
+
+def test_seed_reproducible_and_independent_of_global_random_state():
+    """The same seed gives the same weights whatever the global random module did."""
+    import random
+
+    random.seed(1)
+    a = nn.MLP(2, [4, 1], seed=7).state_dict()
+    random.seed(2)
+    b = nn.MLP(2, [4, 1], seed=7).state_dict()
+    assert a == b and a != nn.MLP(2, [4, 1], seed=8).state_dict()
+
+
+@pytest.mark.parametrize("activation, op", [("relu", "relu"), ("tanh", "tanh"), ("sigmoid", "sigmoid"),
+                                            ("linear", "add")])
+def test_activations_and_linear_last_layer(activation, op):
+    """Hidden layers use the activation; the last layer is linear."""
+    model = nn.MLP(2, [3, 1], activation=activation, seed=0)
+    hidden = model.layers[0]([0.5, -0.5])
+    assert all(h.op == op for h in hidden)
+    assert model([0.5, -0.5]).op == "add"
+
+
+def test_zero_grad_clears_every_parameter():
+    """zero_grad() sets every gradient to 0.0 after a backward pass."""
+    model = nn.MLP(2, [4, 1], activation="tanh", seed=0)
+    model([1.0, 2.0]).backward()
+    assert any(p.grad != 0 for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad == 0.0 for p in model.parameters())
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: nn.MLP(2, [16, 1], activation="gelu"), "activation"),
+    (lambda: nn.MLP(0, [1]), "nin"),
+    (lambda: nn.MLP(2, []), "nouts"),
+    (lambda: nn.MLP(2, [4, 0]), "width"),
+    (lambda: nn.MLP(2, 3), "nouts"),
+    (lambda: nn.MLP(2, [3, 1], seed=0)([1.0]), "expected 2 inputs, got 1"),
+])
+def test_bad_network_arguments(make, match):
+    """Bad widths, activations and input lengths raise ValueError saying what is wrong."""
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_losses_match_hand_computed_values():
+    """Each loss equals its formula on a small example, and its gradient too."""
+    p = [Value(0.5), Value(-2.0)]
+    assert math.isclose(nn.mse_loss(p, [1.0, 0.0]).data, (0.25 + 4.0) / 2)
+    assert math.isclose(nn.hinge_loss(p, [1, 1]).data, (0.5 + 3.0) / 2)
+    z = Value(0.3)
+    bce = nn.bce_with_logits(z, 1.0)
+    assert math.isclose(bce.data, -math.log(1 / (1 + math.exp(-0.3))))
+    assert math.isclose(grad(bce, [z])[0], 1 / (1 + math.exp(-0.3)) - 1.0)
+    logits = [Value(1.0), Value(2.0), Value(0.5)]
+    ce = nn.cross_entropy(logits, 1)
+    total = sum(math.exp(v.data) for v in logits)
+    assert math.isclose(ce.data, -math.log(math.exp(2.0) / total))
+    assert math.isclose(grad(ce, [logits[1]])[0], math.exp(2.0) / total - 1)
+    batch = nn.cross_entropy([logits, logits], [1, 1])
+    assert math.isclose(batch.data, ce.data)
+
+
+def test_losses_are_stable_for_huge_logits():
+    """bce_with_logits and cross_entropy stay finite (values and gradients) at logits of +-1000."""
+    for z0, t in [(1000.0, 0.0), (-1000.0, 1.0), (1000.0, 1.0)]:
+        z = Value(z0)
+        loss = nn.bce_with_logits(z, t)
+        loss.backward()
+        assert math.isfinite(loss.data) and math.isfinite(z.grad)
+    logits = [Value(1000.0), Value(-1000.0), Value(0.0)]
+    loss = nn.cross_entropy(logits, 1)
+    loss.backward()
+    assert math.isclose(loss.data, 2000.0) and all(math.isfinite(v.grad) for v in logits)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: nn.hinge_loss([Value(1.0)], [0]), "-1 or \\+1"),
+    (lambda: nn.mse_loss([Value(1.0)], [1.0, 2.0]), "1 predictions and 2 targets"),
+    (lambda: nn.bce_with_logits([Value(1.0)], [2.0]), "\\[0, 1\\]"),
+    (lambda: nn.cross_entropy([Value(1.0), Value(2.0)], 2), "class index"),
+    (lambda: nn.mse_loss([Value(1.0)], [math.nan]), "finite"),
+])
+def test_bad_loss_arguments(call, match):
+    """Losses reject mismatched lengths and invalid targets with a clear message."""
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_state_dict_round_trip(tmp_path):
+    """save then load into a fresh model of the same shape restores every weight exactly."""
+    a, b = nn.MLP(2, [4, 4, 1], seed=1), nn.MLP(2, [4, 4, 1], seed=2)
+    path = nn.save(a, tmp_path / "w.json")
+    assert nn.load(b, path) is b
+    assert b.state_dict() == a.state_dict()
+    b2 = nn.MLP(2, [4, 4, 1], seed=3)
+    b2.load_state_dict(a.state_dict())
+    assert b2([0.3, 0.1]).data == a([0.3, 0.1]).data
+
+
+def test_load_failures_leave_the_model_unchanged(tmp_path):
+    """A different architecture, a truncated file or non-finite numbers raise and change nothing."""
+    model = nn.MLP(2, [4, 1], seed=0)
+    before = model.state_dict()
+    other = nn.save(nn.MLP(2, [5, 1], seed=0), tmp_path / "other.json")
+    good = nn.save(nn.MLP(2, [4, 1], seed=9), tmp_path / "good.json")
+    truncated = tmp_path / "trunc.json"
+    truncated.write_text(good.read_text()[:100])
+    doc = json.loads(good.read_text())
+    doc["state"]["L1.N1.w0"] = "NaN"
+    bad_number = tmp_path / "nan.json"
+    bad_number.write_text(json.dumps(doc).replace('"NaN"', "NaN"))
+    doc["state"]["L1.N1.w0"] = "x"
+    wrong_type = tmp_path / "str.json"
+    wrong_type.write_text(json.dumps(doc))
+    cases = [(other, "MLP\\(2, \\[5, 1\\]"), (truncated, "not a valid"), (bad_number, "non-finite"),
+             (wrong_type, "finite number"), (tmp_path / "empty.json", "format marker")]
+    (tmp_path / "empty.json").write_text("[]")
+    for path, match in cases:
+        with pytest.raises(ValueError, match=match):
+            nn.load(model, path)
+        assert model.state_dict() == before, path
+
+
+def test_save_is_atomic_and_refuses_non_finite_weights(tmp_path):
+    """Saving NaN weights raises and keeps the previous file intact, leaving no temporary files."""
+    model = nn.MLP(2, [2, 1], seed=0)
+    path = nn.save(model, tmp_path / "w.json")
+    saved = path.read_text()
+    model.parameters()[0].data = math.nan
+    with pytest.raises(ValueError, match="L1.N1.w0"):
+        nn.save(model, path)
+    assert path.read_text() == saved and os.listdir(tmp_path) == ["w.json"]
+
+
+def test_datasets_are_seeded_and_shaped():
+    """The small datasets are deterministic per seed and have the advertised shapes and labels."""
+    X, y = make_moons(100, seed=3)
+    assert (X, y) == make_moons(100, seed=3) and len(X) == 100 and set(y) == {-1, 1}
+    assert y.count(1) == 50 and all(len(x) == 2 for x in X)
+    X, y = make_spiral(90, classes=3, seed=0)
+    assert set(y) == {0, 1, 2} and len(X) == 90
+    assert make_xor()[1] == [-1, 1, 1, -1]
+    X, y = make_sine(10)
+    assert math.isclose(y[0], math.sin(-math.pi), abs_tol=1e-12)
+    with pytest.raises(ValueError, match="make_moons"):
+        make_moons(1)
+
+
+def test_moons_demo_reaches_full_accuracy():
+    """micrograd's demo through the public API: 100 steps reach 100% training accuracy."""
+    from demos.moons import loss_and_accuracy, train
+
+    model, X, y, history = train(100, seed=1, log=lambda line: None)
+    assert history[-1][0] < history[0][0]
+    with no_grad():
+        _, accuracy = loss_and_accuracy(model, X, y)
+    assert accuracy == 1.0
