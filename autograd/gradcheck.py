@@ -1,0 +1,315 @@
+"""Check gradients against central finite differences, with a report a person can read.
+
+``f`` is called as ``f(*inputs)`` and returns a Value. ``gradcheck`` returns True or raises
+``GradcheckError`` whose message is a table (label, value, analytic, numeric, errors, verdict) and,
+when something is wrong, the first node whose own rule disagrees with finite differences. Steps that
+cross a kink of relu or abs are reported with the one-sided derivatives (a ``KinkWarning``) instead
+of a false failure or a silent pass.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+from dataclasses import dataclass, field
+
+from .engine import Value, contributions, grad, no_grad
+from .graph import toposort
+from .ops import SPECS, apply
+from .rules import RULES
+
+__all__ = ["numerical_grad", "gradcheck", "gradgradcheck", "check_rules", "GradcheckError", "KinkWarning"]
+
+CBRT_EPS = sys.float_info.epsilon ** (1 / 3)  # the step that balances truncation and rounding error
+KINK_OPS = ("relu", "abs")
+
+
+class GradcheckError(AssertionError):
+    """Analytic and numerical gradients disagree; ``rows`` holds the per-input comparison."""
+
+    def __init__(self, message: str, rows=()) -> None:
+        super().__init__(message)
+        self.rows = list(rows)
+
+
+class KinkWarning(UserWarning):
+    """A finite-difference step crossed a kink (relu or abs); the message has the one-sided derivatives."""
+
+
+@dataclass
+class Row:
+    """One compared derivative."""
+
+    label: str
+    value: float
+    analytic: float
+    numeric: float
+    step: float
+    ok: bool = False
+    abs_err: float = 0.0
+    rel_err: float = 0.0
+    band: str = ""
+    kink: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def _band(rel_err: float, abs_err: float, atol: float) -> str:
+    if abs_err <= atol * 1e-2 or rel_err <= 1e-7:
+        return "good"
+    if rel_err <= 1e-4:
+        return "ok"
+    return "poor" if rel_err <= 1e-2 else "WRONG"
+
+
+def _judge(row: Row, atol: float, rtol: float) -> Row:
+    a, n = row.analytic, row.numeric
+    row.abs_err = abs(a - n)
+    scale = max(abs(a), abs(n))
+    row.rel_err = row.abs_err / scale if scale else 0.0
+    row.ok = row.abs_err <= atol + rtol * abs(n)
+    row.band = _band(row.rel_err, row.abs_err, atol)
+    return row
+
+
+COLUMNS = ("input", "value", "analytic", "numeric", "abs err", "rel err", "verdict")
+
+
+def _table(rows: list, columns=COLUMNS) -> str:
+    def fmt(x):
+        return f"{x:.6g}" if isinstance(x, float) else str(x)
+
+    body = [[r.label, fmt(r.value), fmt(r.analytic), fmt(r.numeric), f"{r.abs_err:.2e}", f"{r.rel_err:.2e}",
+             ("ok " if r.ok else "FAIL ") + r.band + (" (kink)" if r.kink else "")] for r in rows]
+    widths = [max(len(c), *(len(line[i]) for line in body)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in body]
+    return "\n".join("  " + line.rstrip() for line in lines)
+
+
+def _labels(inputs) -> list:
+    return [x.label or f"inputs[{i}]" for i, x in enumerate(inputs)]
+
+
+def _check_inputs(where: str, inputs) -> list:
+    if isinstance(inputs, Value):
+        inputs = [inputs]
+    inputs = list(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Value):
+            raise TypeError(f"{where}: inputs[{i}] must be a Value, got {type(x).__name__} {x!r}")
+    if not inputs:
+        raise ValueError(f"{where}: inputs is empty")
+    return inputs
+
+
+def _call(where: str, f, inputs, moved: str = "") -> Value:
+    """f(*inputs), checked: a Value with a finite number."""
+    try:
+        out = f(*inputs)
+    except (ValueError, ZeroDivisionError, OverflowError) as e:
+        raise ValueError(f"{where}: f raised {type(e).__name__} {moved or 'at the given inputs'}: {e}") from e
+    if not isinstance(out, Value):
+        raise TypeError(f"{where}: f must return a Value, got {type(out).__name__} {out!r}")
+    if not math.isfinite(out.data):
+        raise ValueError(f"{where}: f is {out.data!r} {moved or 'at the given inputs'}")
+    return out
+
+
+def _kink_signature(out: Value) -> list:
+    """(node index, op, argument, side of the kink) for every relu/abs node, in topological order."""
+    return [(n, node.op, node._a.data, (node._a.data > 0) - (node._a.data < 0))
+            for n, node in enumerate(toposort(out)) if node.op in KINK_OPS]
+
+
+def _branches(sig: list) -> list:
+    return [(n, op, side) for n, op, _, side in sig]
+
+
+def _moved(where, f, inputs, labels, i, x, record=False):
+    """f with inputs[i] moved to x: (number, kink signature or None)."""
+    saved = inputs[i].data
+    inputs[i].data = x
+    try:
+        if record:
+            out = _call(where, f, inputs, f"when {labels[i]} is moved from {saved!r} to {x!r}")
+            return out.data, _kink_signature(out)
+        with no_grad():
+            return _call(where, f, inputs, f"when {labels[i]} is moved from {saved!r} to {x!r}").data, None
+    finally:
+        inputs[i].data = saved
+
+
+def _step(x: float, eps) -> float:
+    return float(eps) if eps is not None else CBRT_EPS * max(1.0, abs(x))
+
+
+def numerical_grad(f, inputs, eps: float | None = None) -> tuple:
+    """Central differences (f(x+h) - f(x-h)) / 2h per input; h = cbrt(machine eps) * max(1, |x|)."""
+    inputs = _check_inputs("numerical_grad", inputs)
+    labels = _labels(inputs)
+    _call("numerical_grad", f, inputs)
+    result = []
+    for i, x in enumerate(inputs):
+        h = _step(x.data, eps)
+        plus = _moved("numerical_grad", f, inputs, labels, i, x.data + h)[0]
+        minus = _moved("numerical_grad", f, inputs, labels, i, x.data - h)[0]
+        result.append((plus - minus) / (2 * h))
+    return tuple(result)
+
+
+def _kink_note(sig0, sig_plus, sig_minus) -> str:
+    for here, plus, minus in zip(sig0, sig_plus, sig_minus):
+        if not here[3] == plus[3] == minus[3]:
+            return f"crossed a kink at node {here[0]} ({here[1]}, input {here[2]:.3g})"
+    return "crossed a kink (the relu/abs nodes differ between x-h and x+h)"
+
+
+def _one_sided(f, inputs, labels, i, h, plus, minus, sig_plus, sig_minus) -> tuple:
+    """(right, left) derivatives from steps beyond x+h and x-h, where no kink lies between the points."""
+    x0 = inputs[i].data
+    far_plus, sig_far_plus = _moved("gradcheck", f, inputs, labels, i, x0 + 2 * h, record=True)
+    far_minus, sig_far_minus = _moved("gradcheck", f, inputs, labels, i, x0 - 2 * h, record=True)
+    if _branches(sig_far_plus) == _branches(sig_plus) and _branches(sig_far_minus) == _branches(sig_minus):
+        return (far_plus - plus) / h, (minus - far_minus) / h
+    f0 = _call("gradcheck", f, inputs).data
+    return (plus - f0) / h, (f0 - minus) / h
+
+
+def gradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
+    """True when every input's gradient matches finite differences; else GradcheckError with a table."""
+    inputs = _check_inputs("gradcheck", inputs)
+    labels = _labels(inputs)
+    out = _call("gradcheck", f, inputs)
+    sig0 = _kink_signature(out)
+    analytic = grad(out, inputs)
+    rows, kinks = [], []
+    for i, x in enumerate(inputs):
+        x0 = x.data
+        h = _step(x0, eps)
+        plus, sig_plus = _moved("gradcheck", f, inputs, labels, i, x0 + h, record=True)
+        minus, sig_minus = _moved("gradcheck", f, inputs, labels, i, x0 - h, record=True)
+        row = _judge(Row(labels[i], x0, analytic[i], (plus - minus) / (2 * h), h), atol, rtol)
+        if not _branches(sig_plus) == _branches(sig_minus) == _branches(sig0):
+            right, left = _one_sided(f, inputs, labels, i, h, plus, minus, sig_plus, sig_minus)
+            lo, hi = min(left, right), max(left, right)
+            slack = atol + rtol * max(abs(lo), abs(hi))
+            row.kink = _kink_note(sig0, sig_plus, sig_minus)
+            row.ok = lo - slack <= row.analytic <= hi + slack
+            row.extra = {"left": left, "right": right}
+            kinks.append(f"{row.label}: {row.kink}; one-sided derivatives left {left:.6g}, right {right:.6g}, "
+                         f"analytic {row.analytic:.6g} " + ("lies between them" if row.ok else "lies outside them"))
+        rows.append(row)
+    if all(r.ok for r in rows):
+        if kinks:
+            warnings.warn(KinkWarning("gradcheck passed at a kink:\n  " + "\n  ".join(kinks)), stacklevel=2)
+        return True
+    bad = sum(not r.ok for r in rows)
+    step = f"eps = {eps!r}" if eps is not None else "h = cbrt(machine eps) * max(1, |x|)"
+    message = [f"gradcheck failed: {bad} of {len(rows)} inputs disagree (atol={atol}, rtol={rtol}, {step})",
+               _table(rows)]
+    message += [f"  kink: {k}" for k in kinks]
+    message.append(_culprit(out, atol, rtol))
+    raise GradcheckError("\n".join(message), rows)
+
+
+def _local_numeric(node: Value, k: int) -> float | None:
+    """d node / d operand k by central differences on the op alone (None if a step leaves its domain)."""
+    ops = [node._a] if node._b is None else [node._a, node._b]
+    args = [a if type(a) is float else a.data for a in ops]
+    h = CBRT_EPS * max(1.0, abs(args[k]))
+    values = []
+    for x in (args[k] + h, args[k] - h):
+        moved = [Value(a) for a in args]
+        moved[k] = Value(x)
+        try:
+            with no_grad():
+                values.append(apply(node.op, *moved).data)
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return None
+    return (values[0] - values[1]) / (2 * h)
+
+
+def _culprit(out: Value, atol: float, rtol: float) -> str:
+    """Name the first node whose rule disagrees with finite differences on the op alone."""
+    for n, node in enumerate(toposort(out)):
+        if not node.op or node.op in KINK_OPS and node._a.data == 0.0:
+            continue
+        ops = [node._a] if node._b is None else [node._a, node._b]
+        ks = [k for k, a in enumerate(ops) if type(a) is not float]
+        rule_says = [c for _, c in contributions(node, 1.0)]
+        for k, analytic in zip(ks, rule_says):
+            numeric = _local_numeric(node, k)
+            if numeric is not None and abs(analytic - numeric) > atol + rtol * abs(numeric):
+                return (f"culprit: {node.op}_backward at node {n} ({node.op} of "
+                        f"{', '.join(repr(a if type(a) is float else a.data) for a in ops)}): d/d(operand {k}) "
+                        f"is {analytic!r} by the rule, {numeric!r} by finite differences")
+    return ("culprit: every node's rule agrees with finite differences, so the difference comes from "
+            "outside the recorded graph: a path computed under no_grad(), through detach() or through .data")
+
+
+def gradgradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
+    """True when second derivatives (grad of grad, create_graph=True) match finite differences of grad."""
+    inputs = _check_inputs("gradgradcheck", inputs)
+    labels = _labels(inputs)
+    out = _call("gradgradcheck", f, inputs)
+    first = grad(out, inputs, create_graph=True)
+    hessian = [grad(d, inputs) for d in first]
+
+    def first_order():
+        return grad(_call("gradgradcheck", f, inputs), inputs)
+
+    rows = []
+    for j, x in enumerate(inputs):
+        x0 = x.data
+        h = _step(x0, eps)
+        x.data = x0 + h
+        try:
+            plus = first_order()
+            x.data = x0 - h
+            minus = first_order()
+        finally:
+            x.data = x0
+        for i in range(len(inputs)):
+            label = f"d2/d{labels[i]} d{labels[j]}"
+            rows.append(_judge(Row(label, x0, hessian[i][j], (plus[i] - minus[i]) / (2 * h), h), atol, rtol))
+    if all(r.ok for r in rows):
+        return True
+    bad = sum(not r.ok for r in rows)
+    raise GradcheckError(f"gradgradcheck failed: {bad} of {len(rows)} second derivatives disagree "
+                         f"(atol={atol}, rtol={rtol})\n" + _table(rows, ("derivative",) + COLUMNS[1:]),
+                         rows)
+
+
+def check_rules(rules: dict | None = None) -> bool:
+    """Every rule in the table is linear in g, deterministic, and right at a sample point; else GradcheckError."""
+    rules = RULES if rules is None else rules
+    problems = []
+    for op, rule in rules.items():
+        spec = SPECS.get(op)
+        if spec is None:
+            problems.append(f"{op}: no entry in autograd.ops.SPECS, so it cannot be checked")
+            continue
+        leaves = [Value(a) for a in spec.sample()]
+        with no_grad():
+            out = apply(op, *leaves).data
+        args = [v.data for v in leaves]
+        r0, r1, r2 = (tuple(rule(g, *args, out)) for g in (0.0, 1.5, 3.0))
+        if len(r1) != spec.arity:
+            problems.append(f"{op}_backward returned {len(r1)} contributions for {spec.arity} inputs")
+            continue
+        if any(c != 0.0 for c in r0):
+            problems.append(f"{op}_backward is not linear in g: g = 0 gives {r0}")
+        if any(not math.isclose(b, 2 * a, rel_tol=1e-12, abs_tol=1e-300) for a, b in zip(r1, r2)):
+            problems.append(f"{op}_backward is not linear in g: g = 1.5 gives {r1}, g = 3.0 gives {r2}")
+        if tuple(rule(1.5, *args, out)) != r1:
+            problems.append(f"{op}_backward is not deterministic: two calls differ")
+        for k in range(spec.arity):
+            node = apply(op, *[Value(a) for a in args])
+            numeric = _local_numeric(node, k)
+            if numeric is not None and not math.isclose(r1[k] / 1.5, numeric, rel_tol=1e-5, abs_tol=1e-8):
+                problems.append(f"{op}_backward: d/d(input {k}) at {args} is {r1[k] / 1.5!r}, "
+                                f"finite differences give {numeric!r}")
+    if problems:
+        raise GradcheckError("check_rules found problems:\n  " + "\n  ".join(problems))
+    return True
