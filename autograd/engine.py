@@ -328,17 +328,32 @@ def grad(output: Value, inputs, create_graph: bool = False) -> tuple:
     inputs = (inputs,) if single else tuple(inputs)
     for i, x in enumerate(inputs):
         _check_value(x, f"grad: inputs[{i}]")
-    grads: dict = {output: Value(1.0) if create_graph else 1.0}
-    with enable_grad() if create_graph else contextlib.nullcontext():
-        for node in reversed(toposort(output)):
+    order = toposort(output)
+    grads: dict = {output: Value(1.0, "seed") if create_graph else 1.0}
+    made: list = []  # nodes recorded by the latest step, tagged below so pictures can name them
+    outer = _recording_mode.get()
+    hook = made.append if outer is None else lambda v: (made.append(v), outer(v))
+    with _record_hook(hook) if create_graph else contextlib.nullcontext():
+        for i in range(len(order) - 1, -1, -1):
+            node = order[i]
             g = grads.get(node)
             if g is None or not node.op or (not create_graph and g == 0.0):
                 continue
-            for parent, c in contributions(node, g, create_graph):
+            steps = contributions(node, g, create_graph)
+            _tag(made, f"{node.op}_backward @ node {i}")
+            for parent, c in steps:
                 prev = grads.get(parent)
                 grads[parent] = c if prev is None else prev + c
+                _tag(made, f"accumulate @ node {i}")
     zero = Value if create_graph else float
     return tuple(grads[x] if x in grads else zero(0.0) for x in inputs)
+
+
+def _tag(nodes: list, label: str) -> None:
+    for v in nodes:
+        if not v.label:
+            v.label = label
+    nodes.clear()
 
 
 class no_grad(contextlib.ContextDecorator):

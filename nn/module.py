@@ -84,12 +84,15 @@ class Neuron(Module):
         rng = seed if isinstance(seed, random.Random) else random.Random(seed)
         self.w = [Value(rng.uniform(-1.0, 1.0), f"{name}.w{i}") for i in range(nin)]
         self.b = Value(0.0, f"{name}.b")
+        self.name = name
 
     def __call__(self, x: Sequence) -> Value:
         if len(x) != len(self.w):
             raise ValueError(f"Neuron: expected {len(self.w)} inputs, got {len(x)}")
         z = sum(map(operator.mul, self.w, x), self.b)
-        return z if self.activation == "linear" else getattr(z, self.activation)()
+        out = z if self.activation == "linear" else getattr(z, self.activation)()
+        out.label = self.name  # marks where the neuron ends, for pictures (viz collapse) and traces
+        return out
 
     def parameters(self) -> list:
         return self.w + [self.b]

@@ -1,0 +1,319 @@
+"""Computation graphs as pictures: DOT text through the ``graphviz`` package, SVG/PNG with no set-up.
+
+Images come from the system ``dot`` when there is one, else from the ``graphviz-pure`` package's
+self-contained renderer (``pip install "chainrule[viz]"``), found on PATH or next to the running
+interpreter. Nodes are numbered n0, n1, ... in topological order, so the same graph always gives
+the same DOT text. Labels are user text: they are escaped and shown literally.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unicodedata
+from pathlib import Path
+
+from .engine import Value, _check_value, contributions
+from .graph import operands, toposort
+
+__all__ = ["to_dot", "render", "find_renderer", "RendererNotFound", "GraphTooLarge", "MAX_NODES"]
+
+MAX_NODES = 2000
+PARAMETER = re.compile(r"^L\d+\.N\d+\.(w\d+|b)$")  # labels nn gives its parameters
+NEURON = re.compile(r"^L\d+\.N\d+$")  # labels nn gives a neuron's output
+BACKWARD = re.compile(r"_backward @ node \d+$|^accumulate @ node \d+$|^seed$")  # made by grad(create_graph=True)
+FONT = "Helvetica"
+STYLE = {  # fill colour per kind of node
+    "leaf": "#dbeafe", "param": "#fde68a", "interior": "#ffffff", "root": "#bbf7d0",
+    "backward": "#ede9fe", "const": "#f3f4f6", "group": "#fef3c7",
+}
+
+
+class RendererNotFound(RuntimeError):
+    """Neither the system ``dot`` nor ``graphviz-pure`` can be run."""
+
+
+class GraphTooLarge(ValueError):
+    """The graph has more nodes than ``max_nodes``."""
+
+
+def _graphviz():
+    try:
+        import graphviz
+    except ImportError:
+        raise ImportError('autograd.viz needs the graphviz package: pip install "chainrule[viz]"') from None
+    return graphviz
+
+
+def _text(s: str, limit: int = 48) -> str:
+    """User text made safe for an HTML-like label: escaped, control characters made visible."""
+    out = []
+    for ch in s[:limit]:
+        if ch == "\n":
+            out.append("\n")
+        elif ch == "\t":
+            out.append(" ")
+        elif unicodedata.category(ch) in ("Cc", "Cs", "Cn", "Co") or ch in "\ufffe\uffff":
+            out.append(ascii(ch)[1:-1])  # \x01, \ud800: shown as text, never emitted raw
+        else:
+            out.append(ch)
+    # Graphviz expands \N, \G, \L ... even in HTML labels: a zero-width space keeps them literal.
+    text = html.escape("".join(out), quote=True).replace("\\", "\\\u200b")
+    text += "..." if len(s) > limit else ""
+    return text.replace("\n", '<BR ALIGN="LEFT"/>')
+
+
+def _num(x: float) -> str:
+    return f"{x:.4f}" if x == 0 or 1e-3 <= abs(x) < 1e5 else f"{x:.3e}"
+
+
+def _kind(node: Value, root: Value) -> str:
+    if node is root:
+        return "root"
+    if BACKWARD.search(node.label):
+        return "backward"
+    if node.op:
+        return "interior"
+    return "param" if PARAMETER.match(node.label) else "leaf"
+
+
+def _grad_colour(g: float, scale: float) -> str:
+    """Blue for positive, red for negative gradients, stronger with |g| (log scale)."""
+    if not math.isfinite(g):
+        return "#f0abfc"
+    if g == 0 or scale == 0:
+        return "#ffffff"
+    strength = max(0.0, min(1.0, 1 + math.log10(abs(g) / scale) / 4))  # 4 decades of range
+    light = int(235 - 135 * strength)
+    return f"#{light:02x}{light:02x}ff" if g > 0 else f"#ff{light:02x}{light:02x}"
+
+
+def _record(title: str, rows: list, fill: str, bold: bool = False, stacked: bool = False) -> str:
+    """An HTML-like table label: title and rows side by side (or stacked)."""
+    cells = [f"<B>{title}</B>" if bold else title] + rows
+    inner = "".join(f"<TR><TD>{c}</TD></TR>" for c in cells) if stacked else \
+        "<TR>" + "".join(f"<TD>{c}</TD>" for c in cells) + "</TR>"
+    return f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4" BGCOLOR="{fill}">{inner}</TABLE>>'
+
+
+
+def _check_size(n: int, max_nodes, where: str) -> None:
+    if max_nodes is not None and n > max_nodes:
+        raise GraphTooLarge(
+            f"{where}: the graph has {n:,} nodes, over max_nodes={max_nodes:,}; a picture that size "
+            f"cannot be read. For a network pass collapse='neuron' or collapse='layer', draw the graph "
+            f"of a single input, or raise max_nodes")
+
+
+def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_grad: bool = False,
+           edge_derivatives: bool = False, collapse: str | None = None, max_nodes: int | None = MAX_NODES,
+           highlight: dict | None = None):
+    """The graph behind ``root`` as a ``graphviz.Digraph`` (it displays itself in Jupyter).
+
+    Each Value is a record (label | data | grad), each op a small node named by its key, with
+    edges in argument order; constants are grey boxes. ``color_grad`` shades nodes by gradient
+    sign and size, ``edge_derivatives`` labels each edge with the local derivative and the
+    contribution it carried, ``collapse`` ('neuron' or 'layer') folds each neuron or layer of an
+    ``nn`` network into one summary node. ``highlight`` maps nodes to fill colours (for trace).
+    """
+    _check_value(root, "to_dot")
+    if rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ValueError(f"to_dot: rankdir must be LR, RL, TB or BT, got {rankdir!r}")
+    if collapse not in (None, "neuron", "layer"):
+        raise ValueError(f"to_dot: collapse must be None, 'neuron' or 'layer', got {collapse!r}")
+    order = toposort(root)
+    groups = _groups(order, collapse) if collapse else {}
+    _check_size(len(order) - len(groups) + len(set(groups.values())), max_nodes, "to_dot")
+    index = {node: i for i, node in enumerate(order)}
+    graph = _digraph_class()(name="chainrule", graph_attr={"rankdir": rankdir, "ordering": "in",
+                                                           "fontname": FONT},
+                             node_attr={"fontname": FONT, "fontsize": "11"},
+                             edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.6"})
+    scale = max((abs(n.grad) for n in order if math.isfinite(n.grad)), default=0.0)
+    highlight = highlight or {}
+    if groups:
+        _add_groups(graph, order, groups, index, show_grad)
+    for node in order:
+        if node in groups:
+            continue
+        i, kind = index[node], _kind(node, root)
+        fill = highlight.get(node) or (_grad_colour(node.grad, scale) if color_grad else STYLE[kind])
+        rows = [f"data {_num(node.data)}"] + ([f"grad {_num(node.grad)}"] if show_grad else [])
+        title = _text(node.label) if node.label else f"n{i}"
+        graph.node(f"n{i}", _record(title, rows, fill, bold=kind in ("root", "param")), shape="plain",
+                   tooltip=f"n{i}: {node.op or 'leaf'}")
+        if not node.op:
+            continue
+        graph.node(f"n{i}op", node.op, shape="ellipse", style="filled", fillcolor="#e5e7eb",
+                   fontsize="10", height="0.3", width="0.3", margin="0.04")
+        graph.edge(f"n{i}op", f"n{i}")
+        local = _local_derivatives(node) if edge_derivatives else None
+        for k, a in enumerate(operands(node)):
+            if type(a) is float:
+                graph.node(f"n{i}c{k}", f"{a:.6g}",
+                           shape="box", style="filled,dashed", fillcolor=STYLE["const"], fontsize="10",
+                           height="0.2", margin="0.04")
+                graph.edge(f"n{i}c{k}", f"n{i}op", style="dashed")
+                continue
+            label = ""
+            if local is not None:
+                d = local[k]
+                label = f"d={_num(d)}" + (f"\ng*d={_num(node.grad * d)}" if show_grad else "")
+            src = groups.get(a)
+            graph.edge(f"g{src}" if src is not None else f"n{index[a]}", f"n{i}op", **({"label": label} if label else {}))
+    return graph
+
+
+def _local_derivatives(node: Value) -> list:
+    """d node / d operand for each operand (None for constants), from the node's rule with g = 1."""
+    result = [None] * len(operands(node))
+    values = iter(c for _, c in contributions(node, 1.0))
+    for k, a in enumerate(operands(node)):
+        if type(a) is not float:
+            result[k] = next(values)
+    return result
+
+
+def _groups(order: list, collapse: str) -> dict:
+    """Node -> group name for nodes inside a neuron (or layer), found from nn's parameter labels.
+
+    A node belongs to a group when it uses one of the group's parameters directly, or when all its
+    inputs are inside the group and none is a finished neuron output (nn labels those L1.N3).
+    """
+    def name(label: str) -> str:
+        parts = label.split(".")
+        return parts[0] if collapse == "layer" else ".".join(parts[:2])
+
+    groups: dict = {}
+    for node in order:
+        if not node.op:
+            if PARAMETER.match(node.label):
+                groups[node] = name(node.label)
+            continue
+        parents = [a for a in operands(node) if type(a) is not float]
+        direct = {groups[a] for a in parents if not a.op and a in groups}
+        inner = {groups.get(a) for a in parents if a.op and not NEURON.match(a.label)}
+        if len(direct) == 1:
+            groups[node] = direct.pop()
+        elif len(inner) == 1 and None not in inner and all(a.op for a in parents):
+            groups[node] = inner.pop()
+    return groups
+
+
+def _add_groups(graph, order, groups, index, show_grad) -> None:
+    """One summary node per group, and edges between groups and the nodes they feed."""
+    members: dict = {}
+    for node in order:
+        if node in groups:
+            members.setdefault(groups[node], []).append(node)
+    for g, nodes in members.items():
+        params = [n for n in nodes if not n.op]
+        outs = [n for n in nodes if NEURON.match(n.label)] or nodes[-1:]  # nn labels neuron outputs
+        acts = sorted({n.op for n in nodes if n.op in ("relu", "tanh", "sigmoid")}) or ["linear"]
+        rows = [f"{'/'.join(acts)}, " + (f"{len(outs)} neurons, " if len(outs) > 1 else "") + f"{len(params)} params"]
+        if len(outs) == 1:
+            rows.append(f"out {_num(outs[0].data)}" + (f"  grad {_num(outs[0].grad)}" if show_grad else ""))
+        else:
+            rows.append(f"outs {_num(min(n.data for n in outs))} .. {_num(max(n.data for n in outs))}")
+        if show_grad and params:
+            rows.append(f"max |param grad| {_num(max(abs(p.grad) for p in params))}")
+        graph.node(f"g{g}", _record(_text(g), rows, STYLE["group"], bold=True, stacked=True), shape="plain")
+    seen = set()
+    for node in order:
+        dst = groups.get(node)
+        if dst is None:
+            continue  # edges into ungrouped nodes are drawn with those nodes
+        for a in operands(node):
+            if type(a) is float or groups.get(a) == dst:
+                continue
+            src = f"g{groups[a]}" if a in groups else f"n{index[a]}"
+            if (src, dst) not in seen:
+                seen.add((src, dst))
+                graph.edge(src, f"g{dst}")
+
+
+def find_renderer() -> list:
+    """The command that turns DOT into images: system ``dot``, else ``graphviz-pure``.
+
+    Looks on PATH and next to the running interpreter (a virtual environment used without
+    activating it). Raises RendererNotFound saying what to install.
+    """
+    here = Path(sys.executable).parent
+    for name in ("dot", "graphviz-pure"):
+        for found in (shutil.which(name), shutil.which(name, path=str(here))):
+            if found:
+                return [found]
+    raise RendererNotFound(
+        "no Graphviz renderer found: neither 'dot' nor 'graphviz-pure' is on PATH or next to "
+        f"{sys.executable}. Install the pure one with: pip install graphviz-pure "
+        '(or pip install "chainrule[viz]"); or the system Graphviz (apt-get install graphviz)')
+
+
+def _run(source: str, fmt: str, out: Path) -> None:
+    command = find_renderer() + [f"-T{fmt}", f"-o{out}"]
+    try:
+        done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True, timeout=600)
+    except OSError as e:
+        raise RendererNotFound(f"could not run {command[0]}: {e}") from None
+    if done.returncode != 0 or not out.exists() or out.stat().st_size == 0:
+        raise RuntimeError(f"{Path(command[0]).name} failed (exit {done.returncode}): "
+                           f"{done.stderr.decode('utf-8', 'replace').strip()[:2000]}")
+
+
+def _pipe_svg(source: str) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "graph.svg"
+        _run(source, "svg", path)
+        return path.read_text(encoding="utf-8")
+
+
+def _digraph_class():
+    graphviz = _graphviz()
+
+    class Digraph(graphviz.Digraph):
+        """A graphviz.Digraph that shows itself in Jupyter through chainrule's renderer search."""
+
+        def _repr_mimebundle_(self, include=None, exclude=None, **_):
+            return {"image/svg+xml": _pipe_svg(self.source)}
+
+    return Digraph
+
+
+def render(root: Value, path, *, max_nodes: int | None = MAX_NODES, **options) -> Path:
+    """Write the graph behind ``root`` to ``path``; the suffix picks the format (.svg, .png, .dot).
+
+    The file appears whole or not at all (written to a temporary file, then moved into place).
+    Other keyword arguments go to ``to_dot``.
+    """
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("svg", "png", "dot", "gv"):
+        raise ValueError(f"render: cannot tell the format from {str(path)!r}; use a .svg, .png or .dot suffix")
+    _check_value(root, "render")
+    source = to_dot(root, max_nodes=max_nodes, **options).source
+    return write_dot(source, path)
+
+
+def write_dot(source: str, path) -> Path:
+    """Write DOT ``source`` to ``path`` as DOT text or as an image, atomically."""
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        if fmt in ("dot", "gv"):
+            tmp.write_text(source, encoding="utf-8")
+        else:
+            _run(source, fmt, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,195 @@
+"""Graph pictures: DOT structure, SVG and PNG through the pip-only renderer, hostile labels, size
+guard, the collapsed network view and determinism."""
+
+import re
+import shutil
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import nn
+from autograd import Value, grad
+from autograd.viz import GraphTooLarge, RendererNotFound, find_renderer, render, to_dot
+
+pytest.importorskip("graphviz")
+
+
+def example():
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c = (a * b + a.exp()).tanh()
+    c.label = "c"
+    return a, b, c
+
+
+def node_ids(source):
+    return re.findall(r"^\s*(n\d+(?:op|c\d+)?) \[", source, re.M)
+
+
+def edges(source):
+    return re.findall(r"^\s*(\S+) -> (\S+)", source, re.M)
+
+
+def test_dot_structure_nodes_ops_and_edges_in_argument_order():
+    """Each Value is a record n<i> in topological order, each op a node, edges in argument order."""
+    a, b, c = example()
+    src = to_dot(c).source
+    assert node_ids(src) == ["n0", "n1", "n2", "n2op", "n3", "n3op", "n4", "n4op", "n5", "n5op"]
+    assert ("n0", "n2op") in edges(src) and edges(src).index(("n0", "n2op")) < edges(src).index(("n1", "n2op"))
+    assert "ordering=in" in src and "rankdir=LR" in src
+    assert ">a<" in src and "data 2.0000" in src and "grad 0.0000" in src
+    assert "label=mul" in src and "label=tanh" in src
+
+
+def test_reuse_shows_two_edges_and_constants_show_as_boxes():
+    """x * x draws two edges from x; x * 2 draws a constant box; leaves, root and params differ in colour."""
+    x = Value(3.0, label="x")
+    w = Value(0.5, label="L1.N1.w0")
+    out = x * x * 2 + w
+    src = to_dot(out).source
+    assert edges(src).count(("n0", "n1op")) == 2
+    assert re.search(r'n2c1 \[label=2 ', src)
+    colours = dict(re.findall(r'(n\d+) \[label=<.*?BGCOLOR="(#\w+)"', src))
+    assert len({colours["n0"], colours["n3"], colours["n4"], colours["n1"]}) == 4
+
+
+def test_deterministic_output():
+    """The same graph gives byte-identical DOT text every time (numbering never uses id())."""
+    assert to_dot(example()[2]).source == to_dot(example()[2]).source
+
+
+def test_edge_derivatives_show_each_contribution_of_a_fan_in():
+    """With edge_derivatives, each edge into a reused node carries its local derivative and contribution."""
+    x = Value(3.0, label="x")
+    y = x * x + x
+    y.backward()
+    src = to_dot(y, edge_derivatives=True).source
+    assert src.count("d=3.0000\ng*d=3.0000") == 2 and "d=1.0000\ng*d=1.0000" in src
+
+
+def test_color_by_gradient_sign():
+    """color_grad shades positive gradients blue and negative ones red."""
+    x, y = Value(1.0, label="x"), Value(1.0, label="y")
+    out = x - y
+    out.backward()
+    src = to_dot(out, color_grad=True).source
+    fills = dict(re.findall(r'(n\d+) \[label=<.*?BGCOLOR="(#\w+)"', src))
+    assert fills["n0"].endswith("ff") and fills["n1"].startswith("#ff")
+
+
+def test_render_svg_parses_as_xml_and_contains_labels(tmp_path):
+    """render(.svg) gives well-formed SVG that names the nodes."""
+    path = render(example()[2], tmp_path / "g.svg")
+    root = ET.parse(path).getroot()
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "a" in texts and "tanh" in texts and "data -3.0000" in texts
+
+
+def test_render_png_has_a_valid_header_and_sensible_size(tmp_path):
+    """render(.png) writes a real PNG of plausible size, and .dot writes the source."""
+    a, b, c = example()
+    png = render(c, tmp_path / "sub" / "g.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and 2_000 < len(png) < 2_000_000
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width > height > 20
+    assert render(c, tmp_path / "g.dot").read_text() == to_dot(c).source
+
+
+def test_render_rejects_unknown_suffix_and_leaves_no_partial_files(tmp_path):
+    """A bad suffix is a clear error; failed renders leave no file behind."""
+    with pytest.raises(ValueError, match=".svg, .png or .dot"):
+        render(example()[2], tmp_path / "g.jpeg2")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_renderer_says_what_to_install(tmp_path, monkeypatch):
+    """With no dot and no graphviz-pure anywhere, the error names the package to install."""
+    monkeypatch.setattr(shutil, "which", lambda *a, **k: None)
+    with pytest.raises(RendererNotFound, match="pip install graphviz-pure"):
+        render(example()[2], tmp_path / "g.svg")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_renderer_found_next_to_the_interpreter(monkeypatch):
+    """A virtual environment's renderer is found without activating it (PATH empty)."""
+    monkeypatch.setenv("PATH", "")
+    found = find_renderer()[0]
+    assert Path(found).parent == Path(sys.executable).parent or shutil.which("dot", path="/usr/bin")
+
+
+HOSTILE = ['say "hi"', "{a|b}", "<script>alert(1)</script>", "x & y", "back\\slash", "two\nlines",
+           "</TD></TR></TABLE>>", "\x00\x01\x1b", "\ud800", "]; n0 -> n1 [", "\\N \\G \\L"]
+
+
+@pytest.mark.parametrize("label", HOSTILE)
+def test_hostile_labels_render_literally(tmp_path, label):
+    """Quotes, braces, |, <, >, &, backslashes, newlines and control characters never break the output."""
+    x = Value(1.5, label=label)
+    path = render(x.tanh(), tmp_path / "g.svg")
+    svg = path.read_text(encoding="utf-8")
+    ET.fromstring(svg)
+    assert "<script>" not in svg
+    shown = "".join(t.text or "" for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text"))
+    visible = label.replace("\n", "")
+    if label.isprintable() or "\n" in label:
+        assert visible.replace(" ", "") in shown.replace(" ", "").replace("\xa0", "").replace("\u200b", "")
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.text(max_size=30))
+def test_arbitrary_labels_give_well_formed_svg(tmp_path_factory, label):
+    """Any text as a label gives DOT the renderer accepts and SVG that parses."""
+    x = Value(0.5, label=label)
+    path = render(x * 2, tmp_path_factory.mktemp("h") / "g.svg")
+    ET.parse(path)
+
+
+def test_size_guard_explains_what_to_do(tmp_path):
+    """A moons-sized graph is refused with its node count and the collapse option."""
+    x = Value(1.0)
+    for _ in range(3000):
+        x = x * 1.0
+    with pytest.raises(GraphTooLarge, match=r"3,001 nodes.*collapse="):
+        render(x, tmp_path / "g.svg")
+    assert render(x, tmp_path / "g.dot", max_nodes=None).exists()
+
+
+def test_collapsed_network_view_is_readable(tmp_path):
+    """MLP(2, [4, 4, 1]) on one input collapses to 9 neuron nodes (or 3 layers) plus the inputs."""
+    model = nn.MLP(2, [4, 4, 1], seed=0)
+    out = model([Value(0.5, label="x0"), Value(-1.0, label="x1")])
+    out.backward()
+    src = to_dot(out, collapse="neuron").source
+    groups = re.findall(r'^\s*"?g(L\d\.N\d)"? \[', src, re.M)
+    assert sorted(groups) == sorted([f"L1.N{i}" for i in range(1, 5)] + [f"L2.N{i}" for i in range(1, 5)] + ["L3.N1"])
+    assert len(edges(src)) == 2 * 4 + 4 * 4 + 4
+    layers = to_dot(out, collapse="layer").source
+    assert len(edges(layers)) == 2 + 1 + 1 and "4 neurons, 12 params" in layers
+    ET.parse(render(out, tmp_path / "net.svg", collapse="neuron"))
+
+
+def test_second_order_graph_tags_backward_nodes():
+    """grad(create_graph=True) builds nodes tagged by the rule that made them, and they render."""
+    x = Value(0.5, label="x")
+    (d,) = grad(x * x * x, [x], create_graph=True)
+    src = to_dot(d).source
+    assert "mul_backward @ node 2" in src and "mul_backward @ node 1" in src and ">seed<" in src
+    assert "#ede9fe" in src
+
+
+def test_jupyter_display_uses_the_pip_renderer():
+    """A Digraph from to_dot shows itself as SVG in Jupyter without a system Graphviz."""
+    bundle = to_dot(example()[2])._repr_mimebundle_()
+    ET.fromstring(bundle["image/svg+xml"].encode())
+
+
+def test_bad_arguments():
+    """Non-Values and bad options are clear errors."""
+    with pytest.raises(TypeError, match="to_dot: expected a Value"):
+        to_dot(3.0)
+    with pytest.raises(ValueError, match="rankdir"):
+        to_dot(Value(1.0), rankdir="XY")
+    with pytest.raises(ValueError, match="collapse"):
+        to_dot(Value(1.0), collapse="block")
