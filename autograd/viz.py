@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ import unicodedata
 from pathlib import Path
 
 from .engine import Value, _check_value, contributions
+from .files import atomic_write
 from .graph import operands, toposort
 
 __all__ = ["to_dot", "render", "find_renderer", "RendererNotFound", "GraphTooLarge", "MAX_NODES"]
@@ -301,19 +301,8 @@ def render(root: Value, path, *, max_nodes: int | None = MAX_NODES, **options) -
 
 
 def write_dot(source: str, path) -> Path:
-    """Write DOT ``source`` to ``path`` as DOT text or as an image, atomically."""
-    path = Path(path)
-    fmt = path.suffix.lower().lstrip(".")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
-        if fmt in ("dot", "gv"):
-            tmp.write_text(source, encoding="utf-8")
-        else:
-            _run(source, fmt, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Write DOT ``source`` to ``path`` as DOT text or as an image (by the suffix), atomically."""
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt in ("dot", "gv"):
+        return atomic_write(path, lambda tmp: tmp.write_text(source, encoding="utf-8"))
+    return atomic_write(path, lambda tmp: _run(source, fmt, tmp))

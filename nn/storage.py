@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from autograd.files import atomic_write
 
 from .module import Module
 
@@ -24,17 +24,7 @@ def save(model: Module, path) -> Path:
     except ValueError:
         bad = next(k for k, x in state.items() if x != x or x in (float("inf"), float("-inf")))
         raise ValueError(f"nn.save: parameter {bad!r} is {state[bad]!r}; refusing to save non-finite weights") from None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def _no_constants(name: str):

@@ -187,3 +187,11 @@ def test_moons_demo_reaches_full_accuracy():
     with no_grad():
         _, accuracy = loss_and_accuracy(model, X, y)
     assert accuracy == 1.0
+
+
+def test_saved_weights_get_ordinary_permissions(tmp_path):
+    """A weights file is created with the umask's permissions, like any file the user writes."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = nn.save(nn.MLP(2, [1], seed=0), tmp_path / "w.json")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask

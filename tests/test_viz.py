@@ -193,3 +193,13 @@ def test_bad_arguments():
         to_dot(Value(1.0), rankdir="XY")
     with pytest.raises(ValueError, match="collapse"):
         to_dot(Value(1.0), collapse="block")
+
+
+def test_rendered_files_get_ordinary_permissions(tmp_path):
+    """Pictures are readable like any new file (the umask applies, not mkstemp's 0600)."""
+    import os
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = render(example()[2], tmp_path / "g.svg")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
