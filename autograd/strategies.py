@@ -86,13 +86,20 @@ class Expression:
         return f"Expression({self.formula}, {xs})"
 
 
-@st.composite
-def expressions(draw, ops=None, max_leaves: int = 3, max_depth: int = 4, max_steps: int = 8) -> Expression:
+def expressions(ops=None, max_leaves: int = 3, max_depth: int = 4, max_steps: int = 8) -> st.SearchStrategy:
     """Random graphs over ``ops`` (default: every op) with reused nodes and inputs in safe domains."""
-    ops = sorted(SPECS, key=list(SPECS).index) if ops is None else list(ops)
+    ops = list(SPECS) if ops is None else list(ops)
     unknown = [op for op in ops if op not in SPECS]
     if unknown or not ops:
         raise ValueError(f"expressions: unknown ops {unknown}; choose from {', '.join(SPECS)}")
+    for name, n in (("max_leaves", max_leaves), ("max_depth", max_depth), ("max_steps", max_steps)):
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"expressions: {name} must be a positive int, got {n!r}")
+    return _expressions(ops, max_leaves, max_depth, max_steps)
+
+
+@st.composite
+def _expressions(draw, ops, max_leaves, max_depth, max_steps) -> Expression:
     n_inputs = draw(st.integers(1, max_leaves))
     xs = tuple(draw(finite_floats(-3.0, 3.0)) for _ in range(n_inputs))
     nodes = [("x", i, x, 0) for i, x in enumerate(xs)]  # kind, index, number, depth

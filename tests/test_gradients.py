@@ -248,7 +248,9 @@ def test_expressions_respect_ops_and_reject_unknown_ones():
     e = find(expressions(ops=["sin", "mul"]), lambda e: len(e.steps) > 3, settings=settings(database=None, derandomize=True))
     assert e.ops <= {"sin", "mul"}
     with pytest.raises(ValueError, match="gelu"):
-        expressions(ops=["gelu"]).example()
+        expressions(ops=["gelu"])
+    with pytest.raises(ValueError, match="max_leaves"):
+        expressions(max_leaves=0)
 
 
 def test_hunt_reports_the_worst_expression():

@@ -1,0 +1,55 @@
+"""Step through backpropagation: in a debugger, and as printed chain-rule steps.
+
+Every derivative is a named function in autograd/rules.py, so a debugger can stop at "the backward
+of mul". Try it:
+
+    python -m pdb demos/step_through.py
+    (Pdb) import autograd.rules            # pdb resolves the name below in the script's namespace
+    (Pdb) break autograd.rules.mul_backward
+    (Pdb) continue
+    (Pdb) args            # g is the upstream gradient; x, y the inputs; out the output
+    (Pdb) return          # run to the end of the rule: it returns one contribution per input
+    (Pdb) continue        # next multiply; `clear` then `continue` runs to the end
+
+or in one line:
+    python -m pdb -c "import autograd.rules" -c "break autograd.rules.mul_backward" -c continue demos/step_through.py
+Once your own code has imported autograd (say at a breakpoint() call), the break line works as is.
+
+In an IDE (VS Code, PyCharm): open autograd/rules.py, set a breakpoint inside mul_backward and
+debug this file. The call stack shows engine.backward calling the rule once per node.
+
+Without a debugger, autograd.trace prints the same steps with their numbers (this script's output).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from autograd import Value, trace
+
+
+def build():
+    """The README's example: c = tanh(a*b + exp(a))."""
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c = (a * b + a.exp()).tanh()
+    c.label = "c"
+    return a, b, c
+
+
+def main(argv=None) -> int:
+    a, b, c = build()
+    print(__doc__.split("Try it:")[1].split("Without a debugger")[0].rstrip())
+    print("\nThe graph, one line per node (trace.tape):")
+    print(trace.tape(c))
+    print("\nThe backward pass, one chain-rule step per line (trace.explain):")
+    print(trace.explain(c))
+    print("\nWhy a.grad is what it is: every path from c to a (trace.why):")
+    print(trace.why(a, c))
+    a.grad = b.grad = 0.0
+    c.backward()  # a breakpoint on autograd.rules.mul_backward stops here, inside the pass
+    print(f"\nafter c.backward(): a.grad = {a.grad:.6f}, b.grad = {b.grad:.6f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

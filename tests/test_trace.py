@@ -1,0 +1,308 @@
+"""Stepping through backprop: steps, explain, tape, why, NaN origins, pictures, the stepper page,
+the command line and a real pdb session."""
+
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from autograd import Value, trace
+from autograd.__main__ import main as cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def example():
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c = (a * b + a.exp()).tanh()
+    c.label = "c"
+    return a, b, c
+
+
+def reused():
+    x = Value(3.0, label="x")
+    y = x * x + x
+    return x, y
+
+
+def test_steps_leave_exactly_what_backward_leaves():
+    """Running steps() to the end gives the same gradients as backward(), including on a second pass."""
+    a, b, c = example()
+    c.backward()
+    c.backward()
+    expected = (a.grad, b.grad, c.grad)
+    a2, b2, c2 = example()
+    for _ in range(2):
+        list(trace.steps(c2))
+    assert (a2.grad, b2.grad, c2.grad) == expected
+
+
+def test_steps_record_each_edge_with_before_and_after():
+    """Each step names the rule, upstream gradient, local derivative and the parent's gradient change."""
+    x, y = reused()
+    recorded = list(trace.steps(y))
+    assert [s.rule for s in recorded] == ["add_backward", "add_backward", "mul_backward", "mul_backward"]
+    muls = recorded[2:]
+    assert [(s.local, s.contribution) for s in muls] == [(3.0, 3.0), (3.0, 3.0)]
+    assert muls[0].before == 1.0 and muls[0].after == 4.0 and muls[1].after == 7.0 == x.grad
+    assert all(s.contribution == s.upstream * s.local for s in recorded)
+
+
+def test_steps_can_pause_between_chain_rule_applications():
+    """After one step only that contribution has been applied."""
+    a, b, c = example()
+    it = trace.steps(c)
+    first = next(it)
+    assert first.node is c and c.grad == 1.0 and a.grad == 0.0
+    rest = list(it)
+    assert rest[-1].number == 6 and a.grad != 0.0
+
+
+def test_explain_shows_numbers_and_sums_for_reused_nodes():
+    """explain lists 'p.grad += n.grad * dn/dp = g * d = c' lines and each reused node's sum."""
+    a, b, c = example()
+    text = trace.explain(c)
+    assert "b.grad += n2.grad * dn2/db = 0.2204 * 2.0000 = 0.4408   [mul_backward]" in text
+    x, y = reused()
+    text = trace.explain(y)
+    assert "x.grad = 1.0000 + 3.0000 + 3.0000 = 7.0000" in text
+    assert trace.explain(Value(1.0)).endswith("(no steps: the root is a leaf, or its gradient is 0)")
+
+
+def test_tape_is_a_deterministic_golden_listing():
+    """tape() gives one stable line per node in topological order."""
+    a, b, c = example()
+    c.backward()
+    assert trace.tape(c) == (
+        "n0 = leaf          # 2.0000   grad 0.9672  [a]\n"
+        "n1 = leaf          # -3.0000   grad 0.4408  [b]\n"
+        "n2 = mul(n0, n1)   # 2.0000 * -3.0000 = -6.0000   grad 0.2204\n"
+        "n3 = exp(n0)       # exp(2.0000) = 7.3891   grad 0.2204\n"
+        "n4 = add(n2, n3)   # -6.0000 + 7.3891 = 1.3891   grad 0.2204\n"
+        "n5 = tanh(n4)      # tanh(1.3891) = 0.8830   grad 1.0000  [c]")
+    x = Value(2.0)
+    assert trace.tape(2 - x).splitlines()[1].startswith("n1 = sub(2.0, n0)   # 2.0000 - 2.0000 = 0.0000")
+
+
+def test_why_paths_multiply_local_derivatives_and_sum_to_the_gradient():
+    """The products along every path from root to x sum to d root/d x."""
+    a, b, c = example()
+    text = trace.why(a, c)
+    c.backward()
+    assert "sum over 2 paths" in text
+    total = float(re.search(r"sum over 2 paths = (\S+)", text).group(1))
+    assert math.isclose(total, a.grad, rel_tol=1e-4)
+    x, y = reused()
+    assert "sum over 3 paths = 7.0000" in trace.why(x, y)
+    assert "not in the graph" in trace.why(Value(1.0, label="z"), y)
+
+
+def test_why_caps_exponentially_many_paths():
+    """A graph with 2^30 paths stops at max_paths and says the sum is partial."""
+    x = Value(1.0, label="x")
+    y = x
+    for _ in range(30):
+        y = y + y
+    assert "the sum is partial" in trace.why(x, y, max_paths=50)
+
+
+def test_find_nonfinite_names_the_forward_origin():
+    """The first node turning finite inputs into inf is named; later ones are marked propagated."""
+    x = Value(1e200, label="x")
+    big = x * x
+    out = (big - big).tanh() + 1.0
+    report = trace.find_nonfinite(out)
+    assert report.stage == "forward" and report.node is big and report.node_index == 1
+    assert "mul(1.0000e+200, 1.0000e+200) = inf" in str(report)
+    assert report.propagated and "detect_anomaly" in str(report)
+    assert trace.find_nonfinite(example()[2]) is None
+
+
+def test_find_nonfinite_names_the_backward_origin():
+    """sqrt at 0 has an infinite derivative: its rule is named as the backward origin."""
+    x = Value(0.0, label="x")
+    out = x.sqrt() * 3.0 + x
+    report = trace.find_nonfinite(out)
+    assert report.stage == "backward" and report.node.op == "sqrt"
+    assert "sqrt_backward" in str(report) and "contribution to x is inf" in str(report)
+
+
+def test_detect_anomaly_records_where_nodes_were_made_and_raises_at_the_first_bad_op():
+    """Under detect_anomaly the origin carries file and line; an op making inf raises right there."""
+    x = Value(0.0, label="x")
+    with trace.detect_anomaly():
+        out = x.sqrt() * 2.0  # line recorded below
+    report = trace.find_nonfinite(out)
+    assert report.origin[0] == __file__ and "test_trace.py" in str(report)
+    y = Value(1e200)
+    with pytest.raises(FloatingPointError, match=r"mul\(1e\+200, 1e\+200\) = inf at .*test_trace.py:\d+"):
+        with trace.detect_anomaly():
+            y * y
+
+
+def test_render_steps_draws_one_picture_per_step(tmp_path):
+    """render_steps writes one valid image per chain-rule step and leaves backward's gradients."""
+    pytest.importorskip("graphviz")
+    a, b, c = example()
+    paths = trace.render_steps(c, tmp_path, fmt="svg")
+    assert [p.name for p in paths] == [f"step_{i:03d}.svg" for i in range(1, 7)]
+    first, last = paths[0].read_text(), paths[-1].read_text()
+    assert "#fdba74" in first and first != last
+    assert math.isclose(a.grad, 0.9672437435549209)
+
+
+def test_to_html_is_self_contained_and_escapes_labels(tmp_path):
+    """The stepper page has no external resources and shows hostile labels as text."""
+    pytest.importorskip("graphviz")
+    x = Value(1.5, label="</script><script>alert(1)</script>")
+    y = Value(2.0, label="__SVG__ __DATA__ & <b>")
+    page = trace.to_html((x * y).tanh(), tmp_path / "p.html").read_text()
+    assert "<script>alert(1)" not in page and page.count("</script>") == 2
+    assert not re.search(r"(src|href)=\"?https?:", page)
+    assert '"steps": [' in page and page.count("<svg") == 1
+
+
+def chromium_path():
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def test_stepper_page_in_a_headless_browser(tmp_path):
+    """In Chromium the page loads without console errors and 'next' advances the highlighted node."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    browser_path = chromium_path()
+    if not browser_path:
+        pytest.skip("no Chromium on this machine (apt-get install chromium); .ci/run installs it")
+    pytest.importorskip("graphviz")
+    a, b, c = example()
+    page_path = trace.to_html(c, tmp_path / "p.html")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=browser_path, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            errors = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(page_path.as_uri())
+            assert page.evaluate("document.body.dataset.step") == "0"
+            page.keyboard.press("n")
+            assert page.evaluate("document.body.dataset.current") == "n5"
+            assert page.eval_on_selector("#graph g.node.current title", "e => e.textContent") == "n5"
+            for _ in range(4):
+                page.keyboard.press("n")
+            assert page.evaluate("document.body.dataset.current") == "n2"
+            assert "mul_backward" in page.text_content("#text")
+            page.keyboard.press("p")
+            assert page.evaluate("document.body.dataset.step") == "4"
+            assert page.evaluate("document.body.dataset.current") == "n3"
+            assert errors == []
+        finally:
+            browser.close()
+
+
+def run_cli(*args):
+    out = subprocess.run([sys.executable, "-m", "autograd", *args], capture_output=True, text=True,
+                         cwd=ROOT, timeout=60)
+    return out.returncode, out.stdout, out.stderr
+
+
+def test_cli_prints_value_gradients_and_explanation():
+    """chainrule "x*y + tanh(x)" x=0.5 y=-2 prints the value, gradients and, with --explain, the table."""
+    code, out, err = run_cli("x*y + tanh(x)", "x=0.5", "y=-2", "--explain")
+    assert code == 0 and err == ""
+    assert f"value = {0.5 * -2 + math.tanh(0.5)!r}" in out
+    assert f"d/dx = {-2 + 1 - math.tanh(0.5) ** 2!r}" in out and "d/dy = 0.5" in out
+    assert "[tanh_backward]" in out
+
+
+def test_cli_writes_picture_and_stepper(tmp_path):
+    """--render and --html write their files."""
+    pytest.importorskip("graphviz")
+    code, out, err = run_cli("x*x + 1", "x=2", "--render", str(tmp_path / "g.svg"), "--html", str(tmp_path / "p.html"))
+    assert code == 0, err
+    assert (tmp_path / "g.svg").read_text().lstrip().startswith("<?xml") and (tmp_path / "p.html").exists()
+    assert "d/dx = 4.0" in out
+
+
+@pytest.mark.parametrize("args, words", [
+    (["(x"], "syntax error at column"),
+    (["x * z", "x=1"], "unknown name 'z'"),
+    (["x", "x=abc"], "not a number"),
+    (["x", "x"], "name=number"),
+    (["x", "x=nan"], "finite"),
+    (["log(x)", "x=-1"], "log: undefined for x <= 0"),
+    (["1/x", "x=0"], "div: division by zero"),
+    (["x ^ 2", "x=1"], "use ** for powers"),
+    (["__import__('os').system('true')"], "only these functions"),
+    (["x.data", "x=1"], "Attribute is not allowed"),
+    (["'a'"], "only numbers"),
+    (["exp(x, x)", "x=1"], "exactly one argument"),
+    (["x" + "+x" * 1500, "x=1"], "too long"),
+    (["exp(" * 80 + "x" + ")" * 80, "x=0"], "too deeply nested"),
+    (["(" * 300 + "x" + ")" * 300, "x=1"], "syntax error"),
+    (["x", "x=1", "--bogus"], "name=number, got '--bogus'"),
+    (["x", "x=1", "--render"], "expected one argument"),
+    (["-" * 100 + "x", "x=1"], "too deeply nested"),
+    (["exp(x)", "x=1000"], "exp: overflow"),
+    ([""], "empty expression"),
+])
+def test_cli_bad_input_is_one_line_and_exit_2(args, words, capsys):
+    """Every bad input gives one line on stderr and exit status 2, never a traceback."""
+    assert cli(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("chainrule: error: ") and words in err, err
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40))
+def test_cli_fuzz_never_tracebacks_or_executes(text):
+    """Arbitrary text is either evaluated as an expression or rejected in one line; nothing runs."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    err, out = io.StringIO(), io.StringIO()
+    with redirect_stderr(err), redirect_stdout(out):
+        code = cli([text, "x=0.5", "y=2"])
+    assert code in (0, 2)
+    if code == 2:
+        assert err.getvalue().count("\n") == 1 and err.getvalue().startswith("chainrule: error:")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.from_regex(r"[xy0-9.+\-*/() ]{1,30}|(exp|log|sin|relu)\([xy0-9.+\-*]{1,10}\)", fullmatch=True))
+def test_cli_fuzz_grammar_like_text(text):
+    """Text close to the grammar is evaluated or rejected cleanly (exit 0 or 2)."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    with redirect_stderr(io.StringIO()), redirect_stdout(io.StringIO()):
+        assert cli([text, "x=0.5", "y=2"]) in (0, 2)
+
+
+def test_chainrule_console_script_is_installed():
+    """The 'chainrule' command exists next to the interpreter (pip install -e . puts it there)."""
+    script = Path(sys.executable).parent / "chainrule"
+    if not script.exists():
+        pytest.skip("chainrule is not installed in this environment")
+    out = subprocess.run([str(script), "x*3", "x=2"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "d/dx = 3.0" in out.stdout
+
+
+def test_pdb_stops_in_the_named_rule():
+    """python -m pdb with 'break autograd.rules.mul_backward' stops there, shows its args, and finishes."""
+    commands = "\n".join(["import autograd.rules", "break autograd.rules.mul_backward", "continue", "args",
+                          "clear", "y", "continue", ""])
+    done = subprocess.run([sys.executable, "-m", "pdb", "demos/step_through.py"], input=commands,
+                          capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = done.stdout
+    assert "Breakpoint 1 at" in out and "rules.py" in out
+    assert "mul_backward()" in out and "g = " in out and "x = 2.0" in out and "y = -3.0" in out
+    assert "a.grad = 0.967244, b.grad = 0.440753" in out
