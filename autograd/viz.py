@@ -31,7 +31,7 @@ BACKWARD = re.compile(r"_backward @ node \d+$|^accumulate @ node \d+$|^seed$")  
 FONT = "Helvetica"
 STYLE = {  # fill colour per kind of node
     "leaf": "#dbeafe", "param": "#fde68a", "interior": "#ffffff", "root": "#bbf7d0",
-    "backward": "#ede9fe", "const": "#f3f4f6", "group": "#fef3c7",
+    "backward": "#ede9fe", "const": "#f3f4f6", "group": "#fef3c7", "idle": "#e5e7eb",
 }
 
 
@@ -223,7 +223,11 @@ def _add_groups(graph, order, groups, index, show_grad) -> None:
             rows.append(f"outs {_num(min(n.data for n in outs))} .. {_num(max(n.data for n in outs))}")
         if show_grad and params:
             rows.append(f"max |param grad| {_num(max(abs(p.grad) for p in params))}")
-        graph.node(f"g{g}", _record(_text(g), rows, STYLE["group"], bold=True, stacked=True), shape="plain")
+        idle = acts == ["relu"] and all(n.data == 0.0 for n in outs)  # relu off: no gradient flows through
+        if idle:
+            rows.append("inactive on this input")
+        graph.node(f"g{g}", _record(_text(g), rows, STYLE["idle" if idle else "group"], bold=True, stacked=True),
+                   shape="plain")
     seen = set()
     for node in order:
         dst = groups.get(node)

@@ -1,20 +1,25 @@
 """micrograd's headline demo through chainrule's public API: an MLP learns the two moons.
 
-    python -m demos.moons [--steps 100] [--seed 1] [--out out/]
+    python -m demos.moons [--steps 100] [--seed 1] [--lr 1.0] [--hidden 16,16] [--activation relu] [--out out/]
 
-Gradient descent is written by hand below, as in micrograd's notebook.
+Gradient descent is written by hand below, as in micrograd's notebook. With the defaults it reaches
+100% training accuracy and leaves three pictures in --out: the decision boundary, the loss and
+accuracy curves, and the trained network on one input.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
-from pathlib import Path
 
 import nn
 from autograd import no_grad
 from nn.data import make_moons
+
+try:
+    from demos import common
+except ImportError:  # run as a script from inside demos/
+    import common
 
 
 def loss_and_accuracy(model, X, y, alpha=1e-4):
@@ -25,44 +30,69 @@ def loss_and_accuracy(model, X, y, alpha=1e-4):
     return loss, accuracy
 
 
-def train(steps=100, seed=1, log=print):
-    """Train MLP(2, [16, 16, 1]) on 100 moons points; returns (model, X, y, history)."""
+def train(steps=100, seed=1, lr=1.0, hidden=(16, 16), activation="relu", log=print, quiet=True, health_every=0):
+    """Train MLP(2, [*hidden, 1]) on 100 moons points; returns (model, X, y, history of (loss, accuracy))."""
     X, y = make_moons(100, noise=0.1, seed=seed)
-    model = nn.MLP(2, [16, 16, 1], activation="relu", seed=seed)
+    model = nn.MLP(2, [*hidden, 1], activation=activation, seed=seed)
     history = []
-    for k in range(steps):
+    bar = common.progress(steps, quiet)
+    for k in bar:
         loss, accuracy = loss_and_accuracy(model, X, y)
         model.zero_grad()
         loss.backward()
-        lr = 1.0 - 0.9 * k / steps  # decays from 1.0 towards 0.1
+        rate = lr * (1.0 - 0.9 * k / steps)  # decays from lr towards lr / 10
+        if health_every and k % health_every == 0:
+            (bar.write if hasattr(bar, "write") else log)(f"step {k}: health\n{nn.health(model, X, lr=rate)}")
         for p in model.parameters():
-            p.data -= lr * p.grad
+            p.data -= rate * p.grad
         history.append((loss.data, accuracy))
-        if k % 10 == 0 or k == steps - 1:
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(loss=f"{loss.data:.4f}", accuracy=f"{accuracy:.0%}")
+        elif k % 10 == 0 or k == steps - 1:
             log(f"step {k:3d}  loss {loss.data:.4f}  accuracy {accuracy:.0%}")
     return model, X, y, history
 
 
-def positive_int(text):
-    n = int(text)
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return n
+def plot_boundary(model, X, y, path):
+    """Decision regions (score > 0 vs < 0) with the data points, as micrograd's notebook shows."""
+    plt = common.pyplot()
+    xs, ys, grid = common.grid_predictions(model, X)
+    scores = [[v.data for v in row] for row in grid]
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.contourf(xs, ys, [[s > 0 for s in row] for row in scores], levels=[-0.5, 0.5, 1.5],
+                colors=["#fecaca", "#bfdbfe"], alpha=0.8)
+    ax.contour(xs, ys, scores, levels=[0.0], colors="#111827", linewidths=1)
+    for label, colour in ((-1, "#dc2626"), (1, "#2563eb")):
+        pts = [x for x, t in zip(X, y) if t == label]
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], c=colour, s=18, edgecolors="white", linewidths=0.5,
+                   label=f"label {label:+d}")
+    ax.set(title="moons: decision boundary after training", xlabel="x0", ylabel="x1")
+    ax.legend(loc="upper right", fontsize=8)
+    return common.save(fig, path)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=positive_int, default=100, help="gradient descent steps (100)")
-    parser.add_argument("--seed", type=int, default=1, help="seed for the data and the weights (1)")
-    parser.add_argument("--out", type=Path, default=Path("out"), help="directory for pictures (out/)")
-    args = parser.parse_args(argv)
+    p = common.parser(__doc__, steps=100)
+    p.add_argument("--lr", type=common.positive_float, default=1.0, help="initial learning rate (1.0)")
+    p.add_argument("--hidden", type=common.widths, default=[16, 16], help="hidden widths (16,16)")
+    p.add_argument("--activation", choices=["relu", "tanh", "sigmoid", "linear"], default="relu")
+    p.add_argument("--health-every", type=int, default=25, help="print nn.health every N steps (25; 0: never)")
+    args = p.parse_args(argv)
+    common.pyplot()  # fail early, before training, if matplotlib is missing
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    model, X, y, _ = train(args.steps, args.seed)
+    model, X, y, history = train(args.steps, args.seed, args.lr, args.hidden, args.activation,
+                                 quiet=args.quiet, health_every=args.health_every)
+    seconds = time.perf_counter() - start
     with no_grad():
         loss, accuracy = loss_and_accuracy(model, X, y)
+    pictures = [plot_boundary(model, X, y, args.out / "moons_boundary.png"),
+                common.plot_curves(history, args.out / "moons_curves.png", "moons"),
+                common.network_picture(model, X[0], args.out / "moons_network.svg")]
+    for path in filter(None, pictures):
+        print(f"picture: {path}")
     print(f"final loss {loss.data:.4f}, training accuracy {accuracy:.0%} "
-          f"({model!r}, {len(model.parameters())} parameters, {time.perf_counter() - start:.1f} s)")
+          f"({model!r}, {len(model.parameters())} parameters, {args.steps} steps in {seconds:.1f} s)")
     return 0
 
 

@@ -1,0 +1,127 @@
+"""What the demos share: argument checks, optional packages, progress bars and pictures."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from autograd import no_grad
+
+
+def need(module: str, extra: str = "demos"):
+    """Import an optional package or exit 2 saying which extra to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        print(f"this demo needs {module.split('.')[0]}: pip install -e \".[{extra}]\"", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return n
+
+
+def positive_float(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not 0 < x < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return x
+
+
+def widths(text: str) -> list:
+    """'16,16' -> [16, 16]."""
+    try:
+        ws = [int(w) for w in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected widths like 16,16, got {text!r}") from None
+    if not ws or any(w < 1 for w in ws):
+        raise argparse.ArgumentTypeError(f"expected positive widths like 16,16, got {text!r}")
+    return ws
+
+
+def parser(doc: str, steps: int, out: str = "out") -> argparse.ArgumentParser:
+    """The options every training demo has: --steps, --seed, --out, --quiet."""
+    p = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    p.add_argument("--steps", type=positive_int, default=steps, help=f"gradient descent steps ({steps})")
+    p.add_argument("--seed", type=int, default=1, help="seed for data and weights (1)")
+    p.add_argument("--out", type=Path, default=Path(out), help=f"directory for pictures ({out}/)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def progress(steps: int, quiet: bool = False, desc: str = "training"):
+    """A tqdm progress bar over range(steps) (plain range when quiet or tqdm is missing)."""
+    if quiet:
+        return range(steps)
+    tqdm = need("tqdm").tqdm
+    return tqdm(range(steps), desc=desc, unit="step", dynamic_ncols=True, file=sys.stdout, mininterval=0.5)
+
+
+def pyplot():
+    """matplotlib.pyplot with a non-interactive backend (works headless)."""
+    matplotlib = need("matplotlib")
+    matplotlib.use("Agg")
+    return importlib.import_module("matplotlib.pyplot")
+
+
+def save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    pyplot().close(fig)
+    return path
+
+
+def grid_predictions(model, X, n: int = 60, margin: float = 0.5):
+    """Evaluate model on an n x n grid around X: (xs, ys, values per grid row)."""
+    x0s, x1s = [p[0] for p in X], [p[1] for p in X]
+    lo0, hi0 = min(x0s) - margin, max(x0s) + margin
+    lo1, hi1 = min(x1s) - margin, max(x1s) + margin
+    xs = [lo0 + (hi0 - lo0) * i / (n - 1) for i in range(n)]
+    ys = [lo1 + (hi1 - lo1) * j / (n - 1) for j in range(n)]
+    with no_grad():
+        grid = [[model([x, y]) for x in xs] for y in ys]
+    return xs, ys, grid
+
+
+def plot_curves(history: list, path: Path, title: str) -> Path:
+    """Loss (log scale) and accuracy (if any) per step."""
+    plt = pyplot()
+    has_acc = history and history[0][1] is not None
+    fig, axes = plt.subplots(1, 2 if has_acc else 1, figsize=(9 if has_acc else 5, 3.2))
+    axes = list(axes) if has_acc else [axes]
+    axes[0].plot([h[0] for h in history], color="#2563eb")
+    axes[0].set_yscale("log")
+    axes[0].set(xlabel="step", ylabel="loss", title=f"{title}: loss")
+    if has_acc:
+        axes[1].plot([100 * h[1] for h in history], color="#16a34a")
+        axes[1].set(xlabel="step", ylabel="accuracy (%)", ylim=(0, 101), title=f"{title}: training accuracy")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    return save(fig, path)
+
+
+def network_picture(model, x, path: Path):
+    """The trained network on one input, one node per neuron (autograd.viz's collapsed view)."""
+    try:
+        from autograd.viz import render
+        import graphviz  # noqa: F401
+    except ImportError:
+        print('(skipping the network picture: pip install -e ".[viz]")', file=sys.stderr)
+        return None
+    from autograd import Value
+
+    out = model([Value(v, label=f"x{i}") for i, v in enumerate(x)])
+    out = out if isinstance(out, Value) else sum(out[1:], out[0])
+    out.backward()
+    return render(out, path, collapse="neuron", color_grad=True)

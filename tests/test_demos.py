@@ -1,0 +1,122 @@
+"""Every demo runs from the public API with tiny settings and leaves valid pictures."""
+
+import importlib
+import xml.etree.ElementTree as ET
+
+import pytest
+
+pytest.importorskip("matplotlib")
+pytest.importorskip("tqdm")
+
+
+def assert_picture(path):
+    data = path.read_bytes()
+    if path.suffix == ".png":
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000, path
+    else:
+        ET.fromstring(data)
+
+
+def pictures(out):
+    return sorted(p for p in out.iterdir() if p.suffix in (".png", ".svg"))
+
+
+@pytest.mark.parametrize("name, argv, expected", [
+    ("moons", ["--steps", "3", "--health-every", "2"], ["moons_boundary.png", "moons_curves.png", "moons_network.svg"]),
+    ("xor", ["--steps", "5"], ["xor_curves.png"]),
+    ("regression", ["--steps", "5", "--hidden", "4"], ["regression_curves.png", "regression_fit.png"]),
+    ("multiclass", ["--steps", "2", "--hidden", "4"], ["multiclass_curves.png", "multiclass_regions.png"]),
+    ("graph_demo", [], ["neuron_after.png", "neuron_before.png"]),
+])
+def test_demo_runs_and_writes_valid_pictures(tmp_path, capsys, name, argv, expected):
+    """Each demo's main() exits 0, prints where its pictures went, and they are valid images."""
+    if name in ("moons", "graph_demo"):
+        pytest.importorskip("graphviz")
+    module = importlib.import_module(f"demos.{name}")
+    assert module.main(argv + ["--out", str(tmp_path)]) == 0
+    assert [p.name for p in pictures(tmp_path)] == expected
+    for p in pictures(tmp_path):
+        assert_picture(p)
+    out = capsys.readouterr().out
+    assert all(str(tmp_path / e) in out for e in expected)
+
+
+def test_moons_demo_prints_progress_health_and_final_accuracy(tmp_path, capsys):
+    """The moons demo shows a progress bar, nn.health tables and the final accuracy."""
+    from demos import moons
+
+    moons.main(["--steps", "4", "--health-every", "2", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "training" in out and "step 2: health" in out and "lr*|g|/|w|" in out
+    assert "training accuracy" in out and "337 parameters" in out
+
+
+def test_bad_demo_arguments_are_clear_errors(capsys):
+    """Bad --steps, --lr, --hidden or --activation give argparse's error and exit 2."""
+    from demos import moons
+
+    for argv, words in [(["--steps", "0"], "positive integer"), (["--lr", "-1"], "positive number"),
+                        (["--hidden", "16,x"], "widths like 16,16"), (["--activation", "gelu"], "invalid choice")]:
+        with pytest.raises(SystemExit) as info:
+            moons.main(argv)
+        assert info.value.code == 2 and words in capsys.readouterr().err
+
+
+def test_missing_optional_package_names_the_extra(monkeypatch, capsys, tmp_path):
+    """Without matplotlib a demo says which extra to install and exits 2."""
+    from demos import common, xor
+
+    real = importlib.import_module
+
+    def fake(name, *args):
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(common.importlib, "import_module", fake)
+    with pytest.raises(SystemExit) as info:
+        xor.main(["--out", str(tmp_path)])
+    assert info.value.code == 2 and 'pip install -e ".[demos]"' in capsys.readouterr().err
+
+
+def test_xor_learns_the_truth_table():
+    """200 steps learn XOR exactly (all four signs right)."""
+    from demos import xor
+
+    model, history = xor.train(200, seed=1)
+    assert history[-1][1] == 1.0 and "WRONG" not in xor.truth_table(model)
+
+
+def test_health_reports_dead_units_and_ratios():
+    """nn.health counts dead relu units and flags a too-large update ratio."""
+    import nn
+    from nn.data import make_moons
+
+    X, y = make_moons(20, seed=0)
+    model = nn.MLP(2, [4, 1], seed=0)
+    dead = model.layers[0].neurons[0]
+    for p in dead.w:
+        p.data = 0.0
+    dead.b.data = -5.0  # this unit never fires
+    loss = nn.hinge_loss([model(x) for x in X], y)
+    model.zero_grad()
+    loss.backward()
+    report = nn.health(model, X, lr=100.0)
+    assert report.layers[0].dead == ["L1.N1"] and report.layers[1].dead == []
+    assert any("learning rate is likely too high" in h for h in report.hints)
+    assert "L1     relu" in str(report)
+    with pytest.raises(TypeError, match="nn.MLP"):
+        nn.health(object())
+    with pytest.raises(ValueError, match="lr"):
+        nn.health(model, lr=0)
+
+
+def test_health_reports_saturated_tanh_units():
+    """A tanh unit whose input is always large is reported as saturated."""
+    import nn
+
+    model = nn.MLP(1, [2, 1], activation="tanh", seed=0)
+    neuron = model.layers[0].neurons[0]
+    neuron.w[0].data, neuron.b.data = 0.0, 10.0
+    report = nn.health(model, [[0.1], [0.5], [-0.3]])
+    assert report.layers[0].saturated == ["L1.N1"]
