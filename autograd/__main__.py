@@ -206,6 +206,8 @@ def main(argv=None) -> int:
     except UsageError as e:
         print(f"chainrule: error: {e}", file=sys.stderr)
         return 2
+    except SystemExit as e:  # --help
+        return e.code if isinstance(e.code, int) else 0
     except (OSError, RuntimeError, ValueError) as e:
         print(f"chainrule: error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)
         return 2

@@ -37,13 +37,9 @@ def _number(x, where: str) -> float:
     raise TypeError(f"{where}: expected an int, float or bool, got {type(x).__name__} {reprlib.repr(x)}")
 
 
-def _operand(x):
-    """A Value as it is, a number as a float constant, anything else None (so: NotImplemented)."""
-    if type(x) is Value or type(x) is float:
-        return x
-    if isinstance(x, Value):
-        return x
-    if isinstance(x, numbers.Real):
+def _const(x):
+    """A number other than float as a float constant; None (so: NotImplemented) for anything else."""
+    if isinstance(x, numbers.Real) and not isinstance(x, Value):
         return _number(x, "operand")
     return None
 
@@ -119,65 +115,69 @@ class Value:
     # Binary ops. A number on either side becomes a float constant of the node.
 
     def __add__(self, other):
-        other = _operand(other)
-        if other is None:
+        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
+        if y is None:
             return NotImplemented
-        return _make(self.data + (other if type(other) is float else other.data), "add", self, other)
+        return _make(self.data + y, "add", self, other if type(other) is Value else y)
 
     def __radd__(self, other):
-        other = _operand(other)
-        if other is None:
+        x = other if type(other) is float else _const(other)
+        if x is None:
             return NotImplemented
-        return _make(other + self.data, "add", other, self)
+        return _make(x + self.data, "add", x, self)
 
     def __sub__(self, other):
-        other = _operand(other)
-        if other is None:
+        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
+        if y is None:
             return NotImplemented
-        return _make(self.data - (other if type(other) is float else other.data), "sub", self, other)
+        return _make(self.data - y, "sub", self, other if type(other) is Value else y)
 
     def __rsub__(self, other):
-        other = _operand(other)
-        if other is None:
+        x = other if type(other) is float else _const(other)
+        if x is None:
             return NotImplemented
-        return _make(other - self.data, "sub", other, self)
+        return _make(x - self.data, "sub", x, self)
 
     def __mul__(self, other):
-        other = _operand(other)
-        if other is None:
+        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
+        if y is None:
             return NotImplemented
-        return _make(self.data * (other if type(other) is float else other.data), "mul", self, other)
+        return _make(self.data * y, "mul", self, other if type(other) is Value else y)
 
     def __rmul__(self, other):
-        other = _operand(other)
-        if other is None:
+        x = other if type(other) is float else _const(other)
+        if x is None:
             return NotImplemented
-        return _make(other * self.data, "mul", other, self)
+        return _make(x * self.data, "mul", x, self)
 
     def __truediv__(self, other):
-        other = _operand(other)
-        if other is None:
+        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
+        if y is None:
             return NotImplemented
-        return _div(self, other)
+        if y == 0.0:
+            raise ZeroDivisionError(f"div: division by zero ({self.data!r} / {y!r})")
+        return _make(self.data / y, "div", self, other if type(other) is Value else y)
 
     def __rtruediv__(self, other):
-        other = _operand(other)
-        if other is None:
+        x = other if type(other) is float else _const(other)
+        if x is None:
             return NotImplemented
-        return _div(other, self)
+        if self.data == 0.0:
+            raise ZeroDivisionError(f"div: division by zero ({x!r} / {self.data!r})")
+        return _make(x / self.data, "div", x, self)
 
     def __pow__(self, other):
-        other = _operand(other)
-        if other is None:
+        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
+        if y is None:
             return NotImplemented
-        y = other if type(other) is float else other.data
-        return _make(_pow(self.data, y, type(other) is not float), "pow", self, other)
+        is_value = type(other) is Value
+        return _make(_pow(self.data, y, is_value), "pow", self, other if is_value else y)
 
     def __rpow__(self, other):
-        other = _operand(other)
-        if other is None:
+        x = other if type(other) is float else _const(other)
+        if x is None:
             return NotImplemented
-        return _make(_pow(other, self.data, True), "pow", other, self)
+        return _make(_pow(x, self.data, True), "pow", x, self)
 
     # Unary ops.
 
@@ -247,14 +247,6 @@ class Value:
     def detach(self) -> "Value":
         """A new leaf with the same number and label, cut off from the graph."""
         return Value(self.data, self.label)
-
-
-def _div(x, y) -> Value:
-    xd = x if type(x) is float else x.data
-    yd = y if type(y) is float else y.data
-    if yd == 0.0:
-        raise ZeroDivisionError(f"div: division by zero ({xd!r} / {yd!r})")
-    return _make(xd / yd, "div", x, y)
 
 
 def _math(name: str, x: float) -> float:

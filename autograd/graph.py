@@ -14,28 +14,28 @@ def toposort(root) -> list:
     """Every Value reachable from ``root``, each after its parents (``root`` last).
 
     Iterative depth-first search, parents visited in argument order, so the order (and the
-    numbering tools derive from it) is the same every time for the same graph.
+    numbering tools derive from it) is the same every time for the same graph. A node is pushed
+    back with a None marker above it; popping the marker means its parents are done.
     """
     order = []
-    opened = set()  # nodes whose parents are being visited
-    done = set()
+    visited = set()
     stack = [root]
-    push, pop = stack.append, stack.pop
+    push, pop, visit = stack.append, stack.pop, visited.add
     while stack:
         node = pop()
-        if node in done:
+        if node is None:
+            order.append(pop())
             continue
-        if node in opened:
-            done.add(node)
-            order.append(node)
+        if node in visited:
             continue
-        opened.add(node)
-        push(node)  # seen again once its parents are done
+        visit(node)
+        push(node)
+        push(None)
         b = node._b
-        if b is not None and b.__class__ is not float and b not in opened:
+        if b is not None and b.__class__ is not float and b not in visited:
             push(b)
         a = node._a
-        if a is not None and a.__class__ is not float and a not in opened:
+        if a is not None and a.__class__ is not float and a not in visited:
             push(a)  # pushed last, so visited first: argument order
     return order
 

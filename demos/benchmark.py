@@ -1,0 +1,218 @@
+"""Benchmark: micrograd's moons training step in four ways, side by side in one run.
+
+    python -m demos.benchmark [--repeats 15] [--quick]
+
+- eager: chainrule's engine through the README's training loop (default garbage-collector settings)
+- compiled: the same graph through autograd.compile.compile_graph, called once per step
+- micrograd: PyPI's micrograd (pip install -e ".[bench]"), same network, data and loss
+- floats: the same step written by hand on plain Python floats (forward and backward)
+
+Medians over interleaved repetitions, then ratios; then backward time per node on chains of 10^3 to
+10^6 nodes, and bytes per recorded node (tracemalloc). Ratios, not seconds, are the result: the
+machine is shared, but every variant sees the same load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+
+import nn
+from autograd import Value
+from autograd.compile import compile_graph
+from nn.data import make_moons
+
+ALPHA = 1e-4
+LR = 0.01  # small, so repeated steps stay in the same regime
+
+
+def loss_of(model, X, y):
+    scores = [model(x) for x in X]
+    return nn.hinge_loss(scores, y) + ALPHA * sum(p * p for p in model.parameters())
+
+
+def eager_step(model, X, y):
+    """The README's loop: forward, zero_grad, backward, update."""
+    loss = loss_of(model, X, y)
+    model.zero_grad()
+    loss.backward()
+    for p in model.parameters():
+        p.data -= LR * p.grad
+    return loss.data
+
+
+def make_compiled_step(model, X, y):
+    params = model.parameters()
+    step = compile_graph(loss_of(model, X, y), params)
+
+    def compiled_step():
+        for p in params:
+            p.grad = 0.0
+        value = step()
+        for p in params:
+            p.data -= LR * p.grad
+        return value
+
+    return compiled_step
+
+
+def make_micrograd_step(X, y, seed):
+    try:
+        from micrograd.engine import Value as MValue
+        from micrograd.nn import MLP as MMLP
+    except ImportError:
+        return None
+    random.seed(seed)
+    model = MMLP(2, [16, 16, 1])
+
+    def micrograd_step():
+        inputs = [list(map(MValue, row)) for row in X]
+        scores = list(map(model, inputs))
+        losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+        loss = sum(losses) * (1.0 / len(losses)) + ALPHA * sum(p * p for p in model.parameters())
+        model.zero_grad()
+        loss.backward()
+        for p in model.parameters():
+            p.data -= LR * p.grad
+        return loss.data
+
+    return micrograd_step
+
+
+def make_float_step(model, X, y):
+    """The step on plain floats, written by hand: weights as lists, backprop by the chain rule."""
+    layers = [[([w.data for w in n.w], n.b.data) for n in layer.neurons] for layer in model.layers]
+    weights = [[list(w) for w, _ in layer] for layer in layers]
+    biases = [[b for _, b in layer] for layer in layers]
+    last = len(weights) - 1
+    n = len(X)
+
+    def float_step():
+        gw = [[[0.0] * len(w) for w in layer] for layer in weights]
+        gb = [[0.0] * len(layer) for layer in weights]
+        total = 0.0
+        for x, t in zip(X, y):
+            acts = [x]
+            for li, (ws, bs) in enumerate(zip(weights, biases)):
+                h = acts[-1]
+                z = [b + sum(wi * hi for wi, hi in zip(w, h)) for w, b in zip(ws, bs)]
+                acts.append(z if li == last else [v if v > 0.0 else 0.0 for v in z])
+            margin = 1.0 - t * acts[-1][0]
+            if margin <= 0.0:
+                continue
+            total += margin
+            grad_out = [-t / n]
+            for li in range(last, -1, -1):
+                h, out = acts[li], acts[li + 1]
+                if li != last:
+                    grad_out = [g if o > 0.0 else 0.0 for g, o in zip(grad_out, out)]
+                grad_in = [0.0] * len(h)
+                for j, (w, g) in enumerate(zip(weights[li], grad_out)):
+                    if g == 0.0:
+                        continue
+                    gb[li][j] += g
+                    row = gw[li][j]
+                    for i, hi in enumerate(h):
+                        row[i] += g * hi
+                        grad_in[i] += g * w[i]
+                grad_out = grad_in
+        reg = 0.0
+        for li, layer in enumerate(weights):
+            for j, w in enumerate(layer):
+                for i, wi in enumerate(w):
+                    reg += wi * wi
+                    w[i] -= LR * (gw[li][j][i] + 2 * ALPHA * wi)
+                b = biases[li][j]
+                reg += b * b
+                biases[li][j] -= LR * (gb[li][j] + 2 * ALPHA * b)
+        return total / n + ALPHA * reg
+
+    return float_step
+
+
+def median_times(variants: dict, repeats: int) -> dict:
+    """Interleave the variants (one step each per round) and return median seconds per step."""
+    times = {name: [] for name in variants}
+    for fn in variants.values():
+        fn()  # warm up
+    for _ in range(repeats):
+        for name, fn in variants.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def chain_seconds_per_node(n: int) -> float:
+    x = Value(0.5)
+    y = x
+    for _ in range(n):
+        y = y * 1.0000001 + 0.5
+    start = time.perf_counter()
+    y.backward()
+    return (time.perf_counter() - start) / (2 * n)
+
+
+def bytes_per_node(model, X, y) -> tuple:
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    loss = loss_of(model, X, y)
+    used = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    from autograd.graph import toposort
+
+    nodes = len(toposort(loss))
+    return used / nodes, nodes
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=15, help="interleaved rounds (15)")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and chains up to 10^5 (for tests)")
+    args = parser.parse_args(argv)
+    repeats = 3 if args.quick else max(1, args.repeats)
+    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()} "
+          f"({platform.python_implementation()}), gc thresholds {gc.get_threshold()}")
+    X, y = make_moons(100, noise=0.1, seed=1)
+    model = nn.MLP(2, [16, 16, 1], seed=1)
+    start = time.perf_counter()
+    compiled = make_compiled_step(nn.MLP(2, [16, 16, 1], seed=1), X, y)
+    compile_seconds = time.perf_counter() - start
+    variants = {"eager": lambda: eager_step(model, X, y), "compiled": compiled,
+                "floats": make_float_step(nn.MLP(2, [16, 16, 1], seed=1), X, y)}
+    micro = make_micrograd_step(X, y, 1)
+    if micro is not None:
+        variants["micrograd"] = micro
+    medians = median_times(variants, repeats)
+    print(f"\nmoons training step (100 points, MLP(2, [16, 16, 1]), hinge + L2), median of {repeats}:")
+    print(f"  {'variant':10} {'ms/step':>9}   ratios")
+    for name, seconds in medians.items():
+        notes = []
+        if "micrograd" in medians and name != "micrograd":
+            notes.append(f"{medians['micrograd'] / seconds:5.1f}x faster than micrograd")
+        if name != "floats":
+            notes.append(f"{seconds / medians['floats']:5.2f}x the hand-written float step")
+        print(f"  {name:10} {seconds * 1e3:9.2f}   {'; '.join(notes)}")
+    if micro is None:
+        print('  (micrograd not installed: pip install -e ".[bench]" to compare)')
+    print(f"  compiling the graph once took {compile_seconds:.2f} s")
+    print("\nbackward on a chain (time per node; flat means linear scaling):")
+    sizes = [10 ** 3, 10 ** 4, 10 ** 5] + ([] if args.quick else [10 ** 6])
+    per_node = {n: min(chain_seconds_per_node(n) for _ in range(3 if n < 10 ** 6 else 1)) for n in sizes}
+    for n, s in per_node.items():
+        print(f"  {2 * n:>9,} nodes  {s * 1e9:7.1f} ns/node")
+    print(f"  largest / smallest time per node: {max(per_node.values()) / min(per_node.values()):.2f}x")
+    size, nodes = bytes_per_node(model, X, y)
+    print(f"\nmemory: {size:.0f} bytes per recorded node ({nodes:,} nodes in one moons step)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

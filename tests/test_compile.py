@@ -1,0 +1,136 @@
+"""The compiled path: same numbers as the eager engine, readable source, clear errors."""
+
+import math
+import warnings
+
+import pytest
+from hypothesis import given, settings
+
+import nn
+from autograd import Value, grad, trace
+from autograd.compile import compile_graph
+from autograd.strategies import expressions
+from nn.data import make_moons
+
+
+def test_compiled_moons_step_equals_eager_step():
+    """On a moons batch the compiled call returns the loss and adds the same gradients as backward()."""
+    X, y = make_moons(30, seed=0)
+    model = nn.MLP(2, [6, 6, 1], seed=0)
+    params = model.parameters()
+    loss = nn.hinge_loss([model(x) for x in X], y) + 1e-4 * sum(p * p for p in params)
+    step = compile_graph(loss, params)
+    model.zero_grad()
+    loss.backward()
+    eager = [p.grad for p in params]
+    model.zero_grad()
+    assert step() == loss.data
+    assert all(math.isclose(p.grad, e, rel_tol=1e-12, abs_tol=1e-15) for p, e in zip(params, eager))
+    for p in params:  # a new step with new weights matches a freshly recorded graph
+        p.data -= 0.5 * p.grad
+        p.grad = 0.0
+    value = step()
+    fresh = nn.hinge_loss([model(x) for x in X], y) + 1e-4 * sum(p * p for p in params)
+    assert math.isclose(value, fresh.data, rel_tol=1e-12)
+    expected = grad(fresh, params)
+    assert all(math.isclose(p.grad, e, rel_tol=1e-12, abs_tol=1e-15) for p, e in zip(params, expected))
+
+
+@settings(deadline=None)
+@given(expressions())
+def test_compiled_random_graphs_equal_eager(expr):
+    """For random graphs with reused nodes, compiled value and gradients equal backward()'s."""
+    inputs = expr.inputs
+    out = expr.fn(*inputs)
+    out.backward()
+    eager = [x.grad for x in inputs]
+    for x in inputs:
+        x.grad = 0.0
+    step = compile_graph(out, inputs)
+    assert step() == out.data
+    assert [x.grad for x in inputs] == eager
+
+
+def test_calls_accumulate_and_read_current_data():
+    """Each call adds into .grad (like backward) and reads the inputs' current .data."""
+    x, w = Value(2.0, label="x"), Value(3.0, label="w")
+    step = compile_graph((x * w).tanh(), [w])
+    step()
+    first = w.grad
+    step()
+    assert w.grad == 2 * first and x.grad == 0.0
+    w.data = 0.0
+    assert step() == 0.0
+    x.data = 100.0  # x is not an input: baked in at compile time
+    assert step() == 0.0 and math.isclose(w.grad - 2 * first, 4.0)
+
+
+def test_source_is_readable_one_line_per_node():
+    """.source names every node and op, and constants appear as literals."""
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c = (a * b + a.exp()).tanh() * 0.5
+    source = compile_graph(c, [a, b]).source
+    assert "v2 = v0 * v1  # n2 mul" in source and "# n5 tanh" in source and "* 0.5  # n6 mul" in source
+    assert "i0.grad += " in source and "i1.grad += " in source and source.startswith("def step(_inputs):")
+
+
+def test_domain_errors_at_call_time_name_the_op_and_node():
+    """A call that leaves an op's domain raises the engine's error for that op, with the node."""
+    x = Value(2.0, label="x")
+    step = compile_graph(x.log() * 3.0, [x])
+    x.data = -1.0
+    with pytest.raises(ValueError, match=r"log: undefined for x <= 0, got x = -1.0 \(compiled graph, node n1\)"):
+        step()
+    y = Value(1.0)
+    div = compile_graph(1.0 / y, [y])
+    y.data = 0.0
+    with pytest.raises(ZeroDivisionError, match="div: division by zero.*node n1"):
+        div()
+
+
+def test_bad_inputs_and_unknown_ops_are_clear_errors():
+    """Inputs that are not leaves, non-Values and unknown ops are refused when compiling."""
+    x = Value(1.0, label="x")
+    mid = x * 2
+    with pytest.raises(ValueError, match=r"inputs\[0\] \(unlabelled\) is not a leaf but the result of 'mul'"):
+        compile_graph(mid + 1, [mid])
+    with pytest.raises(TypeError, match=r"inputs\[0\]"):
+        compile_graph(mid, [1.0])
+    odd = x * 3
+    odd.op = "gelu"
+    with pytest.raises(ValueError, match="node n1 uses op 'gelu'"):
+        compile_graph(odd + 1, [x])
+
+
+def test_deep_graphs_work_in_every_tool_without_recursion():
+    """Chains of 10^5 nodes go through tape, find_nonfinite, explain, the render guard and compile."""
+    pytest.importorskip("graphviz")
+    from autograd.viz import GraphTooLarge, to_dot
+
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(50_000):
+        y = y * 1.0 + 0.0
+    assert trace.tape(y).count("\n") == 100_000
+    assert trace.find_nonfinite(y) is None
+    assert "x.grad += " in trace.explain(y)
+    with pytest.raises(GraphTooLarge, match="100,001 nodes"):
+        to_dot(y)
+    x.grad = 0.0
+    chain = x
+    for _ in range(10_000):
+        chain = chain * 1.0 + 0.0
+    compile_graph(chain, [x])()
+    assert x.grad == 1.0
+
+
+def test_benchmark_prints_the_table(capsys):
+    """The benchmark command runs (quick mode) and prints ratios, chain scaling and bytes per node."""
+    from demos import benchmark
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert benchmark.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "eager" in out and "compiled" in out and "floats" in out and "x the hand-written float step" in out
+    assert "ns/node" in out and "bytes per recorded node" in out
