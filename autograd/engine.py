@@ -1,7 +1,7 @@
 """The engine: ``Value`` nodes, graph recording, ``backward``, ``grad`` and ``no_grad``.
 
 A node keeps its operands in two slots, ``_a`` and ``_b``: each is a parent Value, a float
-constant (the ``2`` in ``x * 2``) or None. Nothing else is allocated per node, so Python's cyclic
+constant (the ``2`` in ``x * 2``) or None; ``_mark`` is graph.toposort's visit mark. Nothing else is allocated per node, so Python's cyclic
 garbage collector has one object per node to look at and no closure cycles to break.
 """
 
@@ -53,6 +53,7 @@ def _make(data: float, op: str, a, b=None) -> "Value":
     out.data = data
     out.grad = 0.0
     out.label = ""
+    out._mark = None
     mode = _mode.get()
     if mode is None:
         out.op = op
@@ -89,7 +90,7 @@ def _pow(x: float, y: float, y_is_value: bool) -> float:
 class Value:
     """A scalar node: its number, its gradient, and the op and operands that made it."""
 
-    __slots__ = ("data", "grad", "label", "op", "_a", "_b", "__weakref__")
+    __slots__ = ("data", "grad", "label", "op", "_a", "_b", "_mark", "__weakref__")
 
     def __init__(self, data: float, label: str = "") -> None:
         if type(data) is not float:
@@ -100,7 +101,7 @@ class Value:
         self.grad = 0.0
         self.label = label
         self.op = ""
-        self._a = self._b = None
+        self._a = self._b = self._mark = None
 
     @property
     def parents(self) -> tuple:

@@ -7,7 +7,12 @@ the engine only.
 
 from __future__ import annotations
 
+import threading
+
 __all__ = ["toposort", "operands"]
+
+
+_walk = threading.RLock()  # one walk at a time, so the visit marks of two walks never mix
 
 
 def toposort(root) -> list:
@@ -15,28 +20,31 @@ def toposort(root) -> list:
 
     Iterative depth-first search, parents visited in argument order, so the order (and the
     numbering tools derive from it) is the same every time for the same graph. A node is pushed
-    back with a None marker above it; popping the marker means its parents are done.
+    back with a None marker above it; popping the marker means its parents are done. Visited nodes
+    carry this walk's token in their ``_mark`` slot: unlike a set, that costs no hashing and keeps
+    the walk's memory traffic on the nodes themselves (it matters on graphs of 10^6 nodes).
     """
     order = []
-    visited = set()
+    token = object()
     stack = [root]
-    push, pop, visit = stack.append, stack.pop, visited.add
-    while stack:
-        node = pop()
-        if node is None:
-            order.append(pop())
-            continue
-        if node in visited:
-            continue
-        visit(node)
-        push(node)
-        push(None)
-        b = node._b
-        if b is not None and b.__class__ is not float and b not in visited:
-            push(b)
-        a = node._a
-        if a is not None and a.__class__ is not float and a not in visited:
-            push(a)  # pushed last, so visited first: argument order
+    push, pop = stack.append, stack.pop
+    with _walk:
+        while stack:
+            node = pop()
+            if node is None:
+                order.append(pop())
+                continue
+            if node._mark is token:
+                continue
+            node._mark = token
+            push(node)
+            push(None)
+            b = node._b
+            if b is not None and b.__class__ is not float and b._mark is not token:
+                push(b)
+            a = node._a
+            if a is not None and a.__class__ is not float and a._mark is not token:
+                push(a)  # pushed last, so visited first: argument order
     return order
 
 
