@@ -49,6 +49,8 @@ _new = object.__new__
 
 def _make(data: float, op: str, a, b=None) -> "Value":
     """A new node with its operands recorded (unless recording is off)."""
+    if op not in RULES:
+        raise NotImplementedError(f"{op}: no derivative rule is registered (autograd.rules.RULES has no {op!r})")
     out = _new(Value)
     out.data = data
     out.grad = 0.0

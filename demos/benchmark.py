@@ -191,6 +191,14 @@ def main(argv=None) -> int:
     repeats = 3 if args.quick else max(1, args.repeats)
     print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python {platform.python_version()} "
           f"({platform.python_implementation()}), gc thresholds {gc.get_threshold()}")
+    # Chains first, on a fresh heap: the other variants leave memory fragmented behind them.
+    print("backward on a chain, best pass of interleaved rounds (time per node; flat means linear scaling):")
+    sizes = [10 ** 3, 10 ** 4, 10 ** 5] + ([] if args.quick else [10 ** 6])
+    per_node = chain_scaling(sizes)
+    for n, s in per_node.items():
+        print(f"  {2 * n:>9,} nodes  {s * 1e9:7.1f} ns/node")
+    print(f"  largest / smallest time per node: {max(per_node.values()) / min(per_node.values()):.2f}x")
+    print()
     X, y = make_moons(100, noise=0.1, seed=1)
     model = nn.MLP(2, [16, 16, 1], seed=1)
     start = time.perf_counter()
@@ -202,7 +210,7 @@ def main(argv=None) -> int:
     if micro is not None:
         variants["micrograd"] = micro
     medians = median_times(variants, repeats)
-    print(f"\nmoons training step (100 points, MLP(2, [16, 16, 1]), hinge + L2), median of {repeats}:")
+    print(f"moons training step (100 points, MLP(2, [16, 16, 1]), hinge + L2), median of {repeats}:")
     print(f"  {'variant':10} {'ms/step':>9}   ratios")
     for name, seconds in medians.items():
         notes = []
@@ -214,12 +222,6 @@ def main(argv=None) -> int:
     if micro is None:
         print('  (micrograd not installed: pip install -e ".[bench]" to compare)')
     print(f"  compiling the graph once took {compile_seconds:.2f} s")
-    print("\nbackward on a chain, best pass of interleaved rounds (time per node; flat means linear scaling):")
-    sizes = [10 ** 3, 10 ** 4, 10 ** 5] + ([] if args.quick else [10 ** 6])
-    per_node = chain_scaling(sizes)
-    for n, s in per_node.items():
-        print(f"  {2 * n:>9,} nodes  {s * 1e9:7.1f} ns/node")
-    print(f"  largest / smallest time per node: {max(per_node.values()) / min(per_node.values()):.2f}x")
     size, nodes = bytes_per_node(model, X, y)
     print(f"\nmemory: {size:.0f} bytes per recorded node ({nodes:,} nodes in one moons step)")
     return 0

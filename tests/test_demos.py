@@ -120,3 +120,25 @@ def test_health_reports_saturated_tanh_units():
     neuron.w[0].data, neuron.b.data = 0.0, 10.0
     report = nn.health(model, [[0.1], [0.5], [-0.3]])
     assert report.layers[0].saturated == ["L1.N1"]
+
+
+def test_step_through_demo_explains_and_matches_backward(capsys):
+    """step_through prints the pdb recipe, the tape, the chain-rule steps and the final gradients."""
+    from demos import step_through
+
+    assert step_through.main([]) == 0
+    out = capsys.readouterr().out
+    assert "break autograd.rules.mul_backward" in out and "n2 = mul(n0, n1)" in out
+    assert "[mul_backward]" in out and "sum over 2 paths" in out and "a.grad = 0.967244" in out
+
+
+def test_gradcheck_demo_catches_the_wrong_derivative(capsys):
+    """gradcheck_demo passes the user function, catches the wrong sigmoid rule and restores it."""
+    from autograd import rules
+    from demos import gradcheck_demo
+
+    before = rules.RULES["sigmoid"]
+    assert gradcheck_demo.main([]) == 0
+    out = capsys.readouterr().out
+    assert "-> True" in out and "culprit: sigmoid_backward" in out and "crossed a kink" in out
+    assert "passed on 50 random graphs" in out and rules.RULES["sigmoid"] is before

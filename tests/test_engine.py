@@ -388,3 +388,10 @@ def test_bytes_per_node_is_small():
     used = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert used / 20_000 < 200
+
+
+def test_an_op_without_a_rule_fails_when_the_node_is_made(monkeypatch):
+    """With mul's rule gone from the table, x * y raises at once, naming the op."""
+    monkeypatch.delitem(RULES, "mul")
+    with pytest.raises(NotImplementedError, match="mul: no derivative rule"):
+        Value(2.0) * Value(3.0)
