@@ -319,8 +319,11 @@ def grad(output: Value, inputs, create_graph: bool = False) -> tuple:
     can be differentiated again.
     """
     _check_value(output, "grad")
-    single = isinstance(inputs, Value)
-    inputs = (inputs,) if single else tuple(inputs)
+    if isinstance(inputs, Value):
+        inputs = (inputs,)
+    elif not hasattr(inputs, "__iter__"):
+        raise TypeError(f"grad: inputs must be a Value or a sequence of Values, got {type(inputs).__name__}")
+    inputs = tuple(inputs)
     for i, x in enumerate(inputs):
         _check_value(x, f"grad: inputs[{i}]")
     order = toposort(output)

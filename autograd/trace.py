@@ -15,7 +15,7 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import Value, _check_value, _record_hook, _recording_mode, contributions
+from .engine import Value, _check_value, _number, _record_hook, _recording_mode, contributions
 from .graph import operands, toposort
 from .ops import SPECS
 
@@ -64,10 +64,11 @@ def steps(root: Value, grad: float = 1.0):
     _check_value(root, "steps")
     order = toposort(root)
     index = {node: i for i, node in enumerate(order)}
+    seed = _number(grad, "steps(grad=...)")
     for node in order:
         if node.op:
             node.grad = 0.0
-    root.grad += grad
+    root.grad += seed
     number = 0
     for node in reversed(order):
         g = node.grad

@@ -129,9 +129,10 @@ class MLP(Module):
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu", seed=None) -> None:
         _check_width(nin, "MLP: nin")
-        if isinstance(nouts, (int, str)) or not list(nouts):
+        widths = list(nouts) if hasattr(nouts, "__iter__") and not isinstance(nouts, str) else []
+        if not widths:
             raise ValueError(f"MLP: nouts must be a non-empty list of widths, got {nouts!r}")
-        widths = [_check_width(n, "MLP: each width") for n in nouts]
+        widths = [_check_width(n, "MLP: each width") for n in widths]
         self.activation = _check_activation(activation)
         rng = random.Random(seed)
         sizes = [nin] + widths

@@ -195,3 +195,9 @@ def test_saved_weights_get_ordinary_permissions(tmp_path):
     os.umask(umask)
     path = nn.save(nn.MLP(2, [1], seed=0), tmp_path / "w.json")
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_widths_may_be_any_iterable():
+    """MLP accepts a tuple or a generator of widths, not just a list."""
+    assert repr(nn.MLP(2, (w for w in [3, 1]), seed=0)) == "MLP(2, [3, 1], activation='relu')"
+    assert len(nn.MLP(2, (3, 1), seed=0).parameters()) == 13
