@@ -74,12 +74,10 @@ register("div", div_backward)
 def pow_backward(g, x, y, out):
     """d(x ** y) = (g * y * x ** (y - 1), g * out * log(x)); at x = 0 they are (inf or 0, 0)."""
     xd, yd = _data(x), _data(y)
-    if yd == 0.0:
-        gx = g * 0.0
-    elif xd == 0.0 and yd < 1.0:
-        gx = g * math.inf  # 0 < y < 1 here: the forward refuses 0 ** negative
+    if xd == 0.0 and yd < 1.0:  # 0 ** (y - 1) would divide by zero; the forward refuses y < 0
+        gx = g * (0.0 if yd == 0.0 else math.inf)
     else:
-        gx = g * y * x ** (y - 1.0)
+        gx = g * y * x ** (y - 1.0)  # kept whole even at y = 0, so d(gx)/dy stays right
     # A Value exponent with a negative base is refused when the node is made, so xd < 0 here
     # means the exponent is a constant and this contribution is discarded.
     gy = g * out * _apply("log", x) if xd > 0.0 else g * 0.0

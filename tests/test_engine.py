@@ -395,3 +395,11 @@ def test_an_op_without_a_rule_fails_when_the_node_is_made(monkeypatch):
     monkeypatch.delitem(RULES, "mul")
     with pytest.raises(NotImplementedError, match="mul: no derivative rule"):
         Value(2.0) * Value(3.0)
+
+
+def test_second_derivative_of_pow_with_value_exponent_at_zero():
+    """(x + 1) ** x has second derivative 2 at x = 0 (a y = 0 shortcut once lost it)."""
+    x = Value(0.0)
+    (d1,) = grad((x + 1.0) ** x, [x], create_graph=True)
+    (d2,) = grad(d1, [x])
+    assert d1.data == 0.0 and math.isclose(d2, 2.0)
