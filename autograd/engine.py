@@ -39,7 +39,9 @@ def _number(x, where: str) -> float:
 
 def _const(x):
     """A number other than float as a float constant; None (so: NotImplemented) for anything else."""
-    if isinstance(x, numbers.Real) and not isinstance(x, Value):
+    if isinstance(x, Value):  # the fast paths compare exact types, so a subclass would lose its graph
+        raise TypeError(f"subclasses of Value are not supported, got {type(x).__name__}")
+    if isinstance(x, numbers.Real):
         return _number(x, "operand")
     return None
 
@@ -90,7 +92,7 @@ def _pow(x: float, y: float, y_is_value: bool) -> float:
 
 
 class Value:
-    """A scalar node: its number, its gradient, and the op and operands that made it."""
+    """A scalar node: its number, its gradient, and the op and operands that made it (not for subclassing)."""
 
     __slots__ = ("data", "grad", "label", "op", "_a", "_b", "_mark", "__weakref__")
 

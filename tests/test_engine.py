@@ -403,3 +403,12 @@ def test_second_derivative_of_pow_with_value_exponent_at_zero():
     (d1,) = grad((x + 1.0) ** x, [x], create_graph=True)
     (d2,) = grad(d1, [x])
     assert d1.data == 0.0 and math.isclose(d2, 2.0)
+
+
+def test_subclasses_are_refused_rather_than_cut_off_from_the_graph():
+    """Mixing in a Value subclass raises TypeError instead of silently treating it as a constant."""
+    class Mine(Value):
+        __slots__ = ()
+
+    with pytest.raises(TypeError, match="subclasses of Value are not supported"):
+        Value(1.0) * Mine(2.0)
