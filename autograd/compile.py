@@ -97,6 +97,8 @@ def compile_graph(root: Value, inputs) -> CompiledGraph:
     """Compile the graph behind ``root`` for repeated calls; ``inputs`` are the leaves to read and
     to give gradients (for example ``model.parameters()``)."""
     _check_value(root, "compile_graph")
+    if isinstance(inputs, Value) or not hasattr(inputs, "__iter__"):
+        raise TypeError(f"compile_graph: inputs must be a sequence of leaf Values, got {type(inputs).__name__}")
     inputs = tuple(inputs)
     position = {}
     for k, x in enumerate(inputs):

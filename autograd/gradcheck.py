@@ -141,12 +141,21 @@ def _moved(where, f, inputs, labels, i, x, record=False):
 
 
 def _step(x: float, eps) -> float:
-    return float(eps) if eps is not None else CBRT_EPS * max(1.0, abs(x))
+    return eps if eps is not None else CBRT_EPS * max(1.0, abs(x))
+
+
+def _check_tolerances(where: str, eps, atol, rtol) -> None:
+    for name, v in (("eps", eps), ("atol", atol), ("rtol", rtol)):
+        if v is None and name == "eps":
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 <= v < math.inf) or (name == "eps" and v == 0):
+            raise ValueError(f"{where}: {name} must be a finite number{' > 0' if name == 'eps' else ' >= 0'}, got {v!r}")
 
 
 def numerical_grad(f, inputs, eps: float | None = None) -> tuple:
     """Central differences (f(x+h) - f(x-h)) / 2h per input; h = cbrt(machine eps) * max(1, |x|)."""
     inputs = _check_inputs("numerical_grad", inputs)
+    _check_tolerances("numerical_grad", eps, 0.0, 0.0)
     labels = _labels(inputs)
     _call("numerical_grad", f, inputs)
     result = []
@@ -179,6 +188,7 @@ def _one_sided(f, inputs, labels, i, h, plus, minus, sig_plus, sig_minus) -> tup
 def gradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
     """True when every input's gradient matches finite differences; else GradcheckError with a table."""
     inputs = _check_inputs("gradcheck", inputs)
+    _check_tolerances("gradcheck", eps, atol, rtol)
     labels = _labels(inputs)
     out = _call("gradcheck", f, inputs)
     sig0 = _kink_signature(out)
@@ -251,6 +261,7 @@ def _culprit(out: Value, atol: float, rtol: float) -> str:
 def gradgradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
     """True when second derivatives (grad of grad, create_graph=True) match finite differences of grad."""
     inputs = _check_inputs("gradgradcheck", inputs)
+    _check_tolerances("gradgradcheck", eps, atol, rtol)
     labels = _labels(inputs)
     out = _call("gradgradcheck", f, inputs)
     first = grad(out, inputs, create_graph=True)

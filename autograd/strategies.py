@@ -88,7 +88,7 @@ class Expression:
 
 def expressions(ops=None, max_leaves: int = 3, max_depth: int = 4, max_steps: int = 8) -> st.SearchStrategy:
     """Random graphs over ``ops`` (default: every op) with reused nodes and inputs in safe domains."""
-    ops = list(SPECS) if ops is None else list(ops)
+    ops = list(SPECS) if ops is None else [ops] if isinstance(ops, str) else list(ops)
     unknown = [op for op in ops if op not in SPECS]
     if unknown or not ops:
         raise ValueError(f"expressions: unknown ops {unknown}; choose from {', '.join(SPECS)}")

@@ -18,7 +18,7 @@ def _pairs(where: str, preds, targets) -> list:
     for t in targets:
         if isinstance(t, Value) or not isinstance(t, (int, float)) or not math.isfinite(t):
             raise ValueError(f"{where}: targets must be finite numbers, got {t!r}")
-    return list(zip(preds, targets))
+    return [(p if isinstance(p, Value) else Value(p), t) for p, t in zip(preds, targets)]
 
 
 def _mean(terms: list) -> Value:
@@ -47,7 +47,6 @@ def bce_with_logits(logits, targets) -> Value:
             raise ValueError(f"bce_with_logits: targets must be in [0, 1], got {t!r}")
     terms = []
     for z, t in pairs:
-        z = z if isinstance(z, Value) else Value(z)
         terms.append(z.relu() - z * t + (1 + (-abs(z)).exp()).log())
     return _mean(terms)
 

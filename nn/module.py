@@ -87,6 +87,9 @@ class Neuron(Module):
         self.name = name
 
     def __call__(self, x: Sequence) -> Value:
+        if not hasattr(x, "__len__") or isinstance(x, (str, Value)):
+            raise TypeError(f"Neuron: expected a list of {len(self.w)} inputs (numbers or Values), "
+                            f"got {type(x).__name__}")
         if len(x) != len(self.w):
             raise ValueError(f"Neuron: expected {len(self.w)} inputs, got {len(x)}")
         z = sum(map(operator.mul, self.w, x), self.b)

@@ -271,3 +271,11 @@ def test_dual_numbers_give_exact_derivatives():
     assert repr(Dual(1.0, 2.0)) == "Dual(1.0, 2.0)"
     with pytest.raises(TypeError, match="must return a Dual"):
         derivative(lambda x: 3.0, 1.0)
+
+
+@pytest.mark.parametrize("kwargs, match", [({"eps": 0}, "eps must be"), ({"eps": -1e-3}, "eps must be"),
+                                           ({"atol": -1}, "atol must be"), ({"rtol": float("nan")}, "rtol must be")])
+def test_bad_steps_and_tolerances_are_refused(kwargs, match):
+    """A zero or negative step, or a negative or NaN tolerance, is a clear error."""
+    with pytest.raises(ValueError, match=match):
+        gradcheck(lambda a: a * a, [Value(1.0)], **kwargs)

@@ -201,3 +201,15 @@ def test_widths_may_be_any_iterable():
     """MLP accepts a tuple or a generator of widths, not just a list."""
     assert repr(nn.MLP(2, (w for w in [3, 1]), seed=0)) == "MLP(2, [3, 1], activation='relu')"
     assert len(nn.MLP(2, (3, 1), seed=0).parameters()) == 13
+
+
+def test_losses_accept_plain_numbers_and_networks_reject_non_sequences():
+    """Plain-number predictions give Value losses; a network called on a non-list says what it wants."""
+    assert isinstance(nn.hinge_loss(3, [1]), Value) and nn.hinge_loss([0.5], [1]).data == 0.5
+    assert nn.mse_loss([1, 2], [1.0, 0.0]).data == 2.0
+    with pytest.raises(TypeError, match="Value"):
+        nn.mse_loss(["a"], [1.0])
+    with pytest.raises(TypeError, match="expected a list of 2 inputs"):
+        nn.MLP(2, [1], seed=0)(None)
+    with pytest.raises(TypeError, match="expected a list of 1 inputs"):
+        nn.MLP(1, [1], seed=0)(0.5)
