@@ -73,11 +73,24 @@ def a_hypothesis_test() -> None:
     print("   passed on 50 random graphs with reused nodes")
 
 
+def stress() -> None:
+    print("\n5. Stress mode: hypothesis' target() steers towards the graph where reverse mode and")
+    print("   finite differences disagree most (cancellation, saturation):")
+    try:
+        from autograd.strategies import hunt
+    except ImportError:
+        print("   (install the test extra to run it)")
+        return
+    expr, err = hunt(max_examples=80)
+    print(f"   worst found: {expr!r}\n   relative error {err:.2e} (the finite differences are what suffer)")
+
+
 def main(argv=None) -> int:
     check_a_function()
     catch_a_wrong_derivative()
     at_a_kink()
     a_hypothesis_test()
+    stress()
     return 0
 
 

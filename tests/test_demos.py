@@ -142,3 +142,4 @@ def test_gradcheck_demo_catches_the_wrong_derivative(capsys):
     out = capsys.readouterr().out
     assert "-> True" in out and "culprit: sigmoid_backward" in out and "crossed a kink" in out
     assert "passed on 50 random graphs" in out and rules.RULES["sigmoid"] is before
+    assert "worst found: Expression(" in out
