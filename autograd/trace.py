@@ -277,12 +277,14 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
     """Run backward from ``root`` and draw one picture per step (step_001.png, ...); returns the paths.
 
     The node whose rule runs is orange, the parent receiving the contribution yellow, finished
-    nodes green, and every node shows its gradient as it stands at that step.
+    nodes green, every node shows its gradient as it stands at that step, and a caption gives the
+    chain-rule product of the step.
     """
-    from .viz import to_dot, write_dot  # needs the viz extra
+    from .viz import _text, to_dot, write_dot  # needs the viz extra
 
     out_dir = Path(out_dir)
     order = toposort(root)
+    index = {node: i for i, node in enumerate(order)}
     if len(order) > 300 and "max_nodes" not in options:
         raise ValueError(f"render_steps: the graph has {len(order)} nodes; pass a smaller graph or max_nodes=")
     paths, done = [], set()
@@ -292,7 +294,12 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
         highlight = {n: "#bbf7d0" for n in done}
         highlight.update({s.node: "#fdba74", s.parent: "#fde047"})
         done.add(s.node)
-        source = to_dot(root, edge_derivatives=False, highlight=highlight, **options).source
+        dot = to_dot(root, edge_derivatives=False, highlight=highlight, **options)
+        p, n = _name(s.parent, index), _name(s.node, index)
+        caption = (f"step {s.number} [{s.rule}]: {p}.grad += {n}.grad * d{n}/d{p} = "
+                   f"{_fmt(s.upstream)} * {_fmt(s.local)} = {_fmt(s.contribution)}")
+        dot.attr(label=f"<{_text(caption, limit=300)}>", labelloc="t", labeljust="l")
+        source = dot.source
         paths.append(write_dot(source, out_dir / f"step_{s.number:03d}.{fmt}"))
     return paths
 

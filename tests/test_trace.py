@@ -154,6 +154,7 @@ def test_render_steps_draws_one_picture_per_step(tmp_path):
     assert [p.name for p in paths] == [f"step_{i:03d}.svg" for i in range(1, 7)]
     first, last = paths[0].read_text(), paths[-1].read_text()
     assert "#fdba74" in first and first != last
+    assert "step 1 [tanh_backward]: n4.grad += c.grad * dc/dn4" in first
     assert math.isclose(a.grad, 0.9672437435549209)
 
 
