@@ -261,16 +261,30 @@ def test_cli_bad_input_is_one_line_and_exit_2(args, words, capsys):
     assert err.count("\n") == 1 and err.startswith("chainrule: error: ") and words in err, err
 
 
+AUDITED: list = []
+WATCH = {"exec", "os.system", "subprocess.Popen", "os.exec", "os.posix_spawn", "open", "socket.connect"}
+sys.addaudithook(lambda event, args: AUDITED.append(event) if AUDITED and event in WATCH else None)
+
+
 @settings(max_examples=200, deadline=None)
-@given(st.text(max_size=40))
+@given(st.text(max_size=40) | st.sampled_from(["__import__('os').system('true')", "open('x', 'w')",
+                                                "exec('1')", "eval('x')", "(lambda: 1)()", "[].__class__"]))
 def test_cli_fuzz_never_tracebacks_or_executes(text):
-    """Arbitrary text is either evaluated as an expression or rejected in one line; nothing runs."""
+    """Arbitrary text is evaluated as an expression or rejected in one line; no code, file or
+    process is run or opened on its behalf (checked with an audit hook)."""
     import io
     from contextlib import redirect_stderr, redirect_stdout
 
+    import autograd.trace  # noqa: F401  (imported ahead, so importing it is not counted)
+
     err, out = io.StringIO(), io.StringIO()
-    with redirect_stderr(err), redirect_stdout(out):
-        code = cli([text, "x=0.5", "y=2"])
+    AUDITED[:] = ["watching"]
+    try:
+        with redirect_stderr(err), redirect_stdout(out):
+            code = cli([text, "x=0.5", "y=2"])
+    finally:
+        events, AUDITED[:] = AUDITED[1:], []
+    assert events == [], events
     assert code in (0, 2)
     if code == 2:
         assert err.getvalue().count("\n") == 1 and err.getvalue().startswith("chainrule: error:")
