@@ -39,17 +39,19 @@ def build():
 def main(argv=None) -> int:
     a, b, c = build()
     print(__doc__.split("Try it:")[1].split("Without a debugger")[0].rstrip())
+    # The real pass comes first, so the breakpoint's first stop shows the true upstream gradient
+    # (g = 0.2204 at the multiply). trace.explain and trace.why below ask each rule for its local
+    # derivative by calling it with g = 1.0, so the breakpoint stops there too (`where` says who called).
+    c.backward()
+    print(f"\nafter c.backward(): a.grad = {a.grad:.6f}, b.grad = {b.grad:.6f}")
+    a, b, c = build()  # a fresh graph for the printed walk-through
     print("\nThe graph, one line per node (trace.tape):")
     print(trace.tape(c))
-    print("\nThe backward pass, one chain-rule step per line (trace.explain):")
+    print("\nThe same backward pass, one chain-rule step per line (trace.explain):")
     print(trace.explain(c))
     print("\nWhy a.grad is what it is: every path from c to a (trace.why):")
     print(trace.why(a, c))
-    a.grad = b.grad = 0.0
-    c.backward()  # a breakpoint on autograd.rules.mul_backward stops here, inside the pass
-    print(f"\nafter c.backward(): a.grad = {a.grad:.6f}, b.grad = {b.grad:.6f}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
