@@ -331,6 +331,12 @@ for (const g of document.querySelectorAll("#graph g.node")) {
   const t = g.querySelector("title");
   if (t) groups[t.textContent] = g;
 }
+// the "grad ..." cell of each node in the picture (the last text starting so: a label may too)
+const gradText = {};
+for (const [id, g] of Object.entries(groups)) {
+  const cells = [...g.querySelectorAll("text")].filter((e) => e.textContent.startsWith("grad "));
+  if (cells.length) gradText[id] = cells[cells.length - 1];
+}
 const body = document.querySelector("#grads tbody");
 const rows = data.nodes.map((n) => {
   const tr = document.createElement("tr");
@@ -346,7 +352,15 @@ function show() {
   const step = at > 0 ? data.steps[at - 1] : null;
   const grads = step ? step.grads : data.start;
   for (const [id, g] of Object.entries(groups)) g.classList.remove("current", "parent", "done");
-  rows.forEach((tr, i) => { tr.className = ""; tr.lastChild.textContent = grads[i]; });
+  rows.forEach((tr, i) => {
+    tr.className = "";
+    tr.lastChild.textContent = grads[i];
+    const t = gradText[data.nodes[i].id];
+    if (t) {
+      t.textContent = "grad " + grads[i];
+      t.style.fontWeight = step && i === step.parent_index ? "bold" : "";
+    }
+  });
   if (step) {
     for (const id of step.done) if (groups[id]) groups[id].classList.add("done");
     if (groups[step.node]) groups[step.node].classList.add("current");
@@ -380,17 +394,16 @@ def to_html(root: Value, path, max_nodes: int = 300) -> Path:
     """Write one self-contained HTML page that steps through backward from ``root`` (keys n / p).
 
     It shows the graph (drawn by the renderer ``viz`` uses), highlights the node whose rule runs
-    and the parent it updates, and lists every gradient as it stands after each step. Running it
-    performs the backward pass, like ``steps``.
+    and the parent it updates, and shows every gradient, in the picture and in a table, as it
+    stands after each step. Running it performs the backward pass, like ``steps``.
     """
     from .files import atomic_write
-    from .viz import _pipe_svg, to_dot  # needs the viz extra
+    from .viz import _check_size, _pipe_svg, to_dot  # needs the viz extra
 
     _check_value(root, "to_html")
     order = toposort(root)
+    _check_size(len(order), max_nodes, "to_html")
     index = {node: i for i, node in enumerate(order)}
-    svg = _pipe_svg(to_dot(root, show_grad=False, max_nodes=max_nodes).source)
-    svg = svg[svg.index("<svg"):]
     nodes = [{"id": f"n{i}", "label": n.label, "op": n.op or "leaf", "data": _fmt(n.data)} for i, n in enumerate(order)]
     for n in order:
         if n.op:
@@ -409,6 +422,9 @@ def to_html(root: Value, path, max_nodes: int = 300) -> Path:
                     f"{_fmt(s.local)} = {_fmt(s.contribution)}   ({p}.grad {_fmt(s.before)} -> {_fmt(s.after)})",
             "grads": [_fmt(m.grad) for m in order],
         })
+    # Drawn after the pass, so each grad cell is sized for the gradient it ends with.
+    svg = _pipe_svg(to_dot(root, max_nodes=max_nodes).source)
+    svg = svg[svg.index("<svg"):]
     head, rest = _PAGE.split("__SVG__")
     middle, tail = rest.split("__DATA__")  # one pass: user text in one part never fills the other
     page = head + svg + middle + _script_json({"nodes": nodes, "start": start, "steps": recorded}) + tail

@@ -193,8 +193,13 @@ def test_stepper_page_in_a_headless_browser(tmp_path):
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(page_path.as_uri())
             assert page.evaluate("document.body.dataset.step") == "0"
+            grad_in_picture = "id => [...document.querySelectorAll('#graph g.node')].find(" \
+                "g => g.querySelector('title').textContent === id).querySelector('text:last-of-type').textContent"
+            assert page.evaluate(grad_in_picture, "n4") == "grad 0.0000"
             page.keyboard.press("n")
             assert page.evaluate("document.body.dataset.current") == "n5"
+            # the parent's gradient in the picture is updated by the step: c.grad * dc/dn4
+            assert page.evaluate(grad_in_picture, "n4") == f"grad {1 - c.data ** 2:.4f}"
             assert page.eval_on_selector("#graph g.node.current title", "e => e.textContent") == "n5"
             for _ in range(4):
                 page.keyboard.press("n")
