@@ -12,7 +12,7 @@ import ast
 import math
 import sys
 
-from . import Value
+from . import Value, __version__
 
 FUNCTIONS = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs")
 BINARY = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__",
@@ -169,7 +169,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-OPTIONS = {"--explain": False, "--tape": False, "--render": True, "--html": True, "-h": False, "--help": False}
+OPTIONS = {"--explain": False, "--tape": False, "--render": True, "--html": True, "-h": False, "--help": False,
+           "--version": False}
 
 
 def _split(argv: list) -> list:
@@ -200,13 +201,14 @@ def main(argv=None) -> int:
     parser.add_argument("--tape", action="store_true", help="print the graph as one line per node")
     parser.add_argument("--render", metavar="FILE", help="draw the graph (.svg, .png or .dot)")
     parser.add_argument("--html", metavar="FILE", help="write the step-by-step backprop page")
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     try:
         args = parser.parse_args(_split(sys.argv[1:] if argv is None else list(argv)))
         run(args)
     except UsageError as e:
         print(f"chainrule: error: {e}", file=sys.stderr)
         return 2
-    except SystemExit as e:  # --help
+    except SystemExit as e:  # --help, --version
         return e.code if isinstance(e.code, int) else 0
     except (OSError, RuntimeError, ValueError) as e:
         print(f"chainrule: error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)

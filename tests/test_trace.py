@@ -228,6 +228,12 @@ def test_cli_prints_value_gradients_and_explanation():
     assert "[tanh_backward]" in out
 
 
+def test_cli_version_is_the_distribution_version():
+    """chainrule --version prints the version pyproject.toml declares and exits 0."""
+    declared = re.search(r'^version = "(.+)"$', (ROOT / "pyproject.toml").read_text(), re.M).group(1)
+    assert run_cli("--version") == (0, f"chainrule {declared}\n", "")
+
+
 def test_cli_writes_picture_and_stepper(tmp_path):
     """--render and --html write their files."""
     pytest.importorskip("graphviz")
