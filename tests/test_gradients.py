@@ -61,6 +61,34 @@ def test_gradcheck_fails_on_a_wrong_rule_and_names_the_culprit(monkeypatch):
     assert "y" in message and "WRONG" in message
 
 
+@pytest.mark.parametrize("x", [1e5, 1e6, -3e7, 1e12])
+def test_fast_functions_of_large_inputs_pass_where_one_coarse_step_would_fail(x):
+    """At |x| = 1e6 the step cbrt(eps)*|x| is about one period of sin; the checker re-measures, not fails."""
+    h = 6.06e-6 * abs(x)
+    coarse = (math.sin(x + h) - math.sin(x - h)) / (2 * h)
+    assert x < 1e6 or abs(coarse - math.cos(x)) > 1e-2  # one step alone would call the right rule wrong
+    assert gradcheck(lambda a: a.sin() * 2 + a.cos(), [Value(x, "x")])
+    assert gradgradcheck(lambda a: a.sin() * a.cos(), [Value(x, "x")])
+
+
+def test_refined_failures_still_fail_and_blame_the_right_place(monkeypatch):
+    """At x = 1e6 a path hidden by detach() is not blamed on sin_backward; a wrong sin rule is."""
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda a: a.sin() + (a.detach() * 2).sin(), [Value(1e6, "x")])
+    message = str(info.value)
+    assert "(refined)" in message and "outside the recorded graph" in message
+    assert info.value.rows[0].numeric == pytest.approx(math.cos(1e6) + 2 * math.cos(2e6), rel=1e-6)
+    monkeypatch.setitem(rules.RULES, "sin", lambda g, x, out: (g * 1.01 * rules._apply("cos", x),))
+    with pytest.raises(GradcheckError, match="culprit: sin_backward at node 1"):
+        gradcheck(lambda a: a.sin() * 3, [Value(1e6, "x")])
+
+
+@given(values())
+def test_user_property_over_the_default_values_range(x):
+    """A user's property test over values() (|x| up to 1e6) passes on correct gradients."""
+    assert gradcheck(lambda a: (a * 1e-3).tanh() * a.sin() + a.cos() / 2, [x])
+
+
 def test_gradcheck_fails_on_a_path_hidden_under_no_grad():
     """A path computed under no_grad is missing from the gradient: the checker says so."""
     def f(a, b):
