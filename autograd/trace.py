@@ -273,6 +273,10 @@ def detect_anomaly():
         yield
 
 
+STEP_BY_STEP_ADVICE = ("Stepping is for small graphs: build the same expression on one input (for a network, "
+                       "one neuron), or raise max_nodes")
+
+
 def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, **options) -> list:
     """Run backward from ``root`` and draw one picture per step (step_001.png, ...); returns the paths.
 
@@ -280,13 +284,13 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
     nodes green, every node shows its gradient as it stands at that step, and a caption gives the
     chain-rule product of the step.
     """
-    from .viz import _text, to_dot, write_dot  # needs the viz extra
+    from .viz import _check_size, _text, to_dot, write_dot  # needs the viz extra
 
     out_dir = Path(out_dir)
     order = toposort(root)
     index = {node: i for i, node in enumerate(order)}
-    if len(order) > 300 and "max_nodes" not in options:
-        raise ValueError(f"render_steps: the graph has {len(order)} nodes; pass a smaller graph or max_nodes=")
+    if "max_nodes" not in options:
+        _check_size(len(order), 300, "render_steps", STEP_BY_STEP_ADVICE)
     paths, done = [], set()
     for s in steps(root):
         if s.number > max_steps:
@@ -402,7 +406,7 @@ def to_html(root: Value, path, max_nodes: int = 300) -> Path:
 
     _check_value(root, "to_html")
     order = toposort(root)
-    _check_size(len(order), max_nodes, "to_html")
+    _check_size(len(order), max_nodes, "to_html", STEP_BY_STEP_ADVICE)
     index = {node: i for i, node in enumerate(order)}
     nodes = [{"id": f"n{i}", "label": n.label, "op": n.op or "leaf", "data": _fmt(n.data)} for i, n in enumerate(order)]
     for n in order:

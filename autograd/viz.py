@@ -103,12 +103,13 @@ def _record(title: str, rows: list, fill: str, bold: bool = False, stacked: bool
 
 
 
-def _check_size(n: int, max_nodes, where: str) -> None:
+COLLAPSE_ADVICE = "For a network pass collapse='neuron' or collapse='layer', draw the graph of a single input, or raise max_nodes"
+
+
+def _check_size(n: int, max_nodes, where: str, advice: str = COLLAPSE_ADVICE) -> None:
     if max_nodes is not None and n > max_nodes:
-        raise GraphTooLarge(
-            f"{where}: the graph has {n:,} nodes, over max_nodes={max_nodes:,}; a picture that size "
-            f"cannot be read. For a network pass collapse='neuron' or collapse='layer', draw the graph "
-            f"of a single input, or raise max_nodes")
+        raise GraphTooLarge(f"{where}: the graph has {n:,} nodes, over max_nodes={max_nodes:,}; a picture that "
+                            f"size cannot be read. {advice}")
 
 
 def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_grad: bool = False,

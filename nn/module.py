@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 import random
 from typing import Sequence
@@ -92,7 +93,14 @@ class Neuron(Module):
                             f"got {type(x).__name__}")
         if len(x) != len(self.w):
             raise ValueError(f"Neuron: expected {len(self.w)} inputs, got {len(x)}")
-        z = sum(map(operator.mul, self.w, x), self.b)
+        try:
+            z = sum(map(operator.mul, self.w, x), self.b)
+        except TypeError:  # checked only on failure, so the hot path pays nothing
+            for i, v in enumerate(x):
+                if not isinstance(v, (Value, numbers.Real)):
+                    raise TypeError(f"Neuron {self.name}: input {i} must be a number or a Value, "
+                                    f"got {type(v).__name__} {v!r}") from None
+            raise
         out = z if self.activation == "linear" else getattr(z, self.activation)()
         out.label = self.name  # marks where the neuron ends, for pictures (viz collapse) and traces
         return out

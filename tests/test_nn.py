@@ -213,3 +213,10 @@ def test_losses_accept_plain_numbers_and_networks_reject_non_sequences():
         nn.MLP(2, [1], seed=0)(None)
     with pytest.raises(TypeError, match="expected a list of 1 inputs"):
         nn.MLP(1, [1], seed=0)(0.5)
+
+
+@pytest.mark.parametrize("bad", ["a", None, [2.0], 2j])
+def test_a_bad_input_element_is_named_with_its_neuron_and_position(bad):
+    """An input that is not a number or a Value is reported by neuron, position, type and value."""
+    with pytest.raises(TypeError, match=rf"Neuron L1\.N1: input 1 must be a number or a Value, got {type(bad).__name__}"):
+        nn.MLP(2, [3, 1], seed=0)([0.5, bad])

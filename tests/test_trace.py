@@ -334,3 +334,17 @@ def test_pdb_stops_in_the_named_rule():
     # the first stop is inside c.backward(), so g is the true upstream gradient, 1 - tanh(1.3891)**2
     assert out.index("g = 0.2203762544") < out.index("x = 2.0")
     assert "a.grad = 0.967244, b.grad = 0.440753" in out
+
+
+def test_step_by_step_views_refuse_big_graphs_with_advice_that_applies():
+    """to_html and render_steps refuse a 1,200-node graph, saying how big it is and what to do instead."""
+    pytest.importorskip("graphviz")
+    from autograd.viz import GraphTooLarge
+
+    big = sum(Value(float(i)) * i for i in range(400))
+    for call in (lambda: trace.to_html(big, ROOT / "never.html"), lambda: trace.render_steps(big, ROOT / "never")):
+        with pytest.raises(GraphTooLarge) as info:
+            call()
+        message = str(info.value)
+        assert "1,200 nodes" in message and "max_nodes" in message and "collapse" not in message
+    assert not (ROOT / "never.html").exists() and not (ROOT / "never").exists()
