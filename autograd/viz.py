@@ -8,6 +8,7 @@ the same DOT text. Labels are user text: they are escaped and shown literally.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import math
 import re
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import unicodedata
 from pathlib import Path
 
@@ -132,7 +134,7 @@ def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_gr
     groups = _groups(order, collapse) if collapse else {}
     _check_size(len(order) - len(groups) + len(set(groups.values())), max_nodes, "to_dot")
     index = {node: i for i, node in enumerate(order)}
-    graph = _digraph_class()(name="chainrule", graph_attr={"rankdir": rankdir, "ordering": "in",
+    graph = _digraph_class()(name="chainrule", format="svg", graph_attr={"rankdir": rankdir, "ordering": "in",
                                                            "fontname": FONT},
                              node_attr={"fontname": FONT, "fontsize": "11"},
                              edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.6"})
@@ -278,14 +280,39 @@ def _pipe_svg(source: str) -> str:
         return path.read_text(encoding="utf-8")
 
 
+_binary_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _our_renderer(graphviz):
+    """For one call, the graphviz package runs the renderer ``find_renderer`` chose (it only knows ``dot``)."""
+    command = graphviz.backend.dot_command
+    with _binary_lock:
+        saved = command.DOT_BINARY
+        command.DOT_BINARY = Path(find_renderer()[0])
+        try:
+            yield
+        finally:
+            command.DOT_BINARY = saved
+
+
 def _digraph_class():
     graphviz = _graphviz()
 
     class Digraph(graphviz.Digraph):
-        """A graphviz.Digraph that shows itself in Jupyter through chainrule's renderer search."""
+        """A graphviz.Digraph whose pictures come from chainrule's renderer search, so its own
+        ``render``, ``pipe`` and ``view`` (and Jupyter's display) work without a system Graphviz."""
 
         def _repr_mimebundle_(self, include=None, exclude=None, **_):
             return {"image/svg+xml": _pipe_svg(self.source)}
+
+        def pipe(self, *args, **kwargs):
+            with _our_renderer(graphviz):
+                return super().pipe(*args, **kwargs)
+
+        def render(self, *args, **kwargs):
+            with _our_renderer(graphviz):
+                return super().render(*args, **kwargs)
 
     return Digraph
 

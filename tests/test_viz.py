@@ -185,6 +185,19 @@ def test_jupyter_display_uses_the_pip_renderer():
     ET.fromstring(bundle["image/svg+xml"].encode())
 
 
+def test_graphviz_own_render_and_pipe_work_without_a_system_graphviz(tmp_path):
+    """micrograd's habit, dot.render('gout'), writes gout.svg; pipe() gives PNG bytes; graphviz is left as found."""
+    import graphviz
+
+    before = graphviz.backend.dot_command.DOT_BINARY
+    dot = to_dot(example()[2])
+    written = Path(dot.render(tmp_path / "gout"))
+    assert written == tmp_path / "gout.svg" and "<svg" in written.read_text()
+    ET.fromstring(written.read_bytes())
+    assert dot.pipe(format="png").startswith(b"\x89PNG\r\n\x1a\n")
+    assert graphviz.backend.dot_command.DOT_BINARY == before
+
+
 def test_bad_arguments():
     """Non-Values and bad options are clear errors."""
     with pytest.raises(TypeError, match="to_dot: expected a Value"):
