@@ -123,5 +123,6 @@ def network_picture(model, x, path: Path):
 
     out = model([Value(v, label=f"x{i}") for i, v in enumerate(x)])
     out = out if isinstance(out, Value) else sum(out[1:], out[0])
+    model.zero_grad()  # the picture's gradients are this input's alone, not the last training step's
     out.backward()
     return render(out, path, collapse="neuron", color_grad=True)

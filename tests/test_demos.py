@@ -143,3 +143,17 @@ def test_gradcheck_demo_catches_the_wrong_derivative(capsys):
     assert "-> True" in out and "culprit: sigmoid_backward" in out and "crossed a kink" in out
     assert "passed on 50 random graphs" in out and rules.RULES["sigmoid"] is before
     assert "worst found: Expression(" in out
+
+
+def test_network_picture_shows_this_inputs_gradients_only(tmp_path):
+    """Gradients left in the parameters by training do not leak into the one-input network picture."""
+    pytest.importorskip("graphviz")
+    import nn
+    from demos.common import network_picture
+
+    model = nn.MLP(2, [3, 1], seed=0)
+    for p in model.parameters():
+        p.grad = 12345.0  # as if left over from the last training step
+    svg = network_picture(model, [0.5, -0.25], tmp_path / "net.svg").read_text()
+    assert "1.234e+04" not in svg and "12345" not in svg
+    assert "max |param grad|" in svg
