@@ -17,7 +17,7 @@ class LayerHealth:
     name: str
     activation: str
     neurons: int
-    dead: list = field(default_factory=list)  # neuron names whose gradients are all exactly 0
+    dead: list = field(default_factory=list)  # relu neurons that never fire on X (without X: all grads exactly 0)
     saturated: list = field(default_factory=list)  # tanh/sigmoid neurons pinned near their limits
     grad_norm: float = 0.0
     weight_norm: float = 0.0
@@ -33,14 +33,15 @@ class Health:
     """
 
     layers: list
+    no_gradients: bool = False  # every parameter's gradient is exactly 0: backward() has not run
 
     @property
     def hints(self) -> list:
-        out = []
+        out = ["every gradient is 0: call loss.backward() before health()"] if self.no_gradients else []
         for layer in self.layers:
             if layer.dead and len(layer.dead) * 2 >= layer.neurons:
                 out.append(f"{layer.name}: {len(layer.dead)} of {layer.neurons} relu units are dead "
-                           "(no gradient on any input); a lower learning rate or another seed may help")
+                           "(they fire on no input); a lower learning rate or another seed may help")
             if layer.saturated:
                 out.append(f"{layer.name}: {len(layer.saturated)} {layer.activation} units are saturated; "
                            "their gradients vanish")
@@ -65,15 +66,17 @@ def _norm(xs) -> float:
 
 
 def health(model, X=None, lr: float | None = None) -> Health:
-    """Diagnose an MLP after ``loss.backward()``: per layer, dead relu units (gradient exactly 0),
-    saturated tanh/sigmoid units (|out| near the limit on 95% of ``X``, when ``X`` is given),
-    the gradient and weight norms, and lr * |grad| / |w| when ``lr`` is given."""
+    """Diagnose an MLP after ``loss.backward()``: per layer, dead relu units (output 0 on every row
+    of ``X``; without ``X``, every gradient exactly 0, which an L2 term hides), saturated
+    tanh/sigmoid units (|out| near the limit on 95% of ``X``), the gradient and weight norms, and
+    lr * |grad| / |w| when ``lr`` is given."""
     layers = getattr(model, "layers", None)
     if not layers or not all(hasattr(layer, "neurons") for layer in layers):
         raise TypeError(f"health: expected an nn.MLP (something with layers of neurons), got {type(model).__name__}")
     if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0):
         raise ValueError(f"health: lr must be a positive number, got {lr!r}")
     outputs = _activations(layers, X) if X is not None else None
+    no_gradients = all(p.grad == 0.0 for p in model.parameters())
     report = []
     for li, layer in enumerate(layers):
         first = layer.neurons[0]
@@ -84,15 +87,17 @@ def health(model, X=None, lr: float | None = None) -> Health:
         if lr is not None and h.weight_norm > 0:
             h.update_ratio = lr * h.grad_norm / h.weight_norm
         for j, neuron in enumerate(layer.neurons):
-            if neuron.activation == "relu" and all(p.grad == 0.0 for p in neuron.parameters()):
+            column = [row[j] for row in outputs[li]] if outputs is not None else None
+            if neuron.activation == "relu" and (
+                    all(v == 0.0 for v in column) if column is not None
+                    else not no_gradients and all(p.grad == 0.0 for p in neuron.parameters())):
                 h.dead.append(neuron.name)
-            if outputs is not None and neuron.activation in ("tanh", "sigmoid"):
+            if column is not None and neuron.activation in ("tanh", "sigmoid"):
                 lo, hi = (-0.99, 0.99) if neuron.activation == "tanh" else (0.01, 0.99)
-                column = [row[j] for row in outputs[li]]
                 if sum(not lo < v < hi for v in column) >= 0.95 * len(column):
                     h.saturated.append(neuron.name)
         report.append(h)
-    return Health(report)
+    return Health(report, no_gradients)
 
 
 def _activations(layers, X) -> list:

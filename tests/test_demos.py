@@ -111,6 +111,27 @@ def test_health_reports_dead_units_and_ratios():
         nn.health(model, lr=0)
 
 
+def test_health_finds_dead_units_under_l2_and_asks_for_backward_first():
+    """With X, a unit that never fires is dead even when an L2 term gives its weights gradients;
+    a model with no gradients at all is told to run backward() first, not called dead."""
+    import nn
+    from nn.data import make_moons
+
+    X, y = make_moons(20, seed=0)
+    model = nn.MLP(2, [4, 1], seed=0)
+    assert not any(layer.dead for layer in nn.health(model).layers)
+    assert nn.health(model).hints == ["every gradient is 0: call loss.backward() before health()"]
+    dead = model.layers[0].neurons[0]
+    for p in dead.w:
+        p.data = 0.1
+    dead.b.data = -5.0  # never fires on moons data (|x| < 2.5)
+    loss = nn.hinge_loss([model(x) for x in X], y) + 1e-4 * sum(p * p for p in model.parameters())
+    loss.backward()
+    assert all(p.grad != 0.0 for p in dead.parameters())  # the L2 term alone
+    report = nn.health(model, X)
+    assert report.layers[0].dead == ["L1.N1"] and not report.no_gradients
+
+
 def test_health_reports_saturated_tanh_units():
     """A tanh unit whose input is always large is reported as saturated."""
     import nn
