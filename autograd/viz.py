@@ -9,6 +9,7 @@ the same DOT text. Labels are user text: they are escaped and shown literally.
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import math
 import re
@@ -296,6 +297,7 @@ def _our_renderer(graphviz):
             command.DOT_BINARY = saved
 
 
+@functools.cache  # one class, so every to_dot result has the same type
 def _digraph_class():
     graphviz = _graphviz()
 
