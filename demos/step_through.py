@@ -7,7 +7,7 @@ of mul". Try it:
     (Pdb) import autograd.rules            # pdb resolves the name below in the script's namespace
     (Pdb) break autograd.rules.mul_backward
     (Pdb) continue
-    (Pdb) args            # g is the upstream gradient; x, y the inputs; out the output
+    (Pdb) args            # g = 0.2204..., the upstream gradient; x, y = 2.0, -3.0; out = -6.0
     (Pdb) return          # run to the end of the rule: it returns one contribution per input
     (Pdb) continue        # next multiply; `clear` then `continue` runs to the end
 
