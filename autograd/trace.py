@@ -74,9 +74,10 @@ def steps(root: Value, grad: float = 1.0):
         g = node.grad
         if g == 0.0 or not node.op:
             continue
-        local = [c for _, c in contributions(node, 1.0)]
+        applied = contributions(node, g)  # the real call first: a breakpoint in the rule sees the true g
+        local = [c for _, c in contributions(node, 1.0)]  # then the rule asked for d node / d parent
         ks = [k for k, a in enumerate(operands(node)) if type(a) is not float]
-        for k, d, (parent, c) in zip(ks, local, contributions(node, g)):
+        for k, d, (parent, c) in zip(ks, local, applied):
             before = parent.grad
             parent.grad = before + c
             number += 1
