@@ -53,12 +53,13 @@ BACKWARD = {
 class CompiledGraph:
     """The compiled step: call it with no arguments; ``source`` is the generated code."""
 
-    def __init__(self, source: str, function, lines: dict, nodes: list, index: dict, inputs: tuple) -> None:
+    def __init__(self, source: str, function, lines: dict, calls: dict, inputs: tuple) -> None:
         self.source = source
         self._function = function
         self._lines = lines  # line number in source -> node index
-        self._nodes = nodes
-        self._index = index
+        # node index -> (op, operands as local index (int) or number): enough to explain a failure
+        # without keeping the recorded graph alive (its Values would burden the garbage collector)
+        self._calls = calls
         self.inputs = inputs
 
     def __call__(self) -> float:
@@ -77,16 +78,16 @@ class CompiledGraph:
         i = self._lines.get(tb.tb_lineno)
         if i is None:
             return type(error)(f"compiled graph: {error}")
-        node, local = self._nodes[i], tb.tb_frame.f_locals
-        args = [a if type(a) is float else local.get(f"v{self._index[a]}", a.data) for a in operands(node)]
+        (op, spec), local = self._calls[i], tb.tb_frame.f_locals
+        args = [a if type(a) is float else local[f"v{a}"] for a in spec]
         try:
-            apply(node.op, *[Value(a) for a in args])
+            apply(op, *[Value(a) for a in args])
         except (ValueError, ZeroDivisionError, OverflowError) as clear:
             return type(clear)(f"{clear} (compiled graph, node n{i})")
-        return type(error)(f"compiled graph, node n{i} ({node.op}): {error}")
+        return type(error)(f"compiled graph, node n{i} ({op}): {error}")
 
     def __repr__(self) -> str:
-        return f"<CompiledGraph: {len(self._nodes)} nodes, {len(self.inputs)} inputs>"
+        return f"<CompiledGraph: {len(self._calls)} ops, {len(self.inputs)} inputs>"
 
 
 def _literal(x: float) -> str:
@@ -126,6 +127,9 @@ def compile_graph(root: Value, inputs) -> CompiledGraph:
 
     lines = ["def step(_inputs):"]
     line_of = {}
+    calls = {i: (node.op, tuple(a if type(a) is float else index[a] if a.op or a in position else a.data
+                                for a in operands(node)))
+             for i, node in enumerate(order) if node.op}
     used = sorted({position[n] for n in order if n in position})
     if used:
         lines.append(f"    {', '.join(f'i{k}' for k in range(len(inputs)))}{',' if len(inputs) == 1 else ''} = _inputs")
@@ -177,4 +181,4 @@ def compile_graph(root: Value, inputs) -> CompiledGraph:
                  "_cos": math.cos, "_sigmoid": _sigmoid, "_pow": _pow, "inf": math.inf, "nan": math.nan}
     namespace.update({f"_rule_{op}": rule for op, rule in rules.RULES.items()})
     exec(compile(source, "<chainrule compiled>", "exec"), namespace)
-    return CompiledGraph(source, namespace["step"], line_of, order, index, inputs)
+    return CompiledGraph(source, namespace["step"], line_of, calls, inputs)

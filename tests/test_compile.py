@@ -2,6 +2,7 @@
 
 import math
 import warnings
+import weakref
 
 import pytest
 from hypothesis import given, settings
@@ -86,6 +87,20 @@ def test_domain_errors_at_call_time_name_the_op_and_node():
     y.data = 0.0
     with pytest.raises(ZeroDivisionError, match="div: division by zero.*node n1"):
         div()
+
+
+def test_the_compiled_step_does_not_keep_the_recorded_graph_alive():
+    """Dropping the graph after compiling frees it by reference counting; the step still runs and explains errors."""
+    x, c = Value(2.0, label="x"), Value(3.0, label="c")  # c is not an input: baked in
+    out = (x * c).log() + x
+    probe = weakref.ref(out)
+    step = compile_graph(out, [x])
+    del out
+    assert probe() is None
+    assert step() == math.log(6.0) + 2.0
+    x.data = -1.0
+    with pytest.raises(ValueError, match=r"log: undefined for x <= 0, got x = -3.0 \(compiled graph, node n3\)"):
+        step()
 
 
 def test_bad_inputs_and_unknown_ops_are_clear_errors():
