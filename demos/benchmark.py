@@ -1,15 +1,16 @@
 """Benchmark: micrograd's moons training step in four ways, side by side in one run.
 
-    python -m demos.benchmark [--repeats 15] [--quick]
+    python -m demos.benchmark [--repeats 10] [--quick]
 
 - eager: chainrule's engine through the README's training loop (default garbage-collector settings)
 - compiled: the same graph through autograd.compile.compile_graph, called once per step
 - micrograd: PyPI's micrograd (pip install -e ".[bench]"), same network, data and loss
 - floats: the same step written by hand on plain Python floats (forward and backward)
 
-Medians over interleaved repetitions, then ratios; then backward time per node on chains of 10^3 to
-10^6 nodes, and bytes per recorded node (tracemalloc). Ratios, not seconds, are the result: the
-machine is shared, but every variant sees the same load.
+Medians over interleaved repetitions (each variant's steps in a block of their own, after a full
+collection, so none pays for another's garbage), then ratios; then backward time per node on chains
+of 10^3 to 10^6 steps, and bytes per recorded node (tracemalloc). Ratios, not seconds, are the
+result: the machine is shared, but every variant sees the same load.
 """
 
 from __future__ import annotations
@@ -136,16 +137,22 @@ def make_float_step(model, X, y):
     return float_step
 
 
-def median_times(variants: dict, repeats: int) -> dict:
-    """Interleave the variants (one step each per round) and return median seconds per step."""
+def median_times(variants: dict, repeats: int, per_block: int = 2) -> dict:
+    """Interleave the variants and return median seconds per step.
+
+    Each round gives every variant a block: a full collection and one untimed step, then
+    ``per_block`` timed steps. So a variant pays for collecting its own garbage (micrograd's
+    closures leave cycles behind every step) and never for another's, as in a process of its own.
+    """
     times = {name: [] for name in variants}
-    for fn in variants.values():
-        fn()  # warm up
     for _ in range(repeats):
         for name, fn in variants.items():
-            start = time.perf_counter()
+            gc.collect()
             fn()
-            times[name].append(time.perf_counter() - start)
+            for _ in range(per_block):
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
@@ -185,7 +192,7 @@ def bytes_per_node(model, X, y) -> tuple:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15, help="interleaved rounds (15)")
+    parser.add_argument("--repeats", type=int, default=10, help="interleaved rounds of two timed steps each (10)")
     parser.add_argument("--quick", action="store_true", help="fewer rounds and chains up to 10^5 (for tests)")
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else max(1, args.repeats)
@@ -195,6 +202,7 @@ def main(argv=None) -> int:
     print("backward on a chain, best pass of interleaved rounds (time per node; flat means linear scaling):")
     sizes = [10 ** 3, 10 ** 4, 10 ** 5] + ([] if args.quick else [10 ** 6])
     per_node = chain_scaling(sizes)
+    gc.collect()  # the chains are gone: let the collector's bookkeeping forget them too
     for n, s in per_node.items():
         print(f"  {2 * n:>9,} nodes  {s * 1e9:7.1f} ns/node")
     print(f"  largest / smallest time per node: {max(per_node.values()) / min(per_node.values()):.2f}x")
@@ -210,7 +218,7 @@ def main(argv=None) -> int:
     if micro is not None:
         variants["micrograd"] = micro
     medians = median_times(variants, repeats)
-    print(f"moons training step (100 points, MLP(2, [16, 16, 1]), hinge + L2), median of {repeats}:")
+    print(f"moons training step (100 points, MLP(2, [16, 16, 1]), hinge + L2), median of {2 * repeats}:")
     print(f"  {'variant':10} {'ms/step':>9}   ratios")
     for name, seconds in medians.items():
         notes = []
