@@ -164,7 +164,7 @@ def chain(n: int) -> Value:
     return y
 
 
-def chain_scaling(sizes: list, rounds: int = 3) -> dict:
+def chain_scaling(sizes: list, rounds: int = 5) -> dict:
     """Backward time per node on chains of 2n nodes, best pass per size over interleaved rounds."""
     chains = {n: chain(n) for n in sizes}
     best = {n: float("inf") for n in sizes}
