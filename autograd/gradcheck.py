@@ -2,10 +2,10 @@
 
 ``f`` is called as ``f(*inputs)`` and returns a Value. ``gradcheck`` returns True or raises
 ``GradcheckError`` whose message is a table (label, value, analytic, numeric, errors, verdict) and,
-when something is wrong, the first node whose own rule disagrees with finite differences. A row that
-disagrees at the first step is measured again with smaller steps before it counts as a failure. Steps that
-cross a kink of relu or abs are reported with the one-sided derivatives (a ``KinkWarning``) instead
-of a false failure or a silent pass.
+when something is wrong, the first node whose own rule disagrees with finite differences. A row
+that disagrees at the first step is measured again with smaller steps before it counts as a
+failure. Steps that cross a kink of relu or abs are reported with the one-sided derivatives (a
+``KinkWarning``) instead of a false failure or a silent pass.
 """
 
 from __future__ import annotations
@@ -82,8 +82,8 @@ def _table(rows: list, columns=COLUMNS) -> str:
         return f"{x:.6g}" if isinstance(x, float) else str(x)
 
     body = [[r.label, fmt(r.value), fmt(r.analytic), fmt(r.numeric), f"{r.abs_err:.2e}", f"{r.rel_err:.2e}",
-             ("ok " if r.ok else "FAIL ") + r.band + (" (kink)" if r.kink else "") + (" (refined)" if r.refined else "")]
-            for r in rows]
+             ("ok " if r.ok else "FAIL ") + r.band + (" (kink)" if r.kink else "")
+             + (" (refined)" if r.refined else "")] for r in rows]
     widths = [max(len(c), *(len(line[i]) for line in body)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in body]
