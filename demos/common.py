@@ -39,6 +39,19 @@ def positive_float(text: str) -> float:
     return x
 
 
+def out_dir(text: str) -> Path:
+    """A directory for pictures, made now, so a bad --out fails before training, not after."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a file, not a directory for pictures")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise argparse.ArgumentTypeError(f"cannot use {text!r} as the directory for pictures: "
+                                         f"{e.strerror or e}") from None
+    return path
+
+
 def widths(text: str) -> list:
     """'16,16' -> [16, 16]."""
     try:
@@ -55,7 +68,7 @@ def parser(doc: str, steps: int, out: str = "out") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
     p.add_argument("--steps", type=positive_int, default=steps, help=f"gradient descent steps ({steps})")
     p.add_argument("--seed", type=int, default=1, help="seed for data and weights (1)")
-    p.add_argument("--out", type=Path, default=Path(out), help=f"directory for pictures ({out}/)")
+    p.add_argument("--out", type=out_dir, default=out, help=f"directory for pictures ({out}/)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from autograd import Value
+
+try:
+    from demos import common
+except ImportError:  # run as a script from inside demos/
+    import common
 
 
 def neuron():
@@ -26,7 +30,7 @@ def neuron():
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("out"), help="directory for the pictures (out/)")
+    parser.add_argument("--out", type=common.out_dir, default="out", help="directory for the pictures (out/)")
     parser.add_argument("--format", choices=("png", "svg"), default="png")
     args = parser.parse_args(argv)
     try:

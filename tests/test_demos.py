@@ -51,12 +51,15 @@ def test_moons_demo_prints_progress_health_and_final_accuracy(tmp_path, capsys):
     assert "training accuracy" in out and "337 parameters" in out
 
 
-def test_bad_demo_arguments_are_clear_errors(capsys):
-    """Bad --steps, --lr, --hidden or --activation give argparse's error and exit 2."""
+def test_bad_demo_arguments_are_clear_errors(capsys, tmp_path):
+    """Bad --steps, --lr, --hidden, --activation or --out give argparse's error and exit 2 (before training)."""
     from demos import moons
 
+    (tmp_path / "taken").write_text("a file where the pictures' directory should go")
     for argv, words in [(["--steps", "0"], "positive integer"), (["--lr", "-1"], "positive number"),
-                        (["--hidden", "16,x"], "widths like 16,16"), (["--activation", "gelu"], "invalid choice")]:
+                        (["--hidden", "16,x"], "widths like 16,16"), (["--activation", "gelu"], "invalid choice"),
+                        (["--out", str(tmp_path / "taken")], "is a file, not a directory for pictures"),
+                        (["--out", str(tmp_path / "taken" / "sub")], "cannot use")]:
         with pytest.raises(SystemExit) as info:
             moons.main(argv)
         assert info.value.code == 2 and words in capsys.readouterr().err
