@@ -106,7 +106,8 @@ def _record(title: str, rows: list, fill: str, bold: bool = False, stacked: bool
 
 
 
-COLLAPSE_ADVICE = "For a network pass collapse='neuron' or collapse='layer', draw the graph of a single input, or raise max_nodes"
+COLLAPSE_ADVICE = ("For a network pass collapse='neuron' or collapse='layer', draw the graph of a single "
+                   "input, or raise max_nodes")
 
 
 def _check_size(n: int, max_nodes, where: str, advice: str = COLLAPSE_ADVICE) -> None:

@@ -88,9 +88,11 @@ def health(model, X=None, lr: float | None = None) -> Health:
             h.update_ratio = lr * h.grad_norm / h.weight_norm
         for j, neuron in enumerate(layer.neurons):
             column = [row[j] for row in outputs[li]] if outputs is not None else None
-            if neuron.activation == "relu" and (
-                    all(v == 0.0 for v in column) if column is not None
-                    else not no_gradients and all(p.grad == 0.0 for p in neuron.parameters())):
+            if column is not None:
+                dead = all(v == 0.0 for v in column)  # fires on no row of X
+            else:
+                dead = not no_gradients and all(p.grad == 0.0 for p in neuron.parameters())
+            if neuron.activation == "relu" and dead:
                 h.dead.append(neuron.name)
             if column is not None and neuron.activation in ("tanh", "sigmoid"):
                 lo, hi = (-0.99, 0.99) if neuron.activation == "tanh" else (0.01, 0.99)
