@@ -10,13 +10,14 @@ failure. Steps that cross a kink of relu or abs are reported with the one-sided 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import warnings
 from dataclasses import dataclass, field
 
 from .engine import Value, contributions, grad, no_grad
-from .graph import toposort
+from .graph import operands, toposort
 from .ops import SPECS, apply
 from .rules import RULES
 
@@ -129,18 +130,21 @@ def _branches(sig: list) -> list:
     return [(n, op, side) for n, op, _, side in sig]
 
 
-def _moved(where, f, inputs, labels, i, x, record=False):
-    """f with inputs[i] moved to x: (number, kink signature or None)."""
+def _moved(where, f, inputs, labels, i, x, then=None):
+    """f's number with inputs[i] moved to x; with ``then``, the graph is recorded and ``then(out)``
+    is returned instead (taken while the input is still moved)."""
     saved = inputs[i].data
     inputs[i].data = x
     try:
-        if record:
+        with no_grad() if then is None else contextlib.nullcontext():
             out = _call(where, f, inputs, f"when {labels[i]} is moved from {saved!r} to {x!r}")
-            return out.data, _kink_signature(out)
-        with no_grad():
-            return _call(where, f, inputs, f"when {labels[i]} is moved from {saved!r} to {x!r}").data, None
+        return out.data if then is None else then(out)
     finally:
         inputs[i].data = saved
+
+
+def _with_kinks(out: Value) -> tuple:
+    return out.data, _kink_signature(out)
 
 
 def _step(x: float, eps) -> float:
@@ -180,7 +184,7 @@ def _refined(fn, x0: float, h: float) -> float | None:
 
 def _confirm(row: Row, fn, atol: float, rtol: float) -> Row:
     """A failed row re-measured by ``_refined``: it passes if the better estimate agrees."""
-    if row.ok or row.kink:
+    if row.ok:
         return row
     numeric = _refined(fn, row.value, row.step)
     if numeric is None or not math.isfinite(numeric):
@@ -207,8 +211,8 @@ def numerical_grad(f, inputs, eps: float | None = None) -> tuple:
     result = []
     for i, x in enumerate(inputs):
         h = _step(x.data, eps)
-        plus = _moved("numerical_grad", f, inputs, labels, i, x.data + h)[0]
-        minus = _moved("numerical_grad", f, inputs, labels, i, x.data - h)[0]
+        plus = _moved("numerical_grad", f, inputs, labels, i, x.data + h)
+        minus = _moved("numerical_grad", f, inputs, labels, i, x.data - h)
         result.append((plus - minus) / (2 * h))
     return tuple(result)
 
@@ -223,8 +227,8 @@ def _kink_note(sig0, sig_plus, sig_minus) -> str:
 def _one_sided(f, inputs, labels, i, h, plus, minus, sig_plus, sig_minus) -> tuple:
     """(right, left) derivatives from steps beyond x+h and x-h, where no kink lies between the points."""
     x0 = inputs[i].data
-    far_plus, sig_far_plus = _moved("gradcheck", f, inputs, labels, i, x0 + 2 * h, record=True)
-    far_minus, sig_far_minus = _moved("gradcheck", f, inputs, labels, i, x0 - 2 * h, record=True)
+    far_plus, sig_far_plus = _moved("gradcheck", f, inputs, labels, i, x0 + 2 * h, _with_kinks)
+    far_minus, sig_far_minus = _moved("gradcheck", f, inputs, labels, i, x0 - 2 * h, _with_kinks)
     if _branches(sig_far_plus) == _branches(sig_plus) and _branches(sig_far_minus) == _branches(sig_minus):
         return (far_plus - plus) / h, (minus - far_minus) / h
     f0 = _call("gradcheck", f, inputs).data
@@ -243,11 +247,11 @@ def gradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: flo
     for i, x in enumerate(inputs):
         x0 = x.data
         h = _step(x0, eps)
-        plus, sig_plus = _moved("gradcheck", f, inputs, labels, i, x0 + h, record=True)
-        minus, sig_minus = _moved("gradcheck", f, inputs, labels, i, x0 - h, record=True)
+        plus, sig_plus = _moved("gradcheck", f, inputs, labels, i, x0 + h, _with_kinks)
+        minus, sig_minus = _moved("gradcheck", f, inputs, labels, i, x0 - h, _with_kinks)
         row = _judge(Row(labels[i], x0, analytic[i], (plus - minus) / (2 * h), h), atol, rtol)
         if _branches(sig_plus) == _branches(sig_minus) == _branches(sig0):
-            row = _confirm(row, lambda v: _moved("gradcheck", f, inputs, labels, i, v)[0], atol, rtol)
+            row = _confirm(row, lambda v: _moved("gradcheck", f, inputs, labels, i, v), atol, rtol)
         else:
             right, left = _one_sided(f, inputs, labels, i, h, plus, minus, sig_plus, sig_minus)
             lo, hi = min(left, right), max(left, right)
@@ -278,8 +282,7 @@ _REFINED = ("  (refined): the first step disagreed, so numeric was measured agai
 
 def _local_numeric(node: Value, k: int) -> float | None:
     """d node / d operand k on the op alone, by the step sweep of ``_refined`` (None if it cannot be measured)."""
-    ops = [node._a] if node._b is None else [node._a, node._b]
-    args = [a if type(a) is float else a.data for a in ops]
+    args = [a if type(a) is float else a.data for a in operands(node)]
 
     def op_at(x: float) -> float:
         moved = [Value(a) for a in args]
@@ -295,7 +298,7 @@ def _culprit(out: Value, atol: float, rtol: float) -> str:
     for n, node in enumerate(toposort(out)):
         if not node.op or node.op in KINK_OPS and node._a.data == 0.0:
             continue
-        ops = [node._a] if node._b is None else [node._a, node._b]
+        ops = operands(node)
         ks = [k for k, a in enumerate(ops) if type(a) is not float]
         rule_says = [c for _, c in contributions(node, 1.0)]
         for k, analytic in zip(ks, rule_says):
@@ -319,12 +322,7 @@ def gradgradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol:
 
     def first_order(j: int, v: float) -> tuple:
         """The gradient with inputs[j] moved to v."""
-        x0 = inputs[j].data
-        inputs[j].data = v
-        try:
-            return grad(_call("gradgradcheck", f, inputs, f"when {labels[j]} is moved from {x0!r} to {v!r}"), inputs)
-        finally:
-            inputs[j].data = x0
+        return _moved("gradgradcheck", f, inputs, labels, j, v, lambda out: grad(out, inputs))
 
     rows = []
     for j, x in enumerate(inputs):
