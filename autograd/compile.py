@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from array import array
 
 from .engine import Value, apply, as_value
 from .graph import operands, toposort
@@ -20,20 +21,79 @@ from .ops import OPS, RULES
 
 __all__ = ["compile_graph", "CompiledGraph"]
 
-CHUNK = 20000  # nodes per generated function: Python's compiler needs memory per function, not per module
+NAME = re.compile(r"\b[vgt]\d+\b|\bg_root\b")  # the locals of generated code
+CHUNK = 250_000  # statements in one generated function (a moons step has about 170,000)
+SMALL_CHUNK = 20_000  # statements per function when a graph is bigger than that
+
+
+class Tape:
+    """The recorded graph as plain numbers (no Values): each node's op key and operands, where an
+    operand is a node index (>= 0) or a constant (~k: ``consts[k]``); a leaf reads an input, a
+    feed or its baked number. Enough to explain a failure and to replay the engine's own pass."""
+
+    def __init__(self, order: list, index: dict, position: dict, fed: dict) -> None:
+        self.ops = [node.op for node in order]
+        self.consts = array("d")
+        self.a, self.b = array("q"), array("q")
+        self.leaves = {}  # node index -> ("input" | "feed", k) or ("const", number)
+        for i, node in enumerate(order):
+            ops = operands(node)
+            for slot, k in ((self.a, 0), (self.b, 1)):
+                x = ops[k] if k < len(ops) else None
+                if x is None:
+                    slot.append(NONE)
+                elif type(x) is float:
+                    self.consts.append(x)
+                    slot.append(~(len(self.consts) - 1))
+                else:
+                    slot.append(index[x])
+            if not node.op:
+                self.leaves[i] = ("input", position[node]) if node in position else \
+                    ("feed", fed[node]) if node in fed else ("const", node.data)
+
+    def args(self, i: int, values) -> list:
+        """Node i's operands as numbers, given every node's value."""
+        return [values[r] if r >= 0 else self.consts[~r] for r in (self.a[i], self.b[i]) if r != NONE]
+
+    def replay(self, inputs: tuple, feeds: tuple) -> tuple:
+        """(value, input gradients) by the engine's own rules, forward then reverse, skipping a
+        node whose upstream gradient is 0 as ``backward`` does: the careful path, slow but exact."""
+        n = len(self.ops)
+        values = [0.0] * n
+        for i, op in enumerate(self.ops):
+            if op:
+                values[i] = OPS[op].forward(*self.args(i, values))
+            else:
+                kind, x = self.leaves[i]
+                values[i] = inputs[x].data if kind == "input" else feeds[x].data if kind == "feed" else x
+        grads = [0.0] * n
+        grads[-1] = 1.0
+        for i in range(n - 1, -1, -1):
+            g, op = grads[i], self.ops[i]
+            if g == 0.0 or not op:
+                continue
+            refs = [r for r in (self.a[i], self.b[i]) if r != NONE]
+            for r, c in zip(refs, RULES[op](g, *self.args(i, values), values[i])):
+                if r >= 0:
+                    grads[r] += c
+        totals = [0.0] * len(inputs)
+        for i, (kind, k) in self.leaves.items():
+            if kind == "input":
+                totals[k] = grads[i]  # an input appears once in the graph
+        return values[-1], totals
+
+
+NONE = -(2 ** 62)  # an empty operand slot
 
 
 class CompiledGraph:
     """The compiled step: call it with no arguments; ``source`` is the generated code."""
 
-    def __init__(self, fast: list, careful: list, lines: dict, calls: dict, inputs: tuple, feeds: tuple) -> None:
-        self.source = "".join(text for _, text in fast)
-        self._function = _link(fast)
-        self._careful = careful  # its parts' source, compiled on first need (see __call__)
-        self._lines = lines  # (file name, line number) -> node index
-        # node index -> (op, operands as local index (int) or number): enough to explain a failure
-        # without keeping the recorded graph alive (its Values would burden the garbage collector)
-        self._calls = calls
+    def __init__(self, parts: list, lines: dict, tape: Tape, inputs: tuple, feeds: tuple) -> None:
+        self.source = "".join(text for _, text in parts)
+        self._function = _link(parts)
+        self._lines = lines  # file name -> array of node index per line (-1: none)
+        self._tape = tape  # no Values: dropping the graph frees it (its Values burden the collector)
         self.inputs = inputs
         self.feeds = feeds
 
@@ -41,11 +101,9 @@ class CompiledGraph:
         try:
             value, grads = self._function(self.inputs, self.feeds)
             if not math.isfinite(sum(grads)):
-                # Something is infinite or NaN: run the careful version, where (as in the engine) a
-                # node whose upstream gradient is 0 contributes nothing, so 0 * inf never becomes nan.
-                if type(self._careful) is list:
-                    self._careful = _link(self._careful)
-                value, grads = self._careful(self.inputs, self.feeds)
+                # Something is infinite or NaN: replay the engine's pass, where a node whose
+                # upstream gradient is 0 contributes nothing, so 0 * inf never becomes nan.
+                value, grads = self._tape.replay(self.inputs, self.feeds)
         except (ValueError, ZeroDivisionError, OverflowError) as e:
             raise self._explain(e) from None
         for x, g in zip(self.inputs, grads):
@@ -59,19 +117,22 @@ class CompiledGraph:
             tb = tb.tb_next
         if tb is None:
             return error
-        i = self._lines.get((tb.tb_frame.f_code.co_filename, tb.tb_lineno))
-        if i is None:
+        numbers = self._lines.get(tb.tb_frame.f_code.co_filename, ())
+        i = numbers[tb.tb_lineno] if tb.tb_lineno < len(numbers) else -1
+        if i < 0:
             return type(error)(f"compiled graph: {error}")
-        (op, spec), local = self._calls[i], tb.tb_frame.f_locals
-        args = [a if type(a) is float else local.get(f"v{a}", math.nan) for a in spec]
+        local, tape = tb.tb_frame.f_locals, self._tape
+        refs = [r for r in (tape.a[i], tape.b[i]) if r != NONE]
+        args = [local.get(f"v{r}", math.nan) if r >= 0 else tape.consts[~r] for r in refs]
         try:
-            apply(op, *[Value(a) for a in args])
+            apply(tape.ops[i], *[Value(a) for a in args])
         except (ValueError, ZeroDivisionError, OverflowError) as clear:
             return type(clear)(f"{clear} (compiled graph, node n{i})")
-        return type(error)(f"compiled graph, node n{i} ({op}): {error}")
+        return type(error)(f"compiled graph, node n{i} ({tape.ops[i]}): {error}")
 
     def __repr__(self) -> str:
-        return f"<CompiledGraph: {len(self._calls)} ops, {len(self.inputs)} inputs, {len(self.feeds)} feeds>"
+        ops = sum(1 for op in self._tape.ops if op)
+        return f"<CompiledGraph: {ops} ops, {len(self.inputs)} inputs, {len(self.feeds)} feeds>"
 
 
 def _literal(x: float) -> str:
@@ -115,18 +176,13 @@ def compile_graph(root: Value, inputs, feeds=()) -> CompiledGraph:
         for a in operands(node):
             if type(a) is not float:
                 uses[a] = uses.get(a, 0) + 1
-    calls = {i: (node.op, tuple(a if type(a) is float else index[a] if a.op or a in position or a in fed
-                                else a.data for a in operands(node)))
-             for i, node in enumerate(order) if node.op}
     lines: dict = {}
-    fast, careful = (_parts(_generate(order, index, uses, position, fed, inputs, root, c), c, lines)
-                     for c in (False, True))
-    return CompiledGraph(fast, careful, lines, calls, inputs, feeds)
+    parts = _parts(_generate(order, index, uses, position, fed, inputs, root), lines)
+    return CompiledGraph(parts, lines, Tape(order, index, position, fed), inputs, feeds)
 
 
-def _generate(order, index, uses, position, fed, inputs, root, careful) -> list:
-    """The step's statements, each with the node it belongs to (or None). Careful: every node's backward runs only if its gradient is
-    nonzero (the engine's rule for 0 * inf), at some cost in speed."""
+def _generate(order, index, uses, position, fed, inputs, root) -> list:
+    """The step's statements, each with the node it belongs to (or None)."""
     def value(x) -> str:
         if type(x) is float:
             return _literal(x)
@@ -154,78 +210,58 @@ def _generate(order, index, uses, position, fed, inputs, root, careful) -> list:
     gname = {root: "g_root"}
     body.append(("g_root = 1.0", None))
     assigned = {"g_root"}
-    if careful:
-        for n in order:
-            if n.op or n in position:
-                gname[n] = "g_root" if n is root else f"g{index[n]}"
-                if n is not root:
-                    body.append((f"{gname[n]} = 0.0", None))
-                    assigned.add(gname[n])
     for i in range(len(order) - 1, -1, -1):
         node = order[i]
         if not node.op or node not in gname:
             continue
         g, ops, spec = gname[node], operands(node), OPS[node.op]
         fill = {"g": g, "a": value(ops[0]), "b": value(ops[1]) if len(ops) > 1 else "", "out": f"v{i}"}
-        indent = "    " if careful else ""
-        if careful:
-            body.append((f"if {g} != 0.0:", None))
-            header = len(body)
         if spec.compile:
             exprs = [e.format(**fill) for e in spec.compile[1]]
         else:
             args = ", ".join([fill["a"]] + ([fill["b"]] if len(ops) > 1 else []))
-            body.append((f"{indent}t{i} = _rule_{node.op}({g}, {args}, v{i})", i))
+            body.append((f"t{i} = _rule_{node.op}({g}, {args}, v{i})", i))
             exprs = [f"t{i}[{k}]" for k in range(len(ops))]
         for k, (parent, expr) in enumerate(zip(ops, exprs)):
             if type(parent) is float or (not parent.op and parent not in position):
                 continue
-            if not careful and parent not in gname and expr == g and uses[parent] == 1:
+            if parent not in gname and expr == g and uses[parent] == 1:
                 gname[parent] = g  # add/sub pass the gradient through unchanged: no code
                 continue
             name = gname.setdefault(parent, f"g{index[parent]}")
             if name in assigned:
-                body.append((f"{indent}{name} = {name} + {expr}", i))
+                body.append((f"{name} = {name} + {expr}", i))
             else:
-                body.append((f"{indent}{name} = {expr}", i))
+                body.append((f"{name} = {expr}", i))
                 assigned.add(name)
-        if careful and len(body) == header:
-            body.append((f"{indent}pass", None))
     grads = ", ".join(gname[inputs[k]] if inputs[k] in gname else "0.0" for k in range(len(inputs)))
     result = f"v{index[root]}" if root.op or root in position or root in fed else value(root)
     body.append((f"return {result}, ({grads}{',' if len(inputs) == 1 else ''})", None))
     return body
 
 
-def _parts(body: list, careful: bool, lines: dict) -> list:
-    """[(file name, source), ...]: one function for a graph up to CHUNK nodes; beyond, a chain of
-    functions of CHUNK statements each, handing their locals on in a dict (Python's compiler needs
-    memory by the gigabyte for one function of 10^6 lines). Records each line's node in ``lines``."""
-    tag = "careful" if careful else "fast"
-    if len(body) <= CHUNK:
-        filename = f"<chainrule compiled {tag}>"
-        for n, (_, i) in enumerate(body, start=2):
-            if i is not None:
-                lines[filename, n] = i
-        return [(filename, "def step(_inputs, _feeds):\n" + "".join(f"    {s}\n" for s, _ in body))]
-    chunks, current = [], []
-    for n, statement in enumerate(body):
-        current.append(statement)  # a statement inside an `if` block stays with its block
-        if len(current) >= CHUNK and n + 1 < len(body) and not body[n + 1][0].startswith(" "):
-            chunks.append(current)
-            current = []
-    chunks.append(current)
-    parts = []
+def _parts(body: list, lines: dict) -> list:
+    """[(file name, source), ...]: one function up to CHUNK statements; beyond, a chain of functions
+    of at most SMALL_CHUNK statements, handing on in a dict only the locals a later one mentions
+    (Python's compiler needs memory by the gigabyte for one function of 10^6 lines). Records each
+    line's node in ``lines``."""
+    size = CHUNK if len(body) <= CHUNK else SMALL_CHUNK
+    chunks = [body[k:k + size] for k in range(0, len(body), size)]
+    mentioned = [{w for s, _ in chunk for w in NAME.findall(s)} for chunk in chunks]
+    needed_later, later = [], set()  # per chunk: names some later chunk mentions
+    for names in reversed(mentioned):
+        needed_later.append(set(later))
+        later |= names
+    needed_later.reverse()
+    parts, earlier = [], set()
     for p, chunk in enumerate(chunks):
-        names = sorted({w for s, _ in chunk for w in re.findall(r"\b[vgt]\d+\b|\bg_root\b", s)})
-        text = [f"def step(_inputs, _feeds, _s):"] + [f"    {n} = _s.get({n!r})" for n in names]
-        filename = f"<chainrule compiled {tag} part {p}>"
-        for n, (_, i) in enumerate(chunk, start=len(text) + 1):
-            if i is not None:
-                lines[filename, n] = i
-        text += [f"    {s}" for s, _ in chunk]
-        if p < len(chunks) - 1:
-            text += [f"    _s[{n!r}] = {n}" for n in names]
+        loads = sorted(mentioned[p] & earlier)  # handed on by earlier chunks
+        head = ["def step(_inputs, _feeds):" if len(chunks) == 1 else "def step(_inputs, _feeds, _s):"]
+        text = head + [f"    {n} = _s[{n!r}]" for n in loads] + [f"    {s}" for s, _ in chunk]
+        text += [f"    _s[{n!r}] = {n}" for n in sorted(mentioned[p] & needed_later[p])]
+        filename = f"<chainrule compiled part {p}>"
+        lines[filename] = array("q", [-1] * (len(head) + len(loads) + 1) + [-1 if i is None else i for _, i in chunk])
+        earlier |= mentioned[p]
         parts.append((filename, "\n".join(text) + "\n"))
     return parts
 
