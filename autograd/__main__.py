@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from . import Value, __version__
-from .files import target
+from .files import resolve_target
 
 FUNCTIONS = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs")
 BINARY = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__",
@@ -215,7 +215,7 @@ def check_outputs(args) -> None:
         if not path.strip():
             raise UsageError(f"{option} needs a file name, got {path!r}")
         try:
-            target(path)  # the writers' own check; a missing folder is refused, not made
+            resolve_target(path)  # the writers' own check; a missing folder is refused, not made
         except (OSError, ValueError) as e:
             raise UsageError(f"{option}: {_plain(e)}") from None
     if args.html is not None:

@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["atomic_write", "target"]
+__all__ = ["atomic_write", "resolve_target"]
 
 TMP = ".chainrule-tmp."  # temporary files are .NAME.chainrule-tmp.PID.RANDOM
 KINDS = {stat.S_IFDIR: "directory", stat.S_IFIFO: "FIFO", stat.S_IFCHR: "character device",
@@ -27,7 +27,7 @@ def atomic_write(path, write: Callable[[Path], None], *, create_parents: bool = 
     is no longer running on this machine (a killed writer's); a live writer's are left alone.
     Returns ``path`` as given.
     """
-    real = target(path, create_parents=create_parents)
+    real = resolve_target(path, create_parents=create_parents)
     _remove_stale(real)
     tmp = real.with_name(f".{real.name}{TMP}{os.getpid()}.{secrets.token_hex(4)}")
     try:
@@ -42,7 +42,7 @@ def atomic_write(path, write: Callable[[Path], None], *, create_parents: bool = 
     return Path(path)
 
 
-def target(path, *, create_parents: bool = False) -> Path:
+def resolve_target(path, *, create_parents: bool = False) -> Path:
     """The regular file that writing ``path`` replaces, symlinks followed; refuses anything else.
 
     Raises ValueError for a directory, device, FIFO or socket, and FileNotFoundError when the

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autograd.files import atomic_write, target
+from autograd.files import atomic_write, resolve_target
 
 ROOT = Path(__file__).resolve().parent.parent
 posix = pytest.mark.skipif(os.name != "posix", reason="POSIX file types and signals")
@@ -96,7 +96,7 @@ def test_a_symlink_to_a_directory_is_refused_naming_both(tmp_path):
 def test_a_device_is_not_a_target():
     """/dev/null is a character device: the writer's target check refuses it (checked without writing)."""
     with pytest.raises(ValueError, match="'/dev/null': it is a character device"):
-        target("/dev/null")
+        resolve_target("/dev/null")
 
 
 def test_missing_folders_are_made_only_when_asked(tmp_path):
