@@ -16,9 +16,16 @@ import sys
 from pathlib import Path
 
 from . import Value, __version__
+from .engine import apply
+from .ops import OPS
 from .files import resolve_target
 
-FUNCTIONS = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs")
+def functions() -> dict:
+    """The functions an expression may call: every op of the table that prints as a call, by name."""
+    return {op.fn_name: op for op in OPS.values() if not op.symbol}
+
+
+FUNCTIONS = tuple(functions())  # the built-in ones, for --help
 BINARY = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__",
           ast.Pow: "__pow__"}
 CHAINS = ({ast.Add, ast.Sub}, {ast.Mult, ast.Div})  # a + b - c + d is one run, one level deep
@@ -68,16 +75,21 @@ def parse(text: str) -> ast.AST:
             stack.append((node.operand, depth + 1))
         elif isinstance(node, ast.Call):
             name = node.func.id if isinstance(node.func, ast.Name) else None
-            if name not in FUNCTIONS:
-                raise UsageError(f"only these functions can be called: {', '.join(FUNCTIONS)} (at {where})")
-            if len(node.args) != 1 or node.keywords or isinstance(node.args[0], ast.Starred):
-                raise UsageError(f"{name}() takes exactly one argument (at {where})")
-            stack.append((node.args[0], depth + 1))
+            known = functions()
+            if name not in known:
+                raise UsageError(f"only these functions can be called: {', '.join(known)} (at {where})")
+            op = known[name]
+            fewest = op.arity - len(op.defaults)
+            if not fewest <= len(node.args) <= op.arity or node.keywords or \
+                    any(isinstance(a, ast.Starred) for a in node.args):
+                count = f"{op.arity}" if fewest == op.arity else f"{fewest} or {op.arity}"
+                raise UsageError(f"{name}() takes {count} argument{'s' * (op.arity > 1)} (at {where})")
+            stack += [(a, depth + 1) for a in node.args]
         elif isinstance(node, ast.Constant):
             if type(node.value) not in (int, float):
                 raise UsageError(f"only numbers are allowed as constants, got {node.value!r} at {where}")
         elif isinstance(node, ast.Name):
-            if node.id in FUNCTIONS:
+            if node.id in functions():
                 raise UsageError(f"{node.id} is a function: call it as {node.id}(...) (at {where})")
         else:
             raise UsageError(f"{type(node).__name__} is not allowed in an expression (at {where})")
@@ -107,7 +119,7 @@ def evaluate(tree: ast.AST, variables: dict):
         node = stack[-1]
         kids = [node.left, node.right] if isinstance(node, ast.BinOp) else \
             [node.operand] if isinstance(node, ast.UnaryOp) else \
-            [node.args[0]] if isinstance(node, ast.Call) else []
+            list(node.args) if isinstance(node, ast.Call) else []
         pending = [k for k in kids if id(k) not in results]
         if pending:
             stack.extend(pending)
@@ -127,7 +139,7 @@ def evaluate(tree: ast.AST, variables: dict):
             x = results[id(node.operand)]
             value = -x if isinstance(node.op, ast.USub) else x
         else:
-            value = _call(node.func.id, results[id(node.args[0])])
+            value = _call(node.func.id, [results[id(a)] for a in node.args])
         results[id(node)] = value
     out = results[id(tree)]
     return out if isinstance(out, Value) else Value(out)
@@ -143,11 +155,12 @@ def _binary(method: str, left, right):
     return getattr(Value(left), method)(right).data
 
 
-def _call(name: str, x):
-    """``name(x)`` for a function of FUNCTIONS; a number in gives a number out, as in _binary."""
-    v = x if isinstance(x, Value) else Value(x)
-    out = abs(v) if name == "abs" else getattr(v, name)()
-    return out if isinstance(x, Value) else out.data
+def _call(name: str, args: list):
+    """``name(*args)`` for one of ``functions()``, missing trailing arguments taken from the op's
+    defaults (leaky_relu's slope); numbers in give a number out, as in _binary."""
+    op = functions()[name]
+    args = args + list(op.defaults[len(op.defaults) - (op.arity - len(args)):]) if len(args) < op.arity else args
+    return apply(op.key, *args)
 
 
 def parse_variables(assignments: list) -> dict:
