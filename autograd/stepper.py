@@ -26,6 +26,7 @@ from .ops import SPECS, apply
 __all__ = ["DerivativeText", "LOCAL_DERIVATIVES", "PageStep", "describe_steps", "formula", "fmt",
            "finite_differences", "page_data", "to_html", "stepper", "Stepper"]
 
+_PORT = (900, 690)  # the picture's size in points on a 1400x900 screen, to choose the layout that shows it largest
 MAX_NODES = 300  # the expanded picture and the step table stop being readable beyond this
 FD_MAX_NODES = 200  # finite differences cost two evaluations of the graph per leaf
 ADVICE = ("Stepping is for small graphs: build the same expression on one input (for a network, "
@@ -69,7 +70,9 @@ def _generic(op: str, arity: int) -> DerivativeText:
 
 
 def fmt(x: float) -> str:
-    """A number as the trace tools print it: 4 decimals, or 4 significant digits in e-notation."""
+    """A number as the trace tools print it: 4 decimals, or 4 significant digits in e-notation
+    (-0.0 prints as 0.0000: a sign a learner cannot act on)."""
+    x = x + 0.0
     return f"{x:.4f}" if x == 0 or 1e-4 <= abs(x) < 1e6 else f"{x:.4e}"
 
 
@@ -277,7 +280,7 @@ def describe_steps(root: Value, lr: float | None = None, seed: float = 1.0) -> l
         else:
             lines.append(f"{p}.grad = {fmt(after)}   ({p} receives only this contribution)")
         last = j == len(edges) or edges[j][0] is not node
-        steps.append(PageStep("backward", index[node], f"Backward {j} of {len(edges)}: {rule} at {n}, edge {p} -> {n}",
+        steps.append(PageStep("backward", index[node], f"Backward {j} of {len(edges)}: {rule} at {n}, gradient to {p}",
                               line, lines, index[parent], k, rule, g, d, c, before, after, share, last))
     if lr is not None:
         leaves = [n for n in order if not n.op]
@@ -353,8 +356,15 @@ def _svg(root: Value, order: list, widest_grad: dict, widest_data: dict, collaps
         for node, copy in copies.items():
             copy.grad, copy.data = widest_grad[node], widest_data[node]
         target = copies[root]
-    svg = _pipe_svg(to_dot(target, collapse=collapse, show_grad=True, max_nodes=None).source)
-    return svg[svg.index("<svg"):]
+    best, best_scale = "", 0.0
+    for rankdir in ("LR", "TB"):  # left to right reads like the computation; top down when it is much bigger
+        svg = _pipe_svg(to_dot(target, rankdir, collapse=collapse, show_grad=True, max_nodes=None).source)
+        svg = svg[svg.index("<svg"):]
+        width, height = (float(x) for x in re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"', svg).groups())
+        scale = min(_PORT[0] / width, _PORT[1] / height)
+        if scale > best_scale * 1.15:
+            best, best_scale = svg, scale
+    return best
 
 
 def _groups(order: list) -> dict:

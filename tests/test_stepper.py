@@ -438,3 +438,19 @@ def test_browser_pan_and_zoom_move_the_view(tmp_path, open_page):
     size = page.evaluate("() => { const b = document.querySelector('.view:not([hidden]) svg g.graph').getBBox(); "
                          "return [b.width, b.height]; }")
     assert w >= size[0] and h >= size[1]
+
+
+def test_browser_inline_notebook_markup_runs_the_page(tmp_path, browser):
+    """The _repr_html_ markup, dropped into another page as a notebook does, runs the stepper in its frame."""
+    cell = tmp_path / "notebook.html"
+    cell.write_text("<!DOCTYPE html><html><body><div class='output'>" + stepper(example()[2])._repr_html_()
+                    + "</div></body></html>", encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        page.goto(cell.as_uri())
+        frame = page.frame_locator("iframe")
+        frame.locator("body[data-ready='1']").wait_for()
+        frame.locator("#next").click()
+        assert frame.locator("body").get_attribute("data-current") == "n2"
+    finally:
+        page.close()

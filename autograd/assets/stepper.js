@@ -201,9 +201,9 @@
     const p = port(), vw = p.w / s, vh = p.h / s;
     setCam(clampAxis(cx - vw / 2, vw, view.size.w), clampAxis(cy - vh / 2, vh, view.size.h), s, animate);
   }
-  function fitScale() {
+  function fitScale() { // at most 2: a tiny graph is not blown up beyond legible
     const p = port();
-    return Math.min(p.w / view.size.w, p.h / view.size.h) * 0.97;
+    return Math.min(2, Math.min(p.w / view.size.w, p.h / view.size.h) * 0.97);
   }
   function fit(animate) { centerOn(view.size.w / 2, view.size.h / 2, fitScale(), animate); }
   function zoomBy(f, px, py) {
@@ -235,26 +235,28 @@
     }
     return u;
   }
-  function keepInView(ids, animate) {
-    const b = union(ids);
-    if (!b) return;
+  function keepInView(ids, animate) { // ids[0..1]: the node and its op, always kept; the rest if they fit too
+    const all = union(ids), main = union(ids.slice(0, 2));
+    if (!all || !main) return;
     const p = port(), vw = p.w / cam.s, vh = p.h / cam.s;
     const mx = Math.min(vw * 0.05, 40 / cam.s), my = Math.min(vh * 0.05, 30 / cam.s);
-    const inside = b.x >= cam.x + mx && b.y >= cam.y + my && b.x + b.w <= cam.x + vw - mx && b.y + b.h <= cam.y + vh - my;
-    if (inside) return;
-    let s = cam.s;
-    if (b.w > vw - 2 * mx || b.h > vh - 2 * my) s = Math.max(0.6, Math.min(s, (p.w * 0.8) / b.w, (p.h * 0.8) / b.h));
-    centerOn(b.x + b.w / 2, b.y + b.h / 2, s, animate);
+    const fits = (b) => b.w <= vw - 2 * mx && b.h <= vh - 2 * my;
+    const inside = (b) => b.x >= cam.x + mx && b.y >= cam.y + my && b.x + b.w <= cam.x + vw - mx && b.y + b.h <= cam.y + vh - my;
+    if (inside(all) || (!fits(all) && inside(main))) return;
+    const b = fits(all) ? all : main;
+    centerOn(b.x + b.w / 2, b.y + b.h / 2, cam.s, animate);
   }
   function focusIds(st) {
-    const ids = [drawnAs(view, st.node)];
-    if (st.kind === "backward") ids.push(drawnAs(view, st.parent), opOf(view, st.node));
-    if (st.kind === "forward") { ids.push(opOf(view, st.node)); for (const p of D.nodes[st.node].parents) ids.push(drawnAs(view, p)); }
+    const ids = [drawnAs(view, st.node), opOf(view, st.node)];
+    if (st.kind === "backward") ids.push(drawnAs(view, st.parent));
+    if (st.kind === "forward") for (const p of D.nodes[st.node].parents) ids.push(drawnAs(view, p));
     return ids;
   }
-  function readableStart() {
-    if (fitScale() >= 0.8) fit(false);
-    else { cam.s = READABLE; const b = union(focusIds(steps[at])) || { x: 0, y: 0, w: 0, h: 0 }; centerOn(b.x + b.w / 2, b.y + b.h / 2, READABLE, false); }
+  function readableStart() { // the whole graph when it is readable so, else a readable part where the pass begins
+    if (fitScale() >= 0.8) { fit(false); return; }
+    const st = at === 0 && steps.length > 2 ? steps[1] : steps[at];
+    const b = union(focusIds(st)) || { x: 0, y: 0, w: 0, h: 0 };
+    centerOn(b.x + b.w / 2, b.y + b.h / 2, Math.max(READABLE, cam.s), false);
   }
 
   const graphBox = $("graph");
