@@ -550,5 +550,6 @@
   for (const v of Object.values(views)) v.holder.hidden = v !== view;
   render();
   readableStart();
+  document.body.dataset.readyMs = String(Math.round(performance.now())); // time from navigation to usable
   document.body.dataset.ready = "1";
 })();
