@@ -452,7 +452,7 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
     r = names[root]
     data = {
         "title": f"chainrule: backprop step by step ({r})",
-        "expression": expression.strip() if expression else f"{r} = {formula(root, names)}",
+        "expression": expression.strip() if expression else f"{r} = {formula(root, names)}" if root.op else r,
         "typed": bool(expression),
         "root": index[root], "root_name": r, "value": fmt(root.data),
         "lr": lr, "lr_text": fmt(lr) if lr is not None else None,
