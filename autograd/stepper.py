@@ -23,6 +23,28 @@ from .engine import Value, _check_value, contributions, enable_grad, no_grad
 from .graph import operands, toposort
 from .ops import SPECS, apply
 
+# Everything this module needs from the op table and the engine, in one place (main's rewrite
+# renames these: OPS, engine.apply, contributions returning (k, parent, c)).
+
+
+def _known(op: str) -> bool:
+    """Whether the op table can replay ``op`` (for finite differences and the drawing copy)."""
+    return op in SPECS
+
+
+def _symbol(op: str) -> str:
+    """The infix symbol of ``op`` ('+', '**'; '-' for neg), or '' for a function-style op."""
+    spec = SPECS.get(op)
+    return spec.symbol if spec is not None else ""
+
+
+def _edges(node: Value, g: float) -> list:
+    """[(operand index, parent, local derivative, contribution), ...] of ``node``'s rule at upstream ``g``."""
+    applied = contributions(node, g)  # the real call first: a breakpoint in the rule sees the true g
+    local = [c for _, c in contributions(node, 1.0)]
+    ks = [k for k, a in enumerate(operands(node)) if type(a) is not float]
+    return [(k, parent, d, c) for k, d, (parent, c) in zip(ks, local, applied)]
+
 __all__ = ["DerivativeText", "LOCAL_DERIVATIVES", "PageStep", "describe_steps", "formula", "fmt",
            "finite_differences", "page_data", "to_html", "stepper", "Stepper"]
 
@@ -44,7 +66,7 @@ class DerivativeText:
     partials: tuple
 
 
-# One entry per op key; the engine engineer may move these into the op table (ops.SPECS).
+# One entry per op key; the engine engineer may move these into the op table (Op.local on main).
 LOCAL_DERIVATIVES = {
     "add": DerivativeText("d(u + v)", (("1", ""), ("1", ""))),
     "sub": DerivativeText("d(u - v)", (("1", ""), ("-1", ""))),
@@ -119,18 +141,18 @@ def _const(c: float) -> str:
 
 def _infix(op: str, args: list, precs: list) -> tuple:
     """(text, precedence) of ``op`` applied to argument texts of the given precedences (5: atom)."""
-    spec = SPECS.get(op)
+    symbol = _symbol(op)
     mine = _PRECEDENCE.get(op, 5)
     if op == "neg":
         a = args[0] if precs[0] >= 3 else f"({args[0]})"
         return f"-{a}", 3
-    if spec is not None and spec.symbol and len(args) == 2:
+    if symbol and len(args) == 2:
         left, right = args
         if precs[0] < mine or (op == "pow" and precs[0] <= mine):
             left = f"({left})"
         if precs[1] < mine or (precs[1] == mine and op in ("sub", "div")):
             right = f"({right})"
-        return f"{left} {spec.symbol} {right}", mine
+        return f"{left} {symbol} {right}", mine
     return f"{op}({', '.join(args)})", 5
 
 
@@ -223,10 +245,7 @@ def _pass(order: list, root: Value, seed: float) -> list:
         g = grads.get(node, 0.0)
         if g == 0.0 or not node.op:
             continue
-        applied = contributions(node, g)
-        local = [c for _, c in contributions(node, 1.0)]
-        ks = [k for k, a in enumerate(operands(node)) if type(a) is not float]
-        for k, d, (parent, c) in zip(ks, local, applied):
+        for k, parent, d, c in _edges(node, g):
             grads[parent] = grads.get(parent, 0.0) + c
             edges.append((node, k, parent, g, d, c))
     return edges
@@ -311,7 +330,7 @@ def finite_differences(root: Value, max_nodes: int = FD_MAX_NODES) -> dict | Non
     """{leaf: central-difference estimate of d root / d leaf}; None for a graph over ``max_nodes``
     nodes or with an op the op table cannot replay. The user's Values are never changed."""
     order = toposort(root)
-    if len(order) > max_nodes or any(n.op and n.op not in SPECS for n in order):
+    if len(order) > max_nodes or any(n.op and not _known(n.op) for n in order):
         return None
     result = {}
     for leaf in order:
@@ -343,7 +362,7 @@ def _svg(root: Value, order: list, widest_grad: dict, widest_data: dict, collaps
     from .viz import _pipe_svg, to_dot  # needs the viz extra
 
     target = root
-    if all(not n.op or n.op in SPECS for n in order):
+    if all(not n.op or _known(n.op) for n in order):
         copies = {}
         with enable_grad():
             for node in order:
