@@ -195,6 +195,9 @@ def run(args) -> None:
         out = evaluate(tree, variables)
     except (ValueError, ZeroDivisionError, OverflowError) as e:
         raise UsageError(f"{e}") from None
+    if args.lr is not None and (not args.html or not math.isfinite(args.lr)):
+        raise UsageError("--lr is the learning rate the --html page uses for the update step: "
+                         "give a finite number, with --html FILE")
     from . import trace
 
     report = trace.explain(out) if args.explain else ""  # explain leaves .grad alone
@@ -216,9 +219,8 @@ def run(args) -> None:
         written = _write("--render", args.render, lambda: render(out, args.render, edge_derivatives=True))
         print(f"graph written to {written}")
     if args.html is not None:
-        for v in variables.values():
-            v.grad = 0.0
-        print(f"stepper page written to {_write('--html', args.html, lambda: trace.to_html(out, args.html))}")
+        page = _write("--html", args.html, lambda: trace.to_html(out, args.html, lr=args.lr, expression=args.expression))
+        print(f"stepper page written to {page}")
 
 
 def check_outputs(args) -> None:
@@ -270,7 +272,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-OPTIONS = {"--explain": False, "--tape": False, "--render": True, "--html": True, "-h": False, "--help": False,
+OPTIONS = {"--explain": False, "--tape": False, "--render": True, "--html": True, "--lr": True, "-h": False, "--help": False,
            "--version": False}
 
 
@@ -310,6 +312,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tape", action="store_true", help="print the graph as one line per node")
     parser.add_argument("--render", metavar="FILE", help="draw the graph (.svg, .png or .dot)")
     parser.add_argument("--html", metavar="FILE", help="write the step-by-step backprop page")
+    parser.add_argument("--lr", type=float, metavar="RATE", help="with --html: show the update w <- w - RATE * grad")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     try:
         args = parser.parse_args(_split(sys.argv[1:] if argv is None else list(argv)))

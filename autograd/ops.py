@@ -33,7 +33,10 @@ class Op:
     symbol: str = ""  # infix symbol of a binary op ("+"), or "-" for prefix negation
     name: str = ""  # its function name in formulas and on the command line (default: key)
     defaults: tuple = ()  # values of trailing arguments the command line may leave out
-    local: tuple = ()  # per input, the local derivative as text over u, v, out (for the stepper page)
+    # How the local derivatives read on the stepper page: (head, ((symbolic, numeric), ...)), e.g.
+    # ("d tanh(u)", (("1 - tanh(u)^2", "1 - {pout}^2"),)); format fields u, v, out, and pu, pv,
+    # pout (bracketed when negative). Empty: the page shows the rule's number alone.
+    local: tuple = ()
     compile: tuple | None = None  # (forward template, (one backward template per input)), see compile.py
     method: bool = False  # a built-in op that is also a Value method of the same name
     builtin: bool = False

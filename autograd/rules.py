@@ -79,7 +79,8 @@ def add_backward(g, x, y, out):
 
 
 builtin(Op("add", 2, lambda x, y: x + y, add_backward, (WIDE, WIDE), symbol="+",
-           compile=("{a} + {b}", ("{g}", "{g}"))))
+           compile=("{a} + {b}", ("{g}", "{g}")),
+           local=("d(u + v)", (("1", ""), ("1", "")))))
 
 
 def sub_backward(g, x, y, out):
@@ -88,7 +89,8 @@ def sub_backward(g, x, y, out):
 
 
 builtin(Op("sub", 2, lambda x, y: x - y, sub_backward, (WIDE, WIDE), symbol="-",
-           compile=("{a} - {b}", ("{g}", "-{g}"))))
+           compile=("{a} - {b}", ("{g}", "-{g}")),
+           local=("d(u - v)", (("1", ""), ("-1", "")))))
 
 
 def mul_backward(g, x, y, out):
@@ -97,7 +99,8 @@ def mul_backward(g, x, y, out):
 
 
 builtin(Op("mul", 2, lambda x, y: x * y, mul_backward, (WIDE, WIDE), symbol="*",
-           compile=("{a} * {b}", ("{g} * {b}", "{g} * {a}"))))
+           compile=("{a} * {b}", ("{g} * {b}", "{g} * {a}")),
+           local=("d(u * v)", (("v", "{v}"), ("u", "{u}")))))
 
 
 def div_forward(x: float, y: float) -> float:
@@ -116,7 +119,8 @@ def div_backward(g, x, y, out):
     return gx, gy
 
 
-builtin(Op("div", 2, div_forward, div_backward, (WIDE, ((0.25, 3.0), (-3.0, -0.25))), symbol="/"))
+builtin(Op("div", 2, div_forward, div_backward, (WIDE, ((0.25, 3.0), (-3.0, -0.25))), symbol="/",
+           local=("d(u / v)", (("1 / v", "1 / {pv}"), ("-u / v^2", "-{pu} / {pv}^2")))))
 
 
 def pow_forward(x: float, y: float) -> float:
@@ -143,7 +147,8 @@ def pow_backward(g, x, y, out):
     return gx, gy
 
 
-builtin(Op("pow", 2, pow_forward, pow_backward, (((0.25, 3.0),), ((-2.5, 2.5),)), symbol="**"))
+builtin(Op("pow", 2, pow_forward, pow_backward, (((0.25, 3.0),), ((-2.5, 2.5),)), symbol="**",
+           local=("d(u^v)", (("v * u^(v - 1)", "{pv} * {pu}^({v} - 1)"), ("u^v * log(u)", "{pout} * log({u})")))))
 
 
 def neg_backward(g, x, out):
@@ -151,7 +156,8 @@ def neg_backward(g, x, out):
     return (-g,)
 
 
-builtin(Op("neg", 1, lambda x: -x, neg_backward, (WIDE,), symbol="-", compile=("-{a}", ("-{g}",))))
+builtin(Op("neg", 1, lambda x: -x, neg_backward, (WIDE,), symbol="-", compile=("-{a}", ("-{g}",)),
+           local=("d(-u)", (("-1", ""),))))
 
 
 def abs_forward(x: float) -> float:
@@ -165,7 +171,8 @@ def abs_backward(g, x, out):
     return (g * (1.0 if xd > 0.0 else -1.0 if xd < 0.0 else 0.0 if xd == 0.0 else NAN),)
 
 
-builtin(Op("abs", 1, abs_forward, abs_backward, (AWAY_FROM_0,), kinks=(0.0,)))
+builtin(Op("abs", 1, abs_forward, abs_backward, (AWAY_FROM_0,), kinks=(0.0,),
+           local=("d|u|", (("sign(u)", "sign({u})"),))))
 
 
 # Functions.
@@ -184,7 +191,8 @@ def exp_backward(g, x, out):
 
 
 builtin(Op("exp", 1, exp_forward, exp_backward, (((-5.0, 5.0),),), method=True,
-           compile=("_f_exp({a})", ("{g} * {out}",))))
+           compile=("_f_exp({a})", ("{g} * {out}",)),
+           local=("d exp(u)", (("exp(u)", "{out}"),))))
 
 
 def log_forward(x: float) -> float:
@@ -200,7 +208,8 @@ def log_backward(g, x, out):
 
 
 builtin(Op("log", 1, log_forward, log_backward, (((0.1, 10.0),),), method=True,
-           compile=("_f_log({a})", ("{g} / {a}",))))
+           compile=("_f_log({a})", ("{g} / {a}",)),
+           local=("d log(u)", (("1 / u", "1 / {pu}"),))))
 
 
 def sqrt_forward(x: float) -> float:
@@ -215,7 +224,8 @@ def sqrt_backward(g, x, out):
     return (div(g, 2.0 * out),)
 
 
-builtin(Op("sqrt", 1, sqrt_forward, sqrt_backward, (((0.1, 10.0),),), method=True))
+builtin(Op("sqrt", 1, sqrt_forward, sqrt_backward, (((0.1, 10.0),),), method=True,
+           local=("d sqrt(u)", (("1 / (2 * sqrt(u))", "1 / (2 * {pout})"),))))
 
 
 def tanh_forward(x: float) -> float:
@@ -229,7 +239,8 @@ def tanh_backward(g, x, out):
 
 
 builtin(Op("tanh", 1, tanh_forward, tanh_backward, (((-4.0, 4.0),),), method=True,
-           compile=("_f_tanh({a})", ("{g} * (1.0 - {out} * {out})",))))
+           compile=("_f_tanh({a})", ("{g} * (1.0 - {out} * {out})",)),
+           local=("d tanh(u)", (("1 - tanh(u)^2", "1 - {pout}^2"),))))
 
 
 def sigmoid_forward(x: float) -> float:
@@ -246,7 +257,8 @@ def sigmoid_backward(g, x, out):
 
 
 builtin(Op("sigmoid", 1, sigmoid_forward, sigmoid_backward, (((-6.0, 6.0),),), method=True,
-           compile=("_f_sigmoid({a})", ("{g} * {out} * (1.0 - {out})",))))
+           compile=("_f_sigmoid({a})", ("{g} * {out} * (1.0 - {out})",)),
+           local=("d sigmoid(u)", (("sigmoid(u) * (1 - sigmoid(u))", "{out} * (1 - {out})"),))))
 
 
 def relu_forward(x: float) -> float:
@@ -260,7 +272,8 @@ def relu_backward(g, x, out):
 
 
 builtin(Op("relu", 1, relu_forward, relu_backward, (AWAY_FROM_0,), kinks=(0.0,), method=True,
-           compile=("(0.0 if {a} <= 0.0 else {a})", ("{g} * (1.0 if {a} > 0.0 else 0.0 if {a} <= 0.0 else nan)",))))
+           compile=("(0.0 if {a} <= 0.0 else {a})", ("{g} * (1.0 if {a} > 0.0 else 0.0 if {a} <= 0.0 else nan)",)),
+           local=("d relu(u)", (("1 if u > 0 else 0", "1 if {u} > 0 else 0"),))))
 
 
 def leaky_relu_forward(x: float, slope: float) -> float:
@@ -277,7 +290,8 @@ def leaky_relu_backward(g, x, slope, out):
 
 
 builtin(Op("leaky_relu", 2, leaky_relu_forward, leaky_relu_backward, (AWAY_FROM_0, ((0.01, 0.5),)),
-           kinks=(0.0,), defaults=(0.01,), method=True))
+           kinks=(0.0,), defaults=(0.01,), method=True,
+           local=("d leaky_relu(u, v)", (("1 if u > 0 else v", "1 if {u} > 0 else {v}"), ("0 if u > 0 else u", "0 if {u} > 0 else {u}")))))
 
 
 def softplus_forward(x: float) -> float:
@@ -290,7 +304,8 @@ def softplus_backward(g, x, out):
     return (g * _apply("sigmoid", x),)
 
 
-builtin(Op("softplus", 1, softplus_forward, softplus_backward, (((-6.0, 6.0),),), method=True))
+builtin(Op("softplus", 1, softplus_forward, softplus_backward, (((-6.0, 6.0),),), method=True,
+           local=("d softplus(u)", (("sigmoid(u)", "sigmoid({u})"),))))
 
 
 def erf_forward(x: float) -> float:
@@ -303,7 +318,8 @@ def erf_backward(g, x, out):
     return (g * (2.0 / math.sqrt(math.pi)) * _apply("exp", -(x * x)),)
 
 
-builtin(Op("erf", 1, erf_forward, erf_backward, (((-3.0, 3.0),),), method=True))
+builtin(Op("erf", 1, erf_forward, erf_backward, (((-3.0, 3.0),),), method=True,
+           local=("d erf(u)", (("2 / sqrt(pi) * exp(-u^2)", "1.1284 * exp(-{pu}^2)"),))))
 
 
 SQRT_HALF = math.sqrt(0.5)
@@ -324,7 +340,8 @@ def gelu_backward(g, x, out):
     return (g * (cdf + x * pdf),)
 
 
-builtin(Op("gelu", 1, gelu_forward, gelu_backward, (((-4.0, 4.0),),), method=True))
+builtin(Op("gelu", 1, gelu_forward, gelu_backward, (((-4.0, 4.0),),), method=True,
+           local=("d gelu(u)", (("Phi(u) + u * phi(u)", "Phi({u}) + {pu} * phi({u})"),))))
 
 
 def sin_forward(x: float) -> float:
@@ -339,7 +356,8 @@ def sin_backward(g, x, out):
     return (g * _apply("cos", x),)
 
 
-builtin(Op("sin", 1, sin_forward, sin_backward, (((-6.0, 6.0),),), method=True))
+builtin(Op("sin", 1, sin_forward, sin_backward, (((-6.0, 6.0),),), method=True,
+           local=("d sin(u)", (("cos(u)", "cos({u})"),))))
 
 
 def cos_forward(x: float) -> float:
@@ -354,7 +372,8 @@ def cos_backward(g, x, out):
     return (-g * _apply("sin", x),)
 
 
-builtin(Op("cos", 1, cos_forward, cos_backward, (((-6.0, 6.0),),), method=True))
+builtin(Op("cos", 1, cos_forward, cos_backward, (((-6.0, 6.0),),), method=True,
+           local=("d cos(u)", (("-sin(u)", "-sin({u})"),))))
 
 
 def maximum_forward(x: float, y: float) -> float:
@@ -370,7 +389,8 @@ def maximum_backward(g, x, y, out):
 
 
 maximum = builtin(Op("maximum", 2, maximum_forward, maximum_backward, (WIDE, WIDE), kinks=(0.0,),
-                      kink_var=lambda x, y: x - y, name="max"))
+                      kink_var=lambda x, y: x - y, name="max",
+           local=("d max(u, v)", (("1 if u > v, 1/2 if u = v, else 0", ""), ("1 if v > u, 1/2 if u = v, else 0", "")))))
 
 
 def minimum_forward(x: float, y: float) -> float:
@@ -386,4 +406,5 @@ def minimum_backward(g, x, y, out):
 
 
 minimum = builtin(Op("minimum", 2, minimum_forward, minimum_backward, (WIDE, WIDE), kinks=(0.0,),
-                      kink_var=lambda x, y: x - y, name="min"))
+                      kink_var=lambda x, y: x - y, name="min",
+           local=("d min(u, v)", (("1 if u < v, 1/2 if u = v, else 0", ""), ("1 if v < u, 1/2 if u = v, else 0", "")))))

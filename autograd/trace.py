@@ -8,7 +8,6 @@ backward pass); every other tool here leaves every ``.grad`` exactly as it found
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import sys
@@ -18,15 +17,13 @@ from pathlib import Path
 
 from .engine import Value, as_number, as_value, contributions, record_hook, reverse_pass
 from .graph import operands, toposort
-from .ops import call_text, finite, fmt, is_infix
+from .ops import call_text, finite, fmt, fmt as number
 
 __all__ = ["Step", "steps", "explain", "tape", "why", "paths", "ChainPath", "find_nonfinite", "detect_anomaly",
-           "render_steps", "to_html", "NonFinite", "formula"]
+           "render_steps", "to_html", "stepper", "NonFinite", "formula"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _origins: "weakref.WeakKeyDictionary[Value, tuple]" = weakref.WeakKeyDictionary()
-_fmt = fmt
-_check_value = as_value
 
 
 @dataclass
@@ -122,27 +119,6 @@ def explain(root: Value, grad: float = 1.0) -> str:
     if len(lines) == 1:
         lines.append("      (no steps: the root is a leaf, or its gradient is 0)")
     return "\n".join(lines)
-
-
-def formula(root: Value, names: bool = True) -> str:
-    """The expression behind ``root`` rebuilt from the graph, e.g. ``tanh(a * b + exp(a))``.
-
-    Leaves print as their label (n<i> without one, or their number with ``names=False``); an
-    unlabelled interior node used twice is written out each time.
-    """
-    as_value(root, "formula")
-    order = toposort(root)
-    index = {node: i for i, node in enumerate(order)}
-    text: dict = {}
-    for node in order:
-        if not node.op:
-            text[node] = node.label if node.label and names else f"n{index[node]}" if names else repr(node.data)
-            continue
-        args = [repr(a) if type(a) is float and a >= 0 else f"({a!r})" if type(a) is float else text[a]
-                for a in operands(node)]
-        infix = {text[a] for a in operands(node) if type(a) is not float and a.op and is_infix(a.op)}
-        text[node] = call_text(node.op, args, lambda t: f"({t})" if t in infix else t)
-    return text[root]
 
 
 def _formula(node: Value, index: dict) -> tuple:
@@ -359,134 +335,11 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
         dot = to_dot(root, edge_derivatives=False, highlight=highlight, grads=grads, **options)
         p, n = _name(s.parent, index), _name(s.node, index)
         caption = (f"step {s.number} [{s.rule}]: {p}.grad += {n}.grad * d{n}/d{p} = "
-                   f"{_fmt(s.upstream)} * {_fmt(s.local)} = {_fmt(s.contribution)}")
+                   f"{number(s.upstream)} * {number(s.local)} = {number(s.contribution)}")
         dot.attr(label=f"<{label_text(caption, limit=300)}>", labelloc="t", labeljust="l")
         paths.append(write_dot(dot.source, out_dir / f"step_{s.number:03d}.{fmt}"))
     return paths
 
 
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>chainrule: backprop step by step</title>
-<style>
-body { font-family: Helvetica, Arial, sans-serif; margin: 1em; color: #111; }
-#graph svg { max-width: 100%; height: auto; }
-#graph g.node.current polygon, #graph g.node.current path { fill: #fdba74 !important; }
-#graph g.node.parent polygon, #graph g.node.parent path { fill: #fde047 !important; }
-#graph g.node.done polygon { fill: #bbf7d0 !important; }
-#bar { position: sticky; top: 0; background: #fff; padding: .5em 0; border-bottom: 1px solid #ddd; }
-#text { font-family: monospace; font-size: 15px; white-space: pre; }
-table { border-collapse: collapse; margin-top: 1em; } td, th { border: 1px solid #ccc; padding: 2px 8px; font-family: monospace; }
-tr.current td { background: #fdba74; } tr.parent td { background: #fde047; }
-</style></head><body>
-<div id="bar"><button id="prev">&larr; previous (p)</button> <button id="next">next (n, space) &rarr;</button>
-<span id="counter"></span><div id="text"></div></div>
-<div id="graph">__SVG__</div>
-<table id="grads"><thead><tr><th>node</th><th>label</th><th>op</th><th>data</th><th>grad</th></tr></thead><tbody></tbody></table>
-<script id="data" type="application/json">__DATA__</script>
-<script>
-"use strict";
-const data = JSON.parse(document.getElementById("data").textContent);
-let at = 0;
-const groups = {};
-for (const g of document.querySelectorAll("#graph g.node")) {
-  const t = g.querySelector("title");
-  if (t) groups[t.textContent] = g;
-}
-// the "grad ..." cell of each node in the picture (the last text starting so: a label may too)
-const gradText = {};
-for (const [id, g] of Object.entries(groups)) {
-  const cells = [...g.querySelectorAll("text")].filter((e) => e.textContent.startsWith("grad "));
-  if (cells.length) gradText[id] = cells[cells.length - 1];
-}
-const body = document.querySelector("#grads tbody");
-const rows = data.nodes.map((n) => {
-  const tr = document.createElement("tr");
-  for (const v of [n.id, n.label, n.op, n.data, ""]) {
-    const td = document.createElement("td");
-    td.textContent = v;
-    tr.appendChild(td);
-  }
-  body.appendChild(tr);
-  return tr;
-});
-function show() {
-  const step = at > 0 ? data.steps[at - 1] : null;
-  const grads = step ? step.grads : data.start;
-  for (const [id, g] of Object.entries(groups)) g.classList.remove("current", "parent", "done");
-  rows.forEach((tr, i) => {
-    tr.className = "";
-    tr.lastChild.textContent = grads[i];
-    const t = gradText[data.nodes[i].id];
-    if (t) {
-      t.textContent = "grad " + grads[i];
-      t.style.fontWeight = step && i === step.parent_index ? "bold" : "";
-    }
-  });
-  if (step) {
-    for (const id of step.done) if (groups[id]) groups[id].classList.add("done");
-    if (groups[step.node]) groups[step.node].classList.add("current");
-    if (groups[step.parent]) groups[step.parent].classList.add("parent");
-    rows[step.node_index].className = "current";
-    rows[step.parent_index].className = "parent";
-  }
-  document.getElementById("text").textContent = step ? step.text : "Press next to start the backward pass.";
-  document.getElementById("counter").textContent = `step ${at} of ${data.steps.length}`;
-  document.body.dataset.step = String(at);
-  document.body.dataset.current = step ? step.node : "";
-}
-function move(d) { at = Math.max(0, Math.min(data.steps.length, at + d)); show(); }
-document.getElementById("next").onclick = () => move(1);
-document.getElementById("prev").onclick = () => move(-1);
-document.addEventListener("keydown", (e) => {
-  if (["ArrowRight", "n", " ", "j"].includes(e.key)) { move(1); e.preventDefault(); }
-  if (["ArrowLeft", "p", "k"].includes(e.key)) { move(-1); e.preventDefault(); }
-});
-show();
-</script></body></html>
-"""
-
-
-def _script_json(obj) -> str:
-    """JSON safe inside a <script> element (no '</script>' can appear)."""
-    return json.dumps(obj).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
-def to_html(root: Value, path, max_nodes: int = 300) -> Path:
-    """Write one self-contained HTML page that steps through backward from ``root`` (keys n / p).
-
-    It shows the graph (drawn by the renderer ``viz`` uses), highlights the node whose rule runs
-    and the parent it updates, and shows every gradient, in the picture and in a table, as it
-    stands after each step. Running it performs the backward pass, like ``steps``.
-    """
-    from .files import atomic_write
-    from .viz import _check_size, _pipe_svg, to_dot  # needs the viz extra
-
-    _check_value(root, "to_html")
-    order = toposort(root)
-    _check_size(len(order), max_nodes, "to_html", STEP_BY_STEP_ADVICE)
-    index = {node: i for i, node in enumerate(order)}
-    nodes = [{"id": f"n{i}", "label": n.label, "op": n.op or "leaf", "data": _fmt(n.data)} for i, n in enumerate(order)]
-    for n in order:
-        if n.op:
-            n.grad = 0.0
-    start = [_fmt(n.grad) for n in order]
-    start[index[root]] = _fmt(root.grad + 1.0)
-    recorded, done = [], []
-    for s in steps(root):
-        p, n = _name(s.parent, index), _name(s.node, index)
-        if not done or done[-1] != f"n{s.node_index}":
-            done.append(f"n{s.node_index}")
-        recorded.append({
-            "node": f"n{s.node_index}", "parent": f"n{s.parent_index}", "node_index": s.node_index,
-            "parent_index": s.parent_index, "done": done[:-1],
-            "text": f"step {s.number} [{s.rule}]: {p}.grad += {n}.grad * d{n}/d{p} = {_fmt(s.upstream)} * "
-                    f"{_fmt(s.local)} = {_fmt(s.contribution)}   ({p}.grad {_fmt(s.before)} -> {_fmt(s.after)})",
-            "grads": [_fmt(m.grad) for m in order],
-        })
-    # Drawn after the pass, so each grad cell is sized for the gradient it ends with.
-    svg = _pipe_svg(to_dot(root, max_nodes=max_nodes).source)
-    svg = svg[svg.index("<svg"):]
-    head, rest = _PAGE.split("__SVG__")
-    middle, tail = rest.split("__DATA__")  # one pass: user text in one part never fills the other
-    page = head + svg + middle + _script_json({"nodes": nodes, "start": start, "steps": recorded}) + tail
-    return atomic_write(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+# The stepper page (to_html, stepper) lives in its own module with its assets in autograd/assets.
+from .stepper import formula, stepper, to_html  # noqa: E402,F401  (the page has its own module)

@@ -341,5 +341,3 @@ def write_dot(source: str, path) -> Path:
         return atomic_write(path, lambda tmp: tmp.write_text(source, encoding="utf-8"))
     return atomic_write(path, lambda tmp: _run(source, fmt, tmp))
 
-
-_check_size, _pipe_svg = check_size, pipe_svg  # for trace.to_html until the stepper page moves out

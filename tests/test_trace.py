@@ -4,7 +4,6 @@ the command line and a real pdb session."""
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -158,61 +157,6 @@ def test_render_steps_draws_one_picture_per_step(tmp_path):
     assert "grad 0.9672" in last and a.grad == 0.0
 
 
-def test_to_html_is_self_contained_and_escapes_labels(tmp_path):
-    """The stepper page has no external resources and shows hostile labels as text."""
-    pytest.importorskip("graphviz")
-    x = Value(1.5, label="</script><script>alert(1)</script>")
-    y = Value(2.0, label="__SVG__ __DATA__ & <b>")
-    page = trace.to_html((x * y).tanh(), tmp_path / "p.html").read_text()
-    assert "<script>alert(1)" not in page and page.count("</script>") == 2
-    assert not re.search(r"(src|href)=\"?https?:", page)
-    assert '"steps": [' in page and page.count("<svg") == 1
-
-
-def chromium_path():
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
-def test_stepper_page_in_a_headless_browser(tmp_path):
-    """In Chromium the page loads without console errors and 'next' advances the highlighted node."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    browser_path = chromium_path()
-    if not browser_path:
-        pytest.skip("no Chromium on this machine (apt-get install chromium); .ci/run installs it")
-    pytest.importorskip("graphviz")
-    a, b, c = example()
-    page_path = trace.to_html(c, tmp_path / "p.html")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=browser_path, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        try:
-            page = browser.new_page()
-            errors = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(page_path.as_uri())
-            assert page.evaluate("document.body.dataset.step") == "0"
-            grad_in_picture = "id => [...document.querySelectorAll('#graph g.node')].find(" \
-                "g => g.querySelector('title').textContent === id).querySelector('text:last-of-type').textContent"
-            assert page.evaluate(grad_in_picture, "n4") == "grad 0.0000"
-            page.keyboard.press("n")
-            assert page.evaluate("document.body.dataset.current") == "n5"
-            # the parent's gradient in the picture is updated by the step: c.grad * dc/dn4
-            assert page.evaluate(grad_in_picture, "n4") == f"grad {1 - c.data ** 2:.4f}"
-            assert page.eval_on_selector("#graph g.node.current title", "e => e.textContent") == "n5"
-            for _ in range(4):
-                page.keyboard.press("n")
-            assert page.evaluate("document.body.dataset.current") == "n2"
-            assert "mul_backward" in page.text_content("#text")
-            page.keyboard.press("p")
-            assert page.evaluate("document.body.dataset.step") == "4"
-            assert page.evaluate("document.body.dataset.current") == "n3"
-            assert errors == []
-        finally:
-            browser.close()
-
-
 def run_cli(*args):
     out = subprocess.run([sys.executable, "-m", "autograd", *args], capture_output=True, text=True,
                          cwd=ROOT, timeout=60)
@@ -255,7 +199,7 @@ def test_cli_writes_picture_and_stepper(tmp_path):
     (["__import__('os').system('true')"], "only these functions"),
     (["x.data", "x=1"], "Attribute is not allowed"),
     (["'a'"], "only numbers"),
-    (["exp(x, x)", "x=1"], "exactly one argument"),
+    (["exp(x, x)", "x=1"], "takes 1 argument"),
     (["x" + "+x" * 1500, "x=1"], "too long"),
     (["exp(" * 80 + "x" + ")" * 80, "x=0"], "too deeply nested"),
     (["(" * 300 + "x" + ")" * 300, "x=1"], "syntax error"),

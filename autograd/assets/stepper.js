@@ -1,0 +1,555 @@
+// chainrule stepper page: displays the steps Python computed (autograd/stepper.py); it computes
+// nothing of its own but the state after a given step, replayed from the start each time, so
+// stepping forward and back always shows the same thing.
+"use strict";
+(function () {
+  const D = JSON.parse(document.getElementById("stepper-data").textContent);
+  const $ = (id) => document.getElementById(id);
+  const N = D.nodes.length;
+  const nodeName = (i) => D.nodes[i].name;
+
+  // ------------------------------------------------------------------ the steps, with start and end
+  const steps = [{ kind: "start", node: D.root, title: "Start: the graph and its inputs", lines: [] }]
+    .concat(D.steps, [{ kind: "summary", node: D.root, title: "Summary: every input's gradient", lines: [] }]);
+  const LAST = steps.length - 1;
+  const PHASES = [
+    ["start", "start"], ["forward", "forward pass"], ["seed", "seed"], ["backward", "backward pass"],
+    ["update", "update"], ["summary", "summary"]];
+  const NOTES = {
+    start: "The leaves hold the inputs' values. The forward pass computes every other node from its inputs, " +
+      "then the backward pass sends gradients from the output back to every input, one edge at a time.",
+    forward: "Forward pass: a node is computed once its inputs are known (blue edges).",
+    seed: "Seed: the output's gradient with respect to itself is 1. Gradients of this pass start at 0 " +
+      "(as after zero_grad()).",
+    backward: "Backward pass: the op's rule gives the local derivative; times the upstream gradient, it is " +
+      "added into the input's gradient (chain rule).",
+    update: "Update: each input moves against its gradient, by the learning rate lr.",
+  };
+
+  // ------------------------------------------------------------------ header
+  $("expression").textContent = D.expression;
+  $("value").textContent = (D.typed ? "value " : "") + `= ${D.value}` + (D.lr_text !== null ? `   ·   lr = ${D.lr_text}` : "");
+  document.title = D.title;
+
+  // ------------------------------------------------------------------ the pictures
+  const views = {};
+  function loadView(name, markup) {
+    const holder = document.createElement("div");
+    holder.className = "view";
+    holder.innerHTML = markup;
+    const svg = holder.querySelector("svg");
+    const box = svg.viewBox.baseVal;
+    const size = { w: box.width, h: box.height };
+    svg.removeAttribute("width");
+    svg.removeAttribute("height");
+    svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+    const groups = {}, edges = {};
+    for (const g of svg.querySelectorAll("g.node")) {
+      const t = g.querySelector("title");
+      if (t) groups[t.textContent] = g;
+    }
+    for (const g of svg.querySelectorAll("g.edge")) {
+      const t = g.querySelector("title");
+      if (t) (edges[t.textContent] = edges[t.textContent] || []).push(g);
+    }
+    const cells = {}; // node id -> {data, grad} text elements (the last two cells of its record)
+    for (const [id, g] of Object.entries(groups)) {
+      const texts = [...g.querySelectorAll("text")];
+      const grad = texts.filter((e) => e.textContent.startsWith("grad ")).pop();
+      const data = texts.filter((e) => e.textContent.startsWith("data ")).pop();
+      const out = texts.filter((e) => e.textContent.startsWith("out ")).pop();
+      const max = texts.filter((e) => e.textContent.startsWith("max |param grad|")).pop();
+      cells[id] = { grad, data, out, max };
+    }
+    const root = svg.querySelector("g.graph");
+    const m = root.transform.baseVal.consolidate();
+    views[name] = { holder, svg, size, groups, edges, cells, matrix: m ? m.matrix : null, boxes: {} };
+  }
+  loadView("full", D.svg.full);
+  if (D.svg.collapsed) loadView("collapsed", D.svg.collapsed);
+  for (const v of Object.values(views)) $("graph").appendChild(v.holder);
+  let view = views.full;
+  if (views.collapsed) $("collapse-toggle").hidden = false;
+
+  // where a node of the graph is drawn in a view: its own box, or its neuron's box when collapsed
+  function drawnAs(v, i) {
+    const g = D.nodes[i].group;
+    return v === views.collapsed && g ? "g" + g : "n" + i;
+  }
+  function opOf(v, i) {
+    const g = D.nodes[i].group;
+    return v === views.collapsed && g ? "g" + g : "n" + i + "op";
+  }
+
+  // ------------------------------------------------------------------ the state after step k
+  function stateAt(k, withholdLast) {
+    const s = { data: D.nodes.map((n) => (n.op ? null : n.data)), grad: new Array(N).fill(null),
+      ruleDone: new Set(), updated: new Set() };
+    const until = withholdLast ? k - 1 : k;
+    for (let j = 1; j <= until; j++) {
+      const st = steps[j];
+      if (st.kind === "forward") s.data[st.node] = st.set_data;
+      else if (st.kind === "seed") { s.grad.fill("0.0000"); s.grad[st.node] = st.set_grad; }
+      else if (st.kind === "backward") {
+        s.grad[st.parent] = st.set_grad;
+        if (st.last_of_node) s.ruleDone.add(st.node);
+      } else if (st.kind === "update") { s.data[st.node] = st.set_data; s.updated.add(st.node); }
+    }
+    return s;
+  }
+
+  // ------------------------------------------------------------------ table
+  const tbody = document.querySelector("#nodes tbody");
+  const rows = D.nodes.map((n, i) => {
+    const tr = document.createElement("tr");
+    const what = n.op ? n.formula : n.kind === "param" ? "parameter" : "input (leaf)";
+    for (const text of [n.name, what, "", ""]) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.appendChild(td);
+    }
+    tr.title = `n${i}` + (n.label ? ` (${n.label})` : "");
+    tbody.appendChild(tr);
+    return tr;
+  });
+  function followRow(tr) {
+    const box = $("table-box");
+    const head = box.querySelector("thead").offsetHeight;
+    const top = tr.offsetTop, bottom = top + tr.offsetHeight;
+    if (top - head < box.scrollTop || bottom > box.scrollTop + box.clientHeight) {
+      box.scrollTop = Math.max(0, top - head - (box.clientHeight - head) / 2);
+    }
+  }
+
+  // ------------------------------------------------------------------ legend (colours from the data)
+  const hasParams = D.nodes.some((n) => n.kind === "param");
+  const legend = [
+    ["", `background:${D.style.leaf}`, "input (leaf)"],
+    hasParams && ["", `background:${D.style.param}`, "parameter"],
+    ["", `background:${D.style.interior}`, "node: name | data | grad"],
+    ["", `background:${D.style.root}`, "output"],
+    ["dashed", `background:${D.style.const}`, "constant"],
+    ["faded", `background:${D.style.interior}`, "not computed yet"],
+    ["ellipse", "background:#e5e7eb", "op (its rule not run yet)"],
+    ["ellipse", "background:var(--done-fill)", "op whose rule has run"],
+    ["current", "background:var(--current-fill)", "this step's node (computed, rule running, updated)"],
+    ["receiver", "background:var(--receiver-fill)", "receives the gradient"],
+    ["edge", "", "edge the gradient flows back along"],
+    ["edge", "background:#2563eb", "inputs being combined (forward)"],
+    views.collapsed && ["", `background:${D.style.group}`, "neuron (collapsed)"],
+    views.collapsed && ["", `background:${D.style.idle}`, "relu neuron off for this input"],
+    ["", "background:#fff;font-weight:700", "bold: just changed"],
+  ].filter(Boolean);
+  for (const [cls, style, text] of legend) {
+    const li = document.createElement("li");
+    const sw = document.createElement("span");
+    sw.className = "swatch " + cls;
+    sw.setAttribute("style", style);
+    if (text.startsWith("bold")) { sw.textContent = "1.0"; sw.style.fontSize = "9px"; sw.style.textAlign = "center"; sw.style.lineHeight = "11px"; }
+    li.append(sw, document.createTextNode(text));
+    $("legend-list").appendChild(li);
+  }
+
+  // ------------------------------------------------------------------ phases bar
+  const phaseOf = steps.map((s) => s.kind);
+  const phaseButtons = {};
+  for (const [kind, label] of PHASES) {
+    const first = phaseOf.indexOf(kind);
+    if (first < 0) continue;
+    const count = phaseOf.filter((k) => k === kind).length;
+    const li = document.createElement("li");
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = count > 1 ? `${label} (${count})` : label;
+    const bar = document.createElement("span");
+    bar.className = "bar";
+    b.appendChild(bar);
+    b.addEventListener("click", () => go(first));
+    li.appendChild(b);
+    $("phases").appendChild(li);
+    phaseButtons[kind] = { b, bar, first, count };
+  }
+
+  // ------------------------------------------------------------------ pan and zoom (the SVG viewBox)
+  const READABLE = 1.15; // px per point: the 11 pt labels of the picture at about 13 px
+  let cam = { x: 0, y: 0, s: 1 };
+  let animation = null;
+  const reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  function port() { const g = $("graph"); return { w: g.clientWidth || 800, h: g.clientHeight || 600 }; }
+  function applyCam() {
+    const p = port();
+    view.svg.setAttribute("viewBox", `${cam.x} ${cam.y} ${p.w / cam.s} ${p.h / cam.s}`);
+    document.body.dataset.zoom = cam.s.toFixed(3);
+  }
+  function setCam(x, y, s, animate) {
+    if (animation) cancelAnimationFrame(animation);
+    if (!animate || reduceMotion) { cam = { x, y, s }; applyCam(); return; }
+    const from = { ...cam }, t0 = performance.now();
+    const tick = (t) => {
+      const a = Math.min(1, (t - t0) / 180), e = a * (2 - a);
+      cam = { x: from.x + (x - from.x) * e, y: from.y + (y - from.y) * e, s: from.s + (s - from.s) * e };
+      applyCam();
+      animation = a < 1 ? requestAnimationFrame(tick) : null;
+    };
+    animation = requestAnimationFrame(tick);
+  }
+  function clampAxis(start, span, total) { // keep the picture on screen: centred when it fits, else no empty side
+    if (span >= total) return (total - span) / 2;
+    return Math.max(0, Math.min(total - span, start));
+  }
+  function centerOn(cx, cy, s, animate) {
+    const p = port(), vw = p.w / s, vh = p.h / s;
+    setCam(clampAxis(cx - vw / 2, vw, view.size.w), clampAxis(cy - vh / 2, vh, view.size.h), s, animate);
+  }
+  function fitScale() { // at most 2: a tiny graph is not blown up beyond legible
+    const p = port();
+    return Math.min(2, Math.min(p.w / view.size.w, p.h / view.size.h) * 0.97);
+  }
+  function fit(animate) { centerOn(view.size.w / 2, view.size.h / 2, fitScale(), animate); }
+  function zoomBy(f, px, py) {
+    const p = port();
+    if (px === undefined) { px = p.w / 2; py = p.h / 2; }
+    const s = Math.max(Math.min(fitScale(), 0.05), Math.min(6, cam.s * f));
+    const ux = cam.x + px / cam.s, uy = cam.y + py / cam.s;
+    setCam(ux - px / s, uy - py / s, s, false);
+  }
+  function boxOf(id) { // a drawn element's box in viewBox units, or null
+    if (id in view.boxes) return view.boxes[id];
+    const g = view.groups[id];
+    let box = null;
+    if (g) {
+      const b = g.getBBox(), m = view.matrix;
+      box = m ? { x: m.a * b.x + m.e, y: m.d * b.y + m.f, w: b.width * m.a, h: b.height * m.d } : { x: b.x, y: b.y, w: b.width, h: b.height };
+    }
+    view.boxes[id] = box;
+    return box;
+  }
+  function union(ids) {
+    let u = null;
+    for (const id of ids) {
+      const b = boxOf(id);
+      if (!b) continue;
+      if (!u) { u = { ...b }; continue; }
+      const x = Math.min(u.x, b.x), y = Math.min(u.y, b.y);
+      u = { x, y, w: Math.max(u.x + u.w, b.x + b.w) - x, h: Math.max(u.y + u.h, b.y + b.h) - y };
+    }
+    return u;
+  }
+  function keepInView(ids, animate) { // ids[0..1]: the node and its op, always kept; the rest if they fit too
+    const all = union(ids), main = union(ids.slice(0, 2));
+    if (!all || !main) return;
+    const p = port(), vw = p.w / cam.s, vh = p.h / cam.s;
+    const mx = Math.min(vw * 0.05, 40 / cam.s), my = Math.min(vh * 0.05, 30 / cam.s);
+    const fits = (b) => b.w <= vw - 2 * mx && b.h <= vh - 2 * my;
+    const inside = (b) => b.x >= cam.x + mx && b.y >= cam.y + my && b.x + b.w <= cam.x + vw - mx && b.y + b.h <= cam.y + vh - my;
+    if (inside(all) || (!fits(all) && inside(main))) return;
+    const b = fits(all) ? all : main;
+    centerOn(b.x + b.w / 2, b.y + b.h / 2, cam.s, animate);
+  }
+  function focusIds(st) {
+    const ids = [drawnAs(view, st.node), opOf(view, st.node)];
+    if (st.kind === "backward") ids.push(drawnAs(view, st.parent));
+    if (st.kind === "forward") for (const p of D.nodes[st.node].parents) ids.push(drawnAs(view, p));
+    return ids;
+  }
+  function readableStart() { // the whole graph when it is readable so, else a readable part where the pass begins
+    if (fitScale() >= 0.8) { fit(false); return; }
+    const st = at === 0 && steps.length > 2 ? steps[1] : steps[at];
+    const b = union(focusIds(st)) || { x: 0, y: 0, w: 0, h: 0 };
+    centerOn(b.x + b.w / 2, b.y + b.h / 2, Math.max(READABLE, cam.s), false);
+  }
+
+  const graphBox = $("graph");
+  graphBox.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const r = graphBox.getBoundingClientRect();
+    zoomBy(Math.exp(-e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.0015)), e.clientX - r.left, e.clientY - r.top);
+  }, { passive: false });
+  let drag = null;
+  graphBox.addEventListener("pointerdown", (e) => {
+    if (e.button !== 0) return;
+    drag = { x: e.clientX, y: e.clientY, cx: cam.x, cy: cam.y };
+    graphBox.setPointerCapture(e.pointerId);
+    graphBox.classList.add("dragging");
+  });
+  graphBox.addEventListener("pointermove", (e) => {
+    if (!drag) return;
+    setCam(drag.cx - (e.clientX - drag.x) / cam.s, drag.cy - (e.clientY - drag.y) / cam.s, cam.s, false);
+  });
+  const endDrag = () => { drag = null; graphBox.classList.remove("dragging"); };
+  graphBox.addEventListener("pointerup", endDrag);
+  graphBox.addEventListener("pointercancel", endDrag);
+  $("zoom-in").addEventListener("click", () => zoomBy(1.25));
+  $("zoom-out").addEventListener("click", () => zoomBy(0.8));
+  $("zoom-fit").addEventListener("click", () => fit(true));
+  $("zoom-one").addEventListener("click", () => { const b = union(focusIds(steps[at])); if (b) centerOn(b.x + b.w / 2, b.y + b.h / 2, READABLE, true); });
+  window.addEventListener("resize", () => applyCam());
+
+  // ------------------------------------------------------------------ quiz
+  const revealed = new Set();
+  const quizOn = () => $("quiz").checked;
+  const asked = (k) => quizOn() && steps[k].kind === "backward" && steps[k].quiz.local !== null && !revealed.has(k);
+  function parse(text) {
+    const t = text.trim().replace(/\u2212/g, "-").replace(/,/g, ".");
+    return t === "" || isNaN(Number(t)) ? null : Number(t);
+  }
+  const close = (a, b) => b !== null && Math.abs(a - b) <= 6e-4 + 1e-3 * Math.abs(b);
+  function judgeLocal(a, q) {
+    if (close(a, q.local)) return ["right", `Right: d${q.node}/d${q.parent} = ${q.local_text}.`];
+    if (q.local !== 0 && close(a, -q.local)) return ["sign", `Wrong sign: check the sign of ${q.question}` + (q.symbolic ? ` = ${q.symbolic}.` : ".")];
+    if (q.contribution !== null && !close(q.contribution, q.local) && close(a, q.contribution))
+      return ["product", `That is already the product with the upstream gradient (${q.upstream_text} × local). ` +
+        "The local derivative is the rule's factor alone, before multiplying."];
+    if (q.upstream !== null && !close(q.upstream, q.local) && close(a, q.upstream))
+      return ["upstream", `That is the upstream gradient ${q.node}.grad; the local derivative d${q.node}/d${q.parent} comes from the rule.`];
+    return ["wrong", `Not yet: evaluate ${q.symbolic || "the rule"} with the numbers of the 'where' line.`];
+  }
+  function judgeAfter(a, q) {
+    if (close(a, q.after)) return ["right", `Right: ${q.parent}.grad = ${q.after_text}.`];
+    if (q.before !== 0 && close(a, q.contribution))
+      return ["forgot-add", `You forgot to add the earlier contribution: ${q.parent}.grad was ${q.before_text} before this step, ` +
+        `and contributions from every use of ${q.parent} add up.`];
+    if (!close(q.local, q.contribution) && (close(a, q.before + q.local) || close(a, q.local)))
+      return ["forgot-multiply", `You forgot to multiply by the upstream gradient ${q.node}.grad = ${q.upstream_text}: ` +
+        "the contribution is upstream × local."];
+    if ((q.after !== 0 && close(a, -q.after)) || (q.contribution !== 0 && close(a, q.before - q.contribution)))
+      return ["sign", "Wrong sign: the contribution is added, upstream × local, with both signs as they are."];
+    return ["wrong", `Not yet: ${q.parent}.grad (now ${q.before_text}) + upstream × local.`];
+  }
+  function showVerdict(parts) {
+    const fb = $("quiz-feedback");
+    fb.textContent = "";
+    fb.dataset.verdict = parts.map((p) => p[0]).join(" ");
+    for (const [kind, text, what] of parts) {
+      const div = document.createElement("div");
+      div.className = kind === "right" ? "right" : "wrong";
+      div.textContent = (what ? what + ": " : "") + text;
+      fb.appendChild(div);
+    }
+  }
+  $("quiz-box").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const q = steps[at].quiz;
+    const parts = [];
+    const a = parse($("quiz-local").value), b = parse($("quiz-after").value);
+    if (a !== null) parts.push(judgeLocal(a, q).concat(`d${q.node}/d${q.parent}`));
+    if (b !== null) parts.push(judgeAfter(b, q).concat(`${q.parent}.grad`));
+    if (!parts.length) parts.push(["empty", "Type a number in either box (like 0.25 or -3)."]);
+    showVerdict(parts);
+    if (a !== null && b !== null && parts.every((p) => p[0] === "right")) { revealed.add(at); render(true); }
+  });
+  $("quiz-reveal").addEventListener("click", () => { revealed.add(at); render(true); });
+  $("quiz").addEventListener("change", () => { render(true); $("quiz").blur(); });
+
+  // ------------------------------------------------------------------ drawing one step
+  let at = 0;
+  function lineDiv(text, cls) {
+    const d = document.createElement("div");
+    d.textContent = text;
+    if (cls) d.className = cls;
+    return d;
+  }
+  function setText(el, text) {
+    if (!el) return false;
+    const changed = el.textContent !== text;
+    el.textContent = text;
+    return changed;
+  }
+  function summaryTable() {
+    const box = $("summary");
+    box.textContent = "";
+    const t = document.createElement("table");
+    const head = ["input", "value", "backprop grad"].concat(D.fd ? ["finite diff.", ""] : [], D.lr_text !== null ? ["after update"] : []);
+    const tr = document.createElement("tr");
+    for (const h of head) { const th = document.createElement("th"); th.textContent = h; tr.appendChild(th); }
+    t.appendChild(tr);
+    for (const r of D.summary) {
+      const row = document.createElement("tr");
+      const cells = [r.name, r.data, r.grad].concat(D.fd ? [r.fd, r.agree ? "agree" : "differ"] : [], D.lr_text !== null ? [r.new] : []);
+      cells.forEach((c, j) => {
+        const td = document.createElement("td");
+        td.textContent = c;
+        if (D.fd && j === 4) td.className = r.agree ? "agree" : "disagree";
+        row.appendChild(td);
+      });
+      t.appendChild(row);
+    }
+    const note = document.createElement("p");
+    note.className = "note";
+    note.textContent = D.fd ? `The backprop gradients beside ${D.fd_note}: they agree when the rules are right.` : D.fd_note + ".";
+    box.append(t, note);
+  }
+
+  function render(quizChanged) {
+    const st = steps[at];
+    const hide = asked(at);
+    const s = stateAt(at, hide);
+    const v = view;
+    // every node: texts and fading
+    const changedData = st.kind === "forward" || st.kind === "update" ? st.node : -1;
+    const changedGrad = !hide && st.kind === "backward" ? st.parent : st.kind === "seed" ? st.node : -1;
+    for (let i = 0; i < N; i++) {
+      const id = "n" + i;
+      const c = v.cells[id];
+      const dataText = s.data[i] === null ? "?" : s.data[i];
+      const gradText = s.grad[i] === null ? "\u2013" : s.grad[i];
+      if (c) {
+        setText(c.data, "data " + dataText);
+        setText(c.grad, "grad " + gradText);
+        if (c.data) c.data.classList.toggle("changed", i === changedData);
+        if (c.grad) c.grad.classList.toggle("changed", i === changedGrad);
+      }
+      const tds = rows[i].children;
+      tds[2].textContent = dataText;
+      tds[3].textContent = gradText;
+      tds[2].classList.toggle("changed", i === changedData);
+      tds[3].classList.toggle("changed", i === changedGrad);
+      rows[i].className = s.data[i] === null ? "pending" : "";
+    }
+    for (const [gname, g] of Object.entries(D.groups)) { // collapsed neurons: live summary rows
+      const c = views.collapsed && views.collapsed.cells["g" + gname];
+      if (!c) continue;
+      if (c.out && g.outs.length === 1) {
+        const o = g.outs[0];
+        setText(c.out, `out ${s.data[o] === null ? "?" : s.data[o]}  grad ${s.grad[o] === null ? "\u2013" : s.grad[o]}`);
+      }
+      if (c.max) {
+        const gs = g.params.map((p) => Math.abs(Number(s.grad[p]))).filter((x) => !isNaN(x));
+        setText(c.max, "max |param grad| " + (s.grad[g.params[0]] === null ? "\u2013" : Math.max(...gs).toFixed(4)));
+      }
+    }
+    // classes in the picture
+    for (const g of v.svg.querySelectorAll(".current, .receiver, .rule-done, .rule-running, .active, .input, .pending"))
+      g.classList.remove("current", "receiver", "rule-done", "rule-running", "active", "input", "pending");
+    const mark = (id, cls) => { const g = v.groups[id]; if (g) g.classList.add(cls); };
+    for (let i = 0; i < N; i++) {
+      if (s.data[i] === null) { mark(drawnAs(v, i), "pending"); mark(opOf(v, i), "pending"); }
+      if (s.ruleDone.has(i)) mark(opOf(v, i), "rule-done");
+    }
+    if (v === views.collapsed) { // a neuron is faded only while all of it is
+      for (const [gname, g] of Object.entries(D.groups)) {
+        const el = v.groups["g" + gname];
+        if (el) el.classList.toggle("pending", g.members.every((i) => s.data[i] === null));
+      }
+    }
+    for (const [title, list] of Object.entries(v.edges)) {
+      const dst = title.split("->")[1] || "";
+      const m = /^n(\d+)(op)?$/.exec(dst);
+      if (m && s.data[Number(m[1])] === null) list.forEach((e) => e.classList.add("pending"));
+    }
+    if (st.kind !== "start" && st.kind !== "summary") mark(drawnAs(v, st.node), "current");
+    if (st.kind === "backward") {
+      mark(opOf(v, st.node), "rule-running");
+      const src = drawnAs(v, st.parent), dst = opOf(v, st.node);
+      if (src !== dst) { // inside one collapsed neuron there is no edge to show; its box is the current one
+        const list = v.edges[`${src}->${dst}`] || [];
+        const e = list[v === views.full ? st.edge_nth : 0] || list[0];
+        if (e) e.classList.add("active");
+        if (src !== drawnAs(v, st.node)) mark(src, "receiver");
+      }
+    }
+    if (st.kind === "forward") {
+      mark(opOf(v, st.node), "rule-running");
+      const dst = opOf(v, st.node);
+      for (const [title, list] of Object.entries(v.edges)) {
+        if (title.endsWith("->" + dst) || title === `${dst}->${drawnAs(v, st.node)}`) list.forEach((e) => { e.classList.remove("pending"); e.classList.add("input"); });
+      }
+    }
+    // table rows
+    if (st.kind !== "start" && st.kind !== "summary") {
+      rows[st.node].className = "current";
+      if (st.kind === "backward") rows[st.parent].className = "receiver";
+      followRow(st.kind === "backward" ? rows[st.parent] : rows[st.node]);
+    }
+    // the step panel
+    $("phase-badge").textContent = st.kind === "start" ? "start" : st.kind;
+    $("phase-badge").className = st.kind;
+    $("step-title").textContent = st.title;
+    const lines = $("step-lines");
+    lines.textContent = "";
+    const q = st.quiz;
+    if (st.kind === "backward" && hide) {
+      lines.append(lineDiv(`${q.question} = ${q.symbolic ? q.symbolic + " = " : ""}?`, "formula"),
+        lineDiv(st.lines[1], "note"),
+        lineDiv(`${q.parent}.grad += ${q.node}.grad * d${q.node}/d${q.parent} = ${q.upstream_text} * ? = ?`, "main"),
+        lineDiv(`${q.parent}.grad was ${q.before_text}; what is it after this step?`, "note"));
+    } else if (st.kind === "backward") {
+      lines.append(lineDiv(st.lines[0], "formula"), lineDiv(st.lines[1], "note"), lineDiv(st.lines[2], "main"),
+        lineDiv(st.lines[3], st.share[1] > 1 ? "main" : "note"));
+      if (q && q.contribution === 0) lines.append(lineDiv("A zero contribution: no gradient flows back through this edge.", "note"));
+    } else {
+      st.lines.forEach((t, j) => lines.append(lineDiv(t, j === 0 ? "main" : "note")));
+    }
+    if (NOTES[st.kind] && !(st.kind === "backward" && at !== phaseButtons.backward.first)) lines.append(lineDiv(NOTES[st.kind], "note"));
+    const quizBox = $("quiz-box");
+    quizBox.hidden = !hide;
+    if (hide && (quizChanged !== true || quizBox.dataset.step !== String(at))) {
+      quizBox.dataset.step = String(at);
+      $("quiz-question").textContent = `Apply the rule ${st.rule}, then the chain rule.`;
+      $("quiz-local-name").textContent = `d${q.node}/d${q.parent}`;
+      $("quiz-after-name").textContent = `${q.parent}.grad`;
+      $("quiz-local").value = ""; $("quiz-after").value = "";
+      $("quiz-feedback").textContent = ""; delete $("quiz-feedback").dataset.verdict;
+    }
+    $("summary").hidden = st.kind !== "summary";
+    if (st.kind === "summary" && !$("summary").firstChild) summaryTable();
+    // counters, phases, buttons
+    $("counter").textContent = `step ${at} of ${LAST}`;
+    for (const [kind, p] of Object.entries(phaseButtons)) {
+      const inside = at - p.first;
+      p.b.classList.toggle("active", st.kind === kind);
+      p.bar.style.width = (inside < 0 ? 0 : Math.min(1, (inside + 1) / p.count) * 100) + "%";
+    }
+    $("prev").disabled = $("first").disabled = at === 0;
+    $("next").disabled = $("last").disabled = at === LAST;
+    document.body.dataset.step = String(at);
+    document.body.dataset.kind = st.kind;
+    document.body.dataset.current = st.kind === "start" || st.kind === "summary" ? "" : "n" + st.node;
+    document.body.dataset.hidden = hide ? "1" : "0";
+    // screen readers: the step in words (never the hidden answer)
+    const spoken = hide ? `${st.title}. Quiz: what is d${q.node}/d${q.parent}?` : `${st.title}. ${[...lines.children].map((d) => d.textContent).join(". ")}`;
+    $("live").textContent = `Step ${at} of ${LAST}. ${spoken}`;
+    if ($("follow").checked && st.kind !== "start" && st.kind !== "summary") keepInView(focusIds(st), true);
+  }
+  function go(k) {
+    const next = Math.max(0, Math.min(LAST, k));
+    if (next === at) return;
+    at = next;
+    render();
+  }
+
+  $("next").addEventListener("click", () => go(at + 1));
+  $("prev").addEventListener("click", () => go(at - 1));
+  $("first").addEventListener("click", () => go(0));
+  $("last").addEventListener("click", () => go(LAST));
+  $("collapse").addEventListener("change", () => {
+    view = $("collapse").checked && views.collapsed ? views.collapsed : views.full;
+    for (const v of Object.values(views)) v.holder.hidden = v !== view;
+    render(true);
+    readableStart();
+  });
+  document.addEventListener("keydown", (e) => {
+    const t = e.target;
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    if (t && (t.tagName === "INPUT" && t.type === "text")) return; // typing an answer
+    const onControl = t && (t.tagName === "BUTTON" || t.tagName === "INPUT");
+    const k = e.key;
+    if (k === " " && onControl) return; // space activates the focused control
+    if (["n", "j", "ArrowRight", "ArrowDown", " ", "PageDown"].includes(k)) go(at + 1);
+    else if (["p", "k", "ArrowLeft", "ArrowUp", "PageUp"].includes(k)) go(at - 1);
+    else if (k === "Home") go(0);
+    else if (k === "End") go(LAST);
+    else if (k === "+" || k === "=") zoomBy(1.25);
+    else if (k === "-") zoomBy(0.8);
+    else if (k === "f") fit(true);
+    else if (k === "0") $("zoom-one").click();
+    else return;
+    e.preventDefault();
+  });
+
+  for (const v of Object.values(views)) v.holder.hidden = v !== view;
+  render();
+  readableStart();
+  document.body.dataset.readyMs = String(Math.round(performance.now())); // time from navigation to usable
+  document.body.dataset.ready = "1";
+})();

@@ -1,0 +1,464 @@
+"""The stepper page: its step data (one source with trace.explain), the formula printer, finite
+differences, the file it writes, and the page itself in a headless Chromium."""
+
+import fnmatch
+import html
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+
+import nn
+from autograd import Value, rules, trace
+from autograd.engine import contributions
+from autograd.graph import toposort
+from autograd.engine import apply
+from autograd.ops import OPS
+from autograd.stepper import (describe_steps, finite_differences, formula, local_formula,
+                              page_data, stepper)
+from autograd.strategies import expressions
+
+ROOT = Path(__file__).resolve().parent.parent
+TANH_FORMULA = "d tanh(u)/du = 1 - tanh(u)^2 = 1 - 0.8830^2 = 0.2204"
+
+
+def example():
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    c = (a * b + a.exp()).tanh()
+    c.label = "c"
+    return a, b, c
+
+
+def network_loss():
+    model = nn.MLP(1, [4, 4, 1], seed=0)
+    loss = nn.mse_loss(model([0.5]), [1.0])
+    loss.label = "loss"
+    return loss
+
+
+def snapshot(root):
+    return [(v.data, v.grad) for v in toposort(root)]
+
+
+def test_page_leaves_every_grad_and_data_exactly_alone(tmp_path):
+    """After backward(), writing the page (twice, with an update) changes no .grad or .data in the graph."""
+    pytest.importorskip("graphviz")
+    for root in (example()[2], network_loss()):
+        root.backward()
+        before = snapshot(root)
+        trace.to_html(root, tmp_path / "p.html", lr=0.1)
+        trace.stepper(root, lr=0.5).save(tmp_path / "q.html")
+        assert snapshot(root) == before
+
+
+def test_step_lines_are_explains_lines():
+    """Every backward step's line is the line trace.explain prints for that edge, in the same order."""
+    a, b, c = example()
+    lines = [s.line for s in describe_steps(c) if s.kind == "backward"]
+    explained = [line[6:] for line in trace.explain(example()[2]).splitlines()[1:7]]
+    assert lines == explained
+
+
+def test_steps_cover_forward_seed_backward_and_update_with_numbers():
+    """The steps give the forward values, the tanh formula with numbers, the running sum and the update."""
+    a, b, c = example()
+    steps = describe_steps(c, lr=0.1)
+    assert [s.kind for s in steps] == ["forward"] * 4 + ["seed"] + ["backward"] * 6 + ["update"] * 2
+    assert steps[0].line == "n2 = a * b = 2.0000 * (-3.0000) = -6.0000"
+    assert steps[5].lines[0] == TANH_FORMULA
+    assert steps[9].lines[3].startswith("a.grad = 1.6284 + -0.6611 = 0.9672")
+    assert steps[11].line == "a <- a - lr * dc/da = 2.0000 - 0.1000 * 0.9672 = 1.9033"
+    c.backward()
+    assert steps[9].after == a.grad and steps[10].after == b.grad
+    assert all(s.contribution == s.upstream * s.local for s in steps if s.kind == "backward")
+
+
+def _evaluate_formula_text(text: str) -> float:
+    """The last expression of 'd ... = symbolic = numeric' as a number, in Python."""
+    numeric = text.split(" = ")[-1 if text.count(" = ") < 3 else -2]
+    numeric = numeric.replace("^", "**")
+    names = {"log": math.log, "sqrt": math.sqrt, "sin": math.sin, "cos": math.cos, "exp": math.exp,
+             "sign": lambda x: math.copysign(1.0, x) if x else 0.0, "sigmoid": lambda x: 1 / (1 + math.exp(-x)),
+             "Phi": lambda x: 0.5 * math.erfc(-x / math.sqrt(2)),
+             "phi": lambda x: math.exp(-x * x / 2) / math.sqrt(2 * math.pi)}
+    return eval(numeric, {"__builtins__": {}}, names)  # our own template text, not user input
+
+
+def test_every_op_has_a_derivative_text_whose_numbers_give_the_rule():
+    """Each op of the table has a formula template, and its numbers substituted evaluate to the rule's value."""
+    builtin = {k: op for k, op in OPS.items() if op.builtin}
+    assert all(op.local for op in builtin.values()), [k for k, op in builtin.items() if not op.local]
+    for op, spec in builtin.items():
+        xs = [Value(x, f"x{k}") for k, x in enumerate(spec.sample())]
+        node = apply(op, *xs)
+        for k, _, d in contributions(node, 1.0):
+            text = local_formula(node, k, d)
+            assert text.startswith(spec.local[0]), text
+            if spec.local[1][k][1]:  # a numeric template: it must evaluate to the rule's number
+                assert math.isclose(_evaluate_formula_text(text), d, rel_tol=1e-3, abs_tol=1e-4), (op, k, text)
+
+
+def test_an_op_without_a_template_gets_the_generic_formula(tmp_path):
+    """A user-registered op without a template reads 'd op(u)/du = <number>' and the page still builds."""
+    pytest.importorskip("graphviz")
+    from autograd import define_op
+    from autograd.ops import OPS
+
+    def cube_backward(g, x, out):
+        """d x^3 = 3 x^2 g"""
+        return (g * 3.0 * x * x,)
+
+    cube = define_op("cube_page", lambda x: x ** 3, cube_backward)
+    try:
+        x = Value(2.0, label="x")
+        y = cube(x) * 1.0
+        back = [s for s in describe_steps(y) if s.kind == "backward"]
+        assert back[1].lines[0] == "d cube_page(u)/du = 12.0000"
+        assert math.isclose(finite_differences(y)[x], 12.0, rel_tol=1e-5)
+        trace.to_html(y, tmp_path / "p.html")
+    finally:
+        del rules.RULES["cube_page"], OPS["cube_page"]
+
+
+def test_formula_prints_precedence_like_python():
+    """formula() puts parentheses exactly where Python needs them."""
+    x, y, z = Value(1.0, "x"), Value(2.0, "y"), Value(3.0, "z")
+    assert formula((x + y) * z) == "(x + y) * z"
+    assert formula(x - (y - z)) == "x - (y - z)"
+    assert formula((x - y) - z) == "x - y - z"
+    assert formula((x ** y) ** z) == "(x ** y) ** z"
+    assert formula(x ** (y ** z)) == "x ** y ** z"
+    assert formula((-x) ** 2) == "(-x) ** 2" and formula(-(x ** 2)) == "-x ** 2"
+    assert formula(2 - x / (y * z)) == "2 - x / (y * z)"
+    assert formula(example()[2]) == "tanh(a * b + exp(a))"
+    assert formula(network_loss()) == "(L3.N1 - 1) ** 2 * 1"
+
+
+PY = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
+      "relu": lambda v: max(v, 0.0), "sigmoid": lambda v: 1 / (1 + math.exp(-v))}
+
+
+@settings(max_examples=60, deadline=None)
+@given(expressions())
+def test_formula_evaluates_back_to_the_value(expr):
+    """Evaluating formula(root) as Python, names bound to their nodes' numbers, gives root.data."""
+    root = expr.fn(*expr.inputs)
+    if not root.op:
+        return
+    order = toposort(root)
+    names = {node.label or f"n{i}": node.data for i, node in enumerate(order)}
+    functions = {op.fn_name: op.forward for op in OPS.values() if not op.symbol}
+    value = eval(formula(root), {"__builtins__": {}, **functions}, names)  # our printer's output
+    assert math.isclose(value, root.data, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_finite_differences_agree_with_backprop_and_leave_values():
+    """Central differences match backward's gradients on the network, and no Value changes."""
+    loss = network_loss()
+    before = snapshot(loss)
+    fd = finite_differences(loss)
+    assert snapshot(loss) == before
+    loss.backward()
+    for leaf, estimate in fd.items():
+        assert math.isclose(estimate, leaf.grad, rel_tol=1e-4, abs_tol=1e-7), leaf.label
+
+
+def test_page_is_one_safe_file_with_hostile_labels(tmp_path):
+    """Labels that look like markup or template fields stay text; the page loads nothing from outside."""
+    pytest.importorskip("graphviz")
+    x = Value(1.5, label="</script><script>alert(1)</script>")
+    y = Value(2.0, label="{{js}} {{data}} & <b>")
+    page = trace.to_html((x * y).tanh(), tmp_path / "p.html").read_text()
+    assert "<script>alert(1)" not in page and page.count("</script>") == 2 and page.count("<script") == 2
+    assert page.count('"use strict"') == 1 and "{{" not in page.split("stepper-data")[0]
+    assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", page)
+    assert "@import" not in page and "url(" not in page
+    data = json.loads(re.search(r'<script id="stepper-data" type="application/json">(.*?)</script>', page, re.S)[1])
+    assert data["nodes"][0]["label"] == "</script><script>alert(1)</script>"
+
+
+def test_stepper_shows_inline_and_saves_the_same_page(tmp_path):
+    """stepper(root) renders as an iframe holding the page, and save() writes that page."""
+    pytest.importorskip("graphviz")
+    s = stepper(example()[2], lr=0.1)
+    inline = s._repr_html_()
+    assert inline.startswith("<iframe srcdoc=\"") and "<script" not in inline
+    assert html.unescape(inline.split('srcdoc="')[1].split('" title=')[0]) == s.html
+    assert s.save(tmp_path / "s.html").read_text() == s.html
+
+
+def test_assets_are_package_data():
+    """The page's assets exist in the package and pyproject's package-data ships each of them."""
+    assets = {p.name for p in resources.files("autograd").joinpath("assets").iterdir()}
+    assert {"stepper.html", "stepper.css", "stepper.js"} <= assets
+    line = re.search(r"^autograd = \[(.*)\]$", (ROOT / "pyproject.toml").read_text(), re.M)[1]
+    patterns = re.findall(r'"([^"]+)"', line)
+    for name in assets:
+        assert any(fnmatch.fnmatch(f"assets/{name}", p) for p in patterns), name
+
+
+def run_cli(*args):
+    out = subprocess.run([sys.executable, "-m", "autograd", *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    return out.returncode, out.stdout, out.stderr
+
+
+def test_cli_lr_puts_the_update_and_the_typed_expression_in_the_page(tmp_path):
+    """--html with --lr writes a page with update steps and the expression as typed; --lr alone is refused."""
+    pytest.importorskip("graphviz")
+    code, out, err = run_cli("x*y + tanh(x)", "x=0.5", "y=-2", "--html", str(tmp_path / "p.html"), "--lr", "0.1")
+    assert code == 0, err
+    page = (tmp_path / "p.html").read_text()
+    assert '"expression":"x*y + tanh(x)"' in page and "x \\u003c- x - lr * dn4/dx = 0.5000 - 0.1000 * (-1.2136) = 0.6214" in page
+    code, out, err = run_cli("x*y", "x=1", "y=2", "--lr", "0.1")
+    assert code == 2 and "--html" in err and err.count("\n") == 1
+
+
+def test_big_graphs_are_refused_but_a_network_fits():
+    """A 1,200-node graph is refused with advice; the 4-4-1 network's page data is built."""
+    pytest.importorskip("graphviz")
+    from autograd.viz import GraphTooLarge
+
+    with pytest.raises(GraphTooLarge, match="1,200 nodes.*max_nodes"):
+        page_data(sum(Value(float(i)) * i for i in range(400)))
+    data = page_data(network_loss(), lr=0.1, pictures=False)
+    assert len(data["groups"]) == 9 and len(data["steps"]) == 59 + 1 + 65 + 33
+
+
+# ---------------------------------------------------------------------------- in a browser
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    path = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if not path:
+        pytest.skip("no Chromium on this machine (apt-get install chromium)")
+    pytest.importorskip("graphviz")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """Opens a page file at 1400x900; afterwards, asserts no console errors and no request left the file."""
+    opened = []
+
+    def open_(path, **goto):
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.errors, page.outside = [], []
+        page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+
+        def route(r):
+            if r.request.url.startswith(("file:", "data:", "about:")):
+                r.continue_()
+            else:
+                page.outside.append(r.request.url)
+                r.abort()
+
+        page.route("**/*", route)
+        page.goto(Path(path).as_uri(), **goto)
+        page.wait_for_function("document.body.dataset.ready === '1'")
+        opened.append(page)
+        return page
+
+    yield open_
+    for page in opened:
+        assert page.errors == [] and page.outside == []
+        page.close()
+
+
+STATE = """() => JSON.stringify({
+  texts: [...document.querySelectorAll('#graph svg text')].map(t => t.textContent + '|' + t.classList.value),
+  classes: [...document.querySelectorAll('#graph g.node, #graph g.edge')].map(g => g.classList.value),
+  table: [...document.querySelectorAll('#nodes tr')].map(r => r.className + '|' + r.textContent),
+  panel: document.getElementById('step').innerText, live: document.getElementById('live').textContent,
+  step: document.body.dataset.step})"""
+
+
+def grad_text(page, node_id):
+    return page.evaluate("id => [...document.querySelectorAll('#graph g.node')].find(g => g.querySelector('title')"
+                         ".textContent === id).querySelectorAll('text')[2].textContent", node_id)
+
+
+def test_browser_stepping_forward_and_back_restores_the_same_state(tmp_path, open_page):
+    """Any run of steps forward then the same number back (keys and buttons) shows exactly the earlier state."""
+    page = open_page(trace.to_html(example()[2], tmp_path / "p.html", lr=0.1))
+    states = [page.evaluate(STATE)]
+    for key in ["n", "ArrowRight", " ", "n", "j", "n", "n", "n", "n", "n", "n", "n", "n", "n"]:
+        page.keyboard.press(key)
+        states.append(page.evaluate(STATE))
+    assert page.evaluate("document.body.dataset.kind") == "summary" and len(set(states)) == len(states)
+    for k in range(len(states) - 2, -1, -1):
+        page.keyboard.press("p" if k % 2 else "ArrowLeft")
+        assert page.evaluate(STATE) == states[k]
+    page.keyboard.press("End")
+    assert page.evaluate(STATE) == states[-1]
+    page.keyboard.press("Home")
+    assert page.evaluate(STATE) == states[0]
+    page.click("#next")
+    page.click("#next")
+    page.click("#prev")
+    assert page.evaluate(STATE) == states[1]
+
+
+def test_browser_forward_values_appear_node_by_node(tmp_path, open_page):
+    """Before the forward step a node reads 'data ?' and is faded; after it, it shows its value."""
+    page = open_page(trace.to_html(example()[2], tmp_path / "p.html"))
+    data_text = "id => [...document.querySelectorAll('#graph g.node')].find(g => g.querySelector('title')" \
+                ".textContent === id).querySelectorAll('text')[1].textContent"
+    assert page.evaluate(data_text, "n2") == "data ?" and page.locator("#graph g.node.pending").count() > 0
+    page.keyboard.press("n")
+    assert page.evaluate(data_text, "n2") == "data -6.0000" and page.evaluate(data_text, "n3") == "data ?"
+    assert page.evaluate("document.body.dataset.current") == "n2"
+    assert "n2 = a * b = 2.0000 * (-3.0000) = -6.0000" in page.inner_text("#step-lines")
+
+
+def test_browser_tanh_step_shows_formula_product_and_highlights(tmp_path, open_page):
+    """At the tanh step the panel shows the rule with numbers and the product; the edge and nodes are lit."""
+    page = open_page(trace.to_html(example()[2], tmp_path / "p.html"))
+    assert grad_text(page, "n4") == "grad \u2013"
+    for _ in range(6):
+        page.keyboard.press("n")
+    text = page.inner_text("#step-lines")
+    assert TANH_FORMULA in text and "n4.grad += c.grad * dc/dn4 = 1.0000 * 0.2204 = 0.2204" in text
+    assert page.eval_on_selector("#graph g.node.current title", "e => e.textContent") == "n5"
+    assert page.eval_on_selector("#graph g.node.receiver title", "e => e.textContent") == "n4"
+    assert page.eval_on_selector("#graph g.edge.active title", "e => e.textContent") == "n4->n5op"
+    assert grad_text(page, "n4") == "grad 0.2204"
+    assert TANH_FORMULA in page.text_content("#live")
+    for _ in range(4):
+        page.keyboard.press("n")
+    assert "a.grad = 1.6284 + -0.6611 = 0.9672" in page.inner_text("#step-lines")
+
+
+def quiz_verdict(page, local="", after=""):
+    page.fill("#quiz-local", local)
+    page.fill("#quiz-after", after)
+    page.click("#quiz-check")
+    return page.evaluate("document.getElementById('quiz-feedback').dataset.verdict")
+
+
+def test_browser_quiz_hides_the_answer_and_names_each_mistake(tmp_path, open_page):
+    """In quiz mode the step's numbers are hidden; right answers reveal them, and each known mistake is named."""
+    page = open_page(trace.to_html(example()[2], tmp_path / "p.html"))
+    page.check("#quiz")
+    for _ in range(10):  # to a.grad += n2.grad * dn2/da: upstream 0.2204, local -3, a.grad was 1.6284
+        page.keyboard.press("n")
+    assert page.evaluate("document.body.dataset.hidden") == "1"
+    panel = page.inner_text("#step-lines")
+    assert "-0.6611" not in panel and "0.9672" not in panel and grad_text(page, "n0") == "grad 1.6284"
+    assert quiz_verdict(page, local="3") == "sign"
+    assert quiz_verdict(page, local="-0.6611") == "product"
+    assert quiz_verdict(page, local="0.2204") == "upstream"
+    assert quiz_verdict(page, local="7") == "wrong"
+    assert quiz_verdict(page, after="-0.6611") == "forgot-add"
+    assert "forgot to add the earlier contribution" in page.inner_text("#quiz-feedback")
+    assert quiz_verdict(page, after="-1.3716") == "forgot-multiply"
+    assert quiz_verdict(page, after="-0.9672") == "sign"
+    assert page.evaluate("document.body.dataset.hidden") == "1"
+    assert quiz_verdict(page, local="-3", after="0.9672") == "right right"
+    assert page.evaluate("document.body.dataset.hidden") == "0" and grad_text(page, "n0") == "grad 0.9672"
+    page.keyboard.press("p")  # a.grad += n3.grad * dn3/da = 0.2204 * 7.3891, its first contribution
+    assert quiz_verdict(page, local="7.3891", after="7.3891") == "right forgot-multiply"
+    page.click("#quiz-reveal")
+    assert page.evaluate("document.body.dataset.hidden") == "0" and "1.6284" in page.inner_text("#step-lines")
+
+
+def test_browser_update_and_summary_with_finite_differences(tmp_path, open_page):
+    """With lr the page ends with each leaf's update and a summary where finite differences agree."""
+    page = open_page(trace.to_html(example()[2], tmp_path / "p.html", lr=0.1))
+    page.keyboard.press("End")
+    rows = page.eval_on_selector_all("#summary tr", "rs => rs.map(r => r.innerText.split('\\t'))")
+    assert rows[1][:5] == ["a", "2.0000", "0.9672", "0.9672", "agree"] and rows[1][5] == "1.9033"
+    assert rows[2][4] == "agree"
+    page.keyboard.press("p")
+    assert "b <- b - lr * dc/db = -3.0000 - 0.1000 * 0.4408 = -3.0441" in page.inner_text("#step-lines")
+    assert page.evaluate("document.body.dataset.kind") == "update"
+
+
+def test_browser_network_page_is_small_fast_and_readable(tmp_path, open_page):
+    """The 4-4-1 network's page is under 3 MB, ready within 5 s, and collapsed it still shows the step."""
+    path = trace.to_html(network_loss(), tmp_path / "net.html", lr=0.1)
+    size = path.stat().st_size
+    start = time.perf_counter()
+    page = open_page(path)
+    seconds = time.perf_counter() - start
+    in_page = int(page.evaluate("document.body.dataset.readyMs")) / 1000
+    print(f"4-4-1 page: {size / 1e6:.2f} MB, ready {in_page:.2f} s after navigation ({seconds:.2f} s with the tab)")
+    assert size < 3e6 and seconds < 5 and in_page < 5
+    assert float(page.evaluate("document.body.dataset.zoom")) >= 1.0  # opens at a readable scale, not fit-all
+    for _ in range(70):
+        page.keyboard.press("n")
+    current = page.evaluate("document.body.dataset.current")
+    box = page.eval_on_selector("#graph g.node.current", "g => { const r = g.getBoundingClientRect(); "
+                                "return [r.left, r.top, r.right, r.bottom]; }")
+    graph = page.eval_on_selector("#graph", "g => { const r = g.getBoundingClientRect(); "
+                                  "return [r.left, r.top, r.right, r.bottom]; }")
+    assert graph[0] <= box[0] and box[2] <= graph[2] and graph[1] <= box[1] and box[3] <= graph[3]
+    row = page.eval_on_selector("#nodes tr.current", "r => { const b = r.getBoundingClientRect(), "
+                                "t = document.getElementById('table-box').getBoundingClientRect(); "
+                                "return b.top >= t.top && b.bottom <= t.bottom; }")
+    assert row, "the table follows the step"
+    page.check("#collapse")
+    visible = page.eval_on_selector_all(".view:not([hidden]) g.node.current title", "ts => ts.map(t => t.textContent)")
+    group = json.loads(page.evaluate("document.getElementById('stepper-data').textContent"))["nodes"][int(current[1:])]["group"]
+    assert visible == [f"g{group}"]
+
+
+def test_browser_pan_and_zoom_move_the_view(tmp_path, open_page):
+    """The wheel, the buttons and dragging change the picture's viewBox; fit shows the whole graph."""
+    page = open_page(trace.to_html(network_loss(), tmp_path / "net.html"))
+    view_box = "() => document.querySelector('.view:not([hidden]) svg').getAttribute('viewBox')"
+    zoom = lambda: float(page.evaluate("document.body.dataset.zoom"))  # noqa: E731
+    z0 = zoom()
+    page.mouse.move(500, 500)
+    page.mouse.wheel(0, -300)
+    assert zoom() > z0
+    page.click("#zoom-out")
+    page.click("#zoom-out")
+    z1 = zoom()
+    page.keyboard.press("+")
+    assert zoom() > z1
+    before = page.evaluate(view_box)
+    page.mouse.move(400, 400)
+    page.mouse.down()
+    page.mouse.move(300, 350, steps=5)
+    page.mouse.up()
+    after = page.evaluate(view_box)
+    assert before != after and [float(x) for x in before.split()][2:] == [float(x) for x in after.split()][2:]
+    page.click("#zoom-fit")
+    page.wait_for_timeout(300)
+    x, y, w, h = (float(v) for v in page.evaluate(view_box).split())
+    size = page.evaluate("() => { const b = document.querySelector('.view:not([hidden]) svg g.graph').getBBox(); "
+                         "return [b.width, b.height]; }")
+    assert w >= size[0] and h >= size[1]
+
+
+def test_browser_inline_notebook_markup_runs_the_page(tmp_path, browser):
+    """The _repr_html_ markup, dropped into another page as a notebook does, runs the stepper in its frame."""
+    cell = tmp_path / "notebook.html"
+    cell.write_text("<!DOCTYPE html><html><body><div class='output'>" + stepper(example()[2])._repr_html_()
+                    + "</div></body></html>", encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        page.goto(cell.as_uri())
+        frame = page.frame_locator("iframe")
+        frame.locator("body[data-ready='1']").wait_for()
+        frame.locator("#next").click()
+        assert frame.locator("body").get_attribute("data-current") == "n2"
+    finally:
+        page.close()
