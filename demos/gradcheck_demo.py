@@ -40,8 +40,34 @@ def catch_a_wrong_derivative() -> None:
         rules.RULES["sigmoid"] = right
 
 
+def your_own_op() -> None:
+    """The learner's exercise: write softsign's rule, get it wrong once, see gradcheck name it, fix it."""
+    from autograd import define_op
+    from autograd.ops import OPS, RULES
+
+    print("\n3. an op of your own: softsign(x) = x / (1 + |x|), its rule written by hand")
+
+    def softsign(x):
+        return x / (1.0 + abs(x))
+
+    def softsign_wrong_backward(g, x, out):
+        return (g / (1.0 + abs(x)),)  # forgot the square
+
+    def softsign_backward(g, x, out):
+        return (g / (1.0 + abs(x)) ** 2,)
+
+    for name, rule in (("softsign_first_try", softsign_wrong_backward), ("softsign", softsign_backward)):
+        op = define_op(name, softsign, rule, domain=(((-3.0, 3.0),),))
+        try:
+            print(f"   gradcheck with {rule.__name__}:", gradcheck(lambda a: op(a) * a, [Value(0.7, "a")]))
+        except GradcheckError as e:
+            print("  ", "\n   ".join(str(e).splitlines()))
+        finally:
+            OPS.pop(name), RULES.pop(name)  # the demo may run twice in one process (tests)
+
+
 def at_a_kink() -> None:
-    print("\n3. relu at 0 is a kink; gradcheck neither fails nor passes silently:")
+    print("\n4. relu at 0 is a kink; gradcheck neither fails nor passes silently:")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", KinkWarning)
         gradcheck(lambda a: a.relu() * 3, [Value(0.0, "a")])
@@ -60,7 +86,7 @@ def test_my_engine(expr):
 
 
 def a_hypothesis_test() -> None:
-    print("\n4. A property test in ten lines (run here on 50 random graphs):")
+    print("\n5. A property test in ten lines (run here on 50 random graphs):")
     print(HYPOTHESIS_TEST)
     try:
         from hypothesis import settings
@@ -74,7 +100,7 @@ def a_hypothesis_test() -> None:
 
 
 def stress() -> None:
-    print("\n5. Stress mode: hypothesis' target() steers towards the graph where reverse mode and")
+    print("\n6. Stress mode: hypothesis' target() steers towards the graph where reverse mode and")
     print("   finite differences disagree most (cancellation, saturation):")
     try:
         from autograd.strategies import hunt
@@ -88,6 +114,7 @@ def stress() -> None:
 def main(argv=None) -> int:
     check_a_function()
     catch_a_wrong_derivative()
+    your_own_op()
     at_a_kink()
     a_hypothesis_test()
     stress()
