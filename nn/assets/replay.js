@@ -72,6 +72,7 @@
     const a = Math.abs(x);
     return a >= 1e-3 && a < 1e5 ? x.toFixed(digits).replace(/\.?0+$/, "") || "0" : x.toExponential(2);
   }
+  const precise = (x) => (x === null || x === undefined ? "–" : x === 0 ? "0" : x.toPrecision(6)); // for tables
   const signColour = (v) => (v === null || v === 0 || !isFinite(v) ? COLOURS.zero : v > 0 ? COLOURS.pos : COLOURS.neg);
   function el(tag, attrs = {}, parent = null, ns = null) {
     const e = ns ? document.createElementNS(ns, tag) : document.createElement(tag);
@@ -576,9 +577,9 @@
       : `the weight on ${unitName(u.layer, input)}'s output, into ${u.name}` }, box);
     const t = el("table", {}, box);
     const upd = update(i)[p];
-    row(t, [[`at step ${D.steps[i]}`], ["value"], [fmt(D.weights[i][p], 6), "num"]]).dataset.field = "value";
-    row(t, [[""], ["gradient"], [fmt(D.grads[i][p], 6), "num"]]).dataset.field = "grad";
-    row(t, [[""], ["update"], [fmt(upd, 6), "num"]]).dataset.field = "update";
+    row(t, [[`at step ${D.steps[i]}`], ["value"], [precise(D.weights[i][p]), "num"]]).dataset.field = "value";
+    row(t, [[""], ["gradient"], [precise(D.grads[i][p]), "num"]]).dataset.field = "grad";
+    row(t, [[""], ["update"], [precise(upd), "num"]]).dataset.field = "update";
     box.appendChild(spark(D.weights.map((w) => w[p]), COLOURS.pos, "value over the run"));
     box.appendChild(spark(D.grads.map((g) => g[p]), COLOURS.val, "gradient over the run"));
     const x = D.train.X[D.example], y = D.train.y[D.example];
@@ -590,7 +591,7 @@
     const r = paths(p, i);
     const sum = el("table", { cls: "sum" }, story);
     row(sum, [[`sum over ${r.paths.length} path${r.paths.length === 1 ? "" : "s"}${r.truncated ? " (stopped at 1000: partial)" : ""}` +
-      ` = dℓ/d${D.params[p]}`], [fmt(r.total, 6), "num"]]).dataset.field = "story-sum";
+      ` = dℓ/d${D.params[p]}`], [precise(r.total), "num"]]).dataset.field = "story-sum";
     const wrap = el("div", { cls: "paths" }, story);
     const table = el("table", {}, wrap);
     const head = el("tr", {}, table);
@@ -610,7 +611,7 @@
     if (r.paths.length > 200) row(table, [[`… and ${r.paths.length - 200} more paths`], [""]]);
     const dl = D.example_dloss[i];
     if (dl.every((v) => v === 0)) el("p", { cls: "note", text: `At this step dℓ/d(output) is 0 for this row (the loss is flat there), so every path carries 0. Scrub to an earlier step to see it work.` }, story);
-    el("p", { cls: "note", text: `The recorded gradient, ${fmt(D.grads[i][p], 6)}, is of the loss you passed to record(): ` +
+    el("p", { cls: "note", text: `The recorded gradient, ${precise(D.grads[i][p])}, is of the loss you passed to record(): ` +
       `it adds such sums over all its rows (a mean divides by their number), plus any extra terms such as weight decay.` }, story);
   }
   function unitDetails(box, ui, i) {
