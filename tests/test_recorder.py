@@ -385,3 +385,14 @@ def test_other_tasks_draw_without_errors(browser, tmp_path, kind):
     opened.page.dispatch_event('line.hit[data-param="0"]', "click")
     assert opened.errors == [] and opened.outside == []
     opened.page.close()
+
+
+def test_page_assets_ship_as_package_data():
+    """Every file under nn/assets is matched by pyproject's package-data, so a non-editable install has the page."""
+    tomllib = pytest.importorskip("tomllib")
+    from pathlib import Path
+
+    root = Path(nn.__file__).parent
+    patterns = tomllib.loads((root.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["nn"]
+    assets = sorted((root / "assets").iterdir())
+    assert assets and all(any(a.match(f"nn/{pattern}") for pattern in patterns) for a in assets)
