@@ -592,6 +592,9 @@
     const sum = el("table", { cls: "sum" }, story);
     row(sum, [[`sum over ${r.paths.length} path${r.paths.length === 1 ? "" : "s"}${r.truncated ? " (stopped at 1000: partial)" : ""}` +
       ` = dℓ/d${D.params[p]}`], [precise(r.total), "num"]]).dataset.field = "story-sum";
+    el("p", { cls: "note", text: "Factors from the top: dℓ/d(output); then for each neuron on the way down, the slope of " +
+      "its activation and the weight it is multiplied by in the next layer; last, what the weight multiplies " +
+      "(an input, a neuron's output, or 1 for a bias)." }, story);
     const wrap = el("div", { cls: "paths" }, story);
     const table = el("table", {}, wrap);
     const head = el("tr", {}, table);
