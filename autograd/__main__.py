@@ -2,7 +2,8 @@
 
 The expression is parsed with ``ast`` against a whitelist and evaluated by walking the tree: no
 ``eval``, no attribute access, no calls but the engine's functions. Every bad input is a one-line
-error on stderr with exit status 2.
+error on stderr with exit status 2; so is a --render/--html file in a folder that does not exist, or
+a path that is not a regular file. A non-finite value or gradient gets a one-line warning (exit 0).
 """
 
 from __future__ import annotations
@@ -10,15 +11,28 @@ from __future__ import annotations
 import argparse
 import ast
 import math
+import re
 import sys
+from pathlib import Path
 
 from . import Value, __version__
+from .engine import apply
+from .ops import OPS
+from .files import resolve_target
 
-FUNCTIONS = ("exp", "log", "sqrt", "tanh", "sigmoid", "relu", "sin", "cos", "abs")
+def functions() -> dict:
+    """The functions an expression may call: every op of the table that prints as a call, by name."""
+    return {op.fn_name: op for op in OPS.values() if not op.symbol}
+
+
+FUNCTIONS = tuple(functions())  # the built-in ones, for --help
 BINARY = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__",
           ast.Pow: "__pow__"}
+CHAINS = ({ast.Add, ast.Sub}, {ast.Mult, ast.Div})  # a + b - c + d is one run, one level deep
 MAX_LENGTH = 2000
-MAX_DEPTH = 60
+MAX_DEPTH = 60  # levels of real nesting: parentheses, calls, unary minus; not the length of a run
+VIZ_HINT = 'pip install "chainrule[viz]" (or pip install -e ".[viz]" in a clone)'
+PICTURES = (".svg", ".png")  # --render formats that need a renderer; .dot is plain text
 
 
 class UsageError(Exception):
@@ -32,11 +46,18 @@ def parse(text: str) -> ast.AST:
     if not text.strip():
         raise UsageError("empty expression")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:  # an undecodable byte in argv arrives as a lone surrogate
+        raise UsageError(f"the expression is not valid UTF-8 (an undecodable byte at column {e.start + 1})") from None
+    body = text.strip()
+    try:
+        tree = ast.parse(body, mode="eval")
     except SyntaxError as e:
-        raise UsageError(f"syntax error at column {e.offset or 0}: {e.msg}") from None
-    except (RecursionError, MemoryError, ValueError):
+        raise UsageError(f"syntax error{_where(e, body)}: {e.msg}") from None
+    except (RecursionError, MemoryError):
         raise UsageError("expression too deeply nested") from None
+    except ValueError as e:  # e.g. a NUL character, on Pythons that do not call it a SyntaxError
+        raise UsageError(f"the expression cannot be read: {e}") from None
     stack = [(tree.body, 1)]
     while stack:
         node, depth = stack.pop()
@@ -47,27 +68,47 @@ def parse(text: str) -> ast.AST:
             if type(node.op) not in BINARY:
                 hint = " (use ** for powers)" if isinstance(node.op, ast.BitXor) else ""
                 raise UsageError(f"operator {type(node.op).__name__} is not allowed at {where}{hint}")
-            stack += [(node.left, depth + 1), (node.right, depth + 1)]
+            stack += [(node.left, depth if _same_run(node, node.left) else depth + 1), (node.right, depth + 1)]
         elif isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, (ast.USub, ast.UAdd)):
                 raise UsageError(f"operator {type(node.op).__name__} is not allowed at {where}")
             stack.append((node.operand, depth + 1))
         elif isinstance(node, ast.Call):
             name = node.func.id if isinstance(node.func, ast.Name) else None
-            if name not in FUNCTIONS:
-                raise UsageError(f"only these functions can be called: {', '.join(FUNCTIONS)} (at {where})")
-            if len(node.args) != 1 or node.keywords or isinstance(node.args[0], ast.Starred):
-                raise UsageError(f"{name}() takes exactly one argument (at {where})")
-            stack.append((node.args[0], depth + 1))
+            known = functions()
+            if name not in known:
+                raise UsageError(f"only these functions can be called: {', '.join(known)} (at {where})")
+            op = known[name]
+            fewest = op.arity - len(op.defaults)
+            if not fewest <= len(node.args) <= op.arity or node.keywords or \
+                    any(isinstance(a, ast.Starred) for a in node.args):
+                count = f"{op.arity}" if fewest == op.arity else f"{fewest} or {op.arity}"
+                raise UsageError(f"{name}() takes {count} argument{'s' * (op.arity > 1)} (at {where})")
+            stack += [(a, depth + 1) for a in node.args]
         elif isinstance(node, ast.Constant):
             if type(node.value) not in (int, float):
                 raise UsageError(f"only numbers are allowed as constants, got {node.value!r} at {where}")
         elif isinstance(node, ast.Name):
-            if node.id in FUNCTIONS:
+            if node.id in functions():
                 raise UsageError(f"{node.id} is a function: call it as {node.id}(...) (at {where})")
         else:
             raise UsageError(f"{type(node).__name__} is not allowed in an expression (at {where})")
     return tree.body
+
+
+def _where(e: SyntaxError, text: str) -> str:
+    """' at column N' (1-based), ' at the end', or '' when Python gives no position."""
+    lines = text.split("\n")
+    if e.lineno is None:
+        return ""
+    if e.lineno > len(lines) or not e.offset or e.offset > len(lines[e.lineno - 1]):
+        return " at the end"
+    return f" at column {e.offset}" if len(lines) == 1 else f" at line {e.lineno}, column {e.offset}"
+
+
+def _same_run(node: ast.BinOp, left: ast.AST) -> bool:
+    """Whether ``left`` continues ``node``'s run of + and - (or * and /), as in a + b + c."""
+    return isinstance(left, ast.BinOp) and any({type(node.op), type(left.op)} <= run for run in CHAINS)
 
 
 def evaluate(tree: ast.AST, variables: dict):
@@ -78,7 +119,7 @@ def evaluate(tree: ast.AST, variables: dict):
         node = stack[-1]
         kids = [node.left, node.right] if isinstance(node, ast.BinOp) else \
             [node.operand] if isinstance(node, ast.UnaryOp) else \
-            [node.args[0]] if isinstance(node, ast.Call) else []
+            list(node.args) if isinstance(node, ast.Call) else []
         pending = [k for k in kids if id(k) not in results]
         if pending:
             stack.extend(pending)
@@ -93,21 +134,33 @@ def evaluate(tree: ast.AST, variables: dict):
                                  f"(variables given: {known}); give it a value like {node.id}=1.0")
             value = variables[node.id]
         elif isinstance(node, ast.BinOp):
-            left, right = results[id(node.left)], results[id(node.right)]
-            if not isinstance(left, Value) and not isinstance(right, Value):
-                left = Value(left)  # keep numbers-only parts in the graph as constants' leaves
-            value = getattr(left, BINARY[type(node.op)])(right) if isinstance(left, Value) else \
-                getattr(right, "__r" + BINARY[type(node.op)][2:])(left)
+            value = _binary(BINARY[type(node.op)], results[id(node.left)], results[id(node.right)])
         elif isinstance(node, ast.UnaryOp):
             x = results[id(node.operand)]
             value = -x if isinstance(node.op, ast.USub) else x
         else:
-            x = results[id(node.args[0])]
-            x = x if isinstance(x, Value) else Value(x)
-            value = abs(x) if node.func.id == "abs" else getattr(x, node.func.id)()
+            value = _call(node.func.id, [results[id(a)] for a in node.args])
         results[id(node)] = value
     out = results[id(tree)]
     return out if isinstance(out, Value) else Value(out)
+
+
+def _binary(method: str, left, right):
+    """``left <op> right``; a numbers-only part is computed by the engine (its checks and messages)
+    and stays a number, so (-8)**(1/3) is refused as a number to a non-integer power."""
+    if isinstance(left, Value):
+        return getattr(left, method)(right)
+    if isinstance(right, Value):
+        return getattr(right, "__r" + method[2:])(left)
+    return getattr(Value(left), method)(right).data
+
+
+def _call(name: str, args: list):
+    """``name(*args)`` for one of ``functions()``, missing trailing arguments taken from the op's
+    defaults (leaky_relu's slope); numbers in give a number out, as in _binary."""
+    op = functions()[name]
+    args = args + list(op.defaults[len(op.defaults) - (op.arity - len(args)):]) if len(args) < op.arity else args
+    return apply(op.key, *args)
 
 
 def parse_variables(assignments: list) -> dict:
@@ -133,35 +186,83 @@ def parse_variables(assignments: list) -> dict:
 
 
 def run(args) -> None:
+    if args.expression is None:
+        raise UsageError('an expression is required, e.g. chainrule "x*y" x=2 y=3 (variables are optional)')
     variables = parse_variables(args.variables)
     tree = parse(args.expression)
+    check_outputs(args)
     try:
         out = evaluate(tree, variables)
     except (ValueError, ZeroDivisionError, OverflowError) as e:
         raise UsageError(f"{e}") from None
-    if args.html or args.render:
-        try:
-            import graphviz  # noqa: F401
-        except ImportError:
-            raise UsageError('--render and --html need the viz extra: pip install "chainrule[viz]"') from None
     from . import trace
 
-    report = trace.explain(out) if args.explain else (out.backward() or "")
+    report = trace.explain(out) if args.explain else ""  # explain leaves .grad alone
+    out.backward()
     print(f"value = {out.data!r}")
     for name, v in variables.items():
         print(f"d/d{name} = {v.grad!r}")
+    problem = trace.find_nonfinite(out)
+    if problem is not None:
+        print(f"chainrule: warning: the first non-finite {problem.stage} value is at {problem.detail}",
+              file=sys.stderr)
     if args.explain:
         print(report)
     if args.tape:
         print(trace.tape(out))
-    if args.render:
+    if args.render is not None:
         from .viz import render
 
-        print(f"graph written to {render(out, args.render, edge_derivatives=True)}")
-    if args.html:
+        written = _write("--render", args.render, lambda: render(out, args.render, edge_derivatives=True))
+        print(f"graph written to {written}")
+    if args.html is not None:
         for v in variables.values():
             v.grad = 0.0
-        print(f"stepper page written to {trace.to_html(out, args.html)}")
+        print(f"stepper page written to {_write('--html', args.html, lambda: trace.to_html(out, args.html))}")
+
+
+def check_outputs(args) -> None:
+    """Refuse, before any work, a --render/--html file that cannot be written or drawn here."""
+    for option, path in (("--render", args.render), ("--html", args.html)):
+        if path is None:
+            continue
+        if not path.strip():
+            raise UsageError(f"{option} needs a file name, got {path!r}")
+        try:
+            resolve_target(path)  # the writers' own check; a missing folder is refused, not made
+        except (OSError, ValueError) as e:
+            raise UsageError(f"{option}: {_plain(e)}") from None
+    if args.html is not None:
+        _check_viz("--html")
+    if args.render is not None and Path(args.render).suffix.lower() in PICTURES:
+        _check_viz(f"--render {Path(args.render).suffix.lower()}")
+
+
+def _check_viz(what: str) -> None:
+    """Refuse ``what`` unless the graphviz package and a renderer are here."""
+    from .viz import RendererNotFound, find_renderer
+
+    try:
+        import graphviz  # noqa: F401
+        find_renderer()
+    except (ImportError, RendererNotFound):
+        raise UsageError(f"{what} needs the viz extra: {VIZ_HINT}") from None
+
+
+def _write(option: str, path: str, write):
+    """Run ``write()``; a failure becomes one plain line naming the option and the path."""
+    try:
+        return write()
+    except OSError as e:
+        raise UsageError(f"{option}: cannot write {path!r}: {_plain(e)}") from None
+    except (ValueError, RuntimeError, ImportError) as e:
+        raise UsageError(f"{option}: {_plain(e)}") from None
+
+
+def _plain(e: Exception) -> str:
+    """An exception as one line without its class name, or an OSError's file name (maybe a temporary one)."""
+    text = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+    return text.splitlines()[0] if text.strip() else type(e).__name__
 
 
 class _Parser(argparse.ArgumentParser):
@@ -174,11 +275,18 @@ OPTIONS = {"--explain": False, "--tape": False, "--render": True, "--html": True
 
 
 def _split(argv: list) -> list:
-    """Options first, then '--' and the rest, so an expression like "-x*y" is never taken for an option."""
+    """Options first, then '--' and the rest, so an expression like "-x*y" is never taken for an option.
+
+    Anything shaped like --word is an option (unknown ones are refused); an expression that starts
+    that way goes after '--'.
+    """
     options, rest = [], []
     items = iter(argv)
     for item in items:
         name = item.split("=", 1)[0]
+        if name not in OPTIONS and re.match(r"--[A-Za-z]", name):
+            known = ", ".join(o for o in OPTIONS if o.startswith("--"))
+            raise UsageError(f"unknown option {name} (the options are {known})")
         if name in OPTIONS:
             options.append(item)
             value = next(items, None) if OPTIONS.get(name) and "=" not in item else None
@@ -195,7 +303,8 @@ def main(argv=None) -> int:
     parser = _Parser(
         prog="chainrule", description="Evaluate an expression, print its value and each variable's gradient.",
         epilog='example: chainrule "x*y + tanh(x)" x=0.5 y=-2 --explain')
-    parser.add_argument("expression", help=f"numbers, variables, + - * / **, parentheses, {', '.join(FUNCTIONS)}")
+    parser.add_argument("expression", nargs="?",  # required, but checked by run() to say so plainly
+                        help=f"numbers, variables, + - * / **, parentheses, {', '.join(FUNCTIONS)}")
     parser.add_argument("variables", nargs="*", help="name=number for each variable")
     parser.add_argument("--explain", action="store_true", help="print every chain-rule step with its numbers")
     parser.add_argument("--tape", action="store_true", help="print the graph as one line per node")
@@ -211,7 +320,7 @@ def main(argv=None) -> int:
     except SystemExit as e:  # --help, --version
         return e.code if isinstance(e.code, int) else 0
     except (OSError, RuntimeError, ValueError) as e:
-        print(f"chainrule: error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)
+        print(f"chainrule: error: {_plain(e)}", file=sys.stderr)
         return 2
     return 0
 

@@ -12,10 +12,12 @@ from .module import Module
 __all__ = ["save", "load"]
 
 FORMAT = "chainrule.weights"
+SHOWN = 300  # characters of file content a message may quote
 
 
 def save(model: Module, path) -> Path:
-    """Write ``model``'s weights to ``path`` as JSON; a crash mid-write keeps the previous file."""
+    """Write ``model``'s weights to ``path`` as JSON, atomically (see ``autograd.files.atomic_write``:
+    a crash keeps the previous file, a symlink is written through, missing folders are made)."""
     path = Path(path)
     state = model.state_dict()
     try:
@@ -34,14 +36,33 @@ def _no_constants(name: str):
 def load(model: Module, path) -> Module:
     """Set ``model``'s weights from a file written by ``save``; on any problem raise and change nothing."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constants)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ValueError(f"nn.load: {path} is not a valid chainrule weights file (truncated or edited?): {e}") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("state"), dict):
-        raise ValueError(f"nn.load: {path} is not a chainrule weights file (no {FORMAT!r} format marker)")
+    doc = _read(path)
     try:
         model.load_state_dict(doc["state"])
     except ValueError as e:
-        raise ValueError(f"nn.load: {path} was saved from {doc.get('model', 'an unknown model')}: {e}") from None
+        saved = doc.get("model") if isinstance(doc.get("model"), str) else "an unknown model"
+        raise ValueError(f"nn.load: {path} was saved from {_clip(saved)}: {_clip(str(e))}") from None
     return model
+
+
+def _read(path: Path) -> dict:
+    """The file's JSON document, checked to be a weights file (ValueError naming the file otherwise)."""
+    try:  # integers read as floats: a 400-digit one is then inf (refused), not an OverflowError
+        doc = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constants, parse_int=float)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"nn.load: {path} is not a valid chainrule weights file (truncated or edited?): "
+                         f"{_clip(str(e))}") from None
+    except RecursionError:
+        raise ValueError(f"nn.load: {path} is not a chainrule weights file: its JSON is nested too deeply") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ValueError(f"nn.load: {path} is not a chainrule weights file (no {FORMAT!r} format marker)")
+    state = doc.get("state")
+    if not isinstance(state, dict):
+        got = "nothing" if state is None else f"a {type(state).__name__}"
+        raise ValueError(f"nn.load: {path} has no weights: 'state' should map names to numbers, got {got}")
+    return doc
+
+
+def _clip(text: str) -> str:
+    """``text`` cut to SHOWN characters, so a message never pastes a huge string from the file."""
+    return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(text):,} characters)"

@@ -153,6 +153,49 @@ def test_load_failures_leave_the_model_unchanged(tmp_path):
         assert model.state_dict() == before, path
 
 
+def malformed_weight_files(good: str) -> dict:
+    """name -> (file text, words the ValueError must contain) for files a fuzzer or an editor makes."""
+    doc = json.loads(good)
+
+    def with_state(value):
+        return json.dumps({**doc, "state": value})
+
+    def with_weight(text):
+        return json.dumps(doc).replace(json.dumps(doc["state"]["L1.N1.w0"]), text, 1)
+
+    return {
+        "400 digits": (with_weight("1" * 400), "finite number, got inf"),
+        "past the int limit": (with_weight("9" * 5000), "finite number, got inf"),
+        "huge exponent": (with_weight("1e400"), "finite number, got inf"),
+        "deep nesting": (with_weight("[" * 100_000 + "]" * 100_000), "nested too deeply"),
+        "state a list": (with_state([1.0, 2.0]), "should map names to numbers, got a list"),
+        "no state": (json.dumps({"format": "chainrule.weights"}), "got nothing"),
+        "a bool weight": (with_weight("true"), "finite number, got True"),
+        "a null weight": (with_weight("null"), "finite number, got None"),
+        "a huge string weight": (with_weight(json.dumps("A" * 10**6)), "characters)"),
+        "a huge unknown name": (with_state({**doc["state"], "B" * 10**6: 1.0}), "unexpected"),
+        "a huge model text": (json.dumps({**doc, "model": "C" * 10**6, "state": {}}), "characters)"),
+        "not UTF-8": ('{"format": "\udcff"}', "not a valid"),
+    }
+
+
+@pytest.mark.parametrize("case", list(malformed_weight_files(json.dumps({"state": {"L1.N1.w0": 0.5}}))))
+def test_every_malformed_weights_file_is_a_short_value_error_naming_it(tmp_path, case):
+    """Oversized numbers, deep nesting, wrong types and huge strings are a ValueError naming the
+    file, under 1,000 characters, and the model keeps its weights."""
+    model = nn.MLP(2, [4, 1], seed=0)
+    before = model.state_dict()
+    good = nn.save(nn.MLP(2, [4, 1], seed=9), tmp_path / "good.json").read_text()
+    text, words = malformed_weight_files(good)[case]
+    path = tmp_path / "bad.json"
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(ValueError) as info:
+        nn.load(model, path)
+    message = str(info.value)
+    assert str(path) in message and words in message and len(message) < 1000, message[:2000]
+    assert model.state_dict() == before
+
+
 def test_save_is_atomic_and_refuses_non_finite_weights(tmp_path):
     """Saving NaN weights raises and keeps the previous file intact, leaving no temporary files."""
     model = nn.MLP(2, [2, 1], seed=0)
