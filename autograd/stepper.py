@@ -402,7 +402,9 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
         elif s.kind == "update":
             data_seen[order[s.node]].append(s.after)
     groups = _groups(order)
-    from .viz import NEURON, STYLE, _kind
+    from .viz import STYLE, _group_outputs, _kind
+
+    outputs = _group_outputs(order)  # labels of neuron outputs (viz's label convention)
 
     nodes = []
     for i, node in enumerate(order):
@@ -413,7 +415,7 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
             "data": fmt(node.data),
             "parents": [index[a] for a in operands(node) if type(a) is not float],
             "group": groups.get(node),
-            "neuron_out": bool(NEURON.match(node.label)),
+            "neuron_out": node.op != "" and node.label in outputs,
         })
     out_steps = []
     for s in steps:
@@ -471,7 +473,7 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
     for node, g in groups.items():
         members.setdefault(g, []).append(index[node])
     for g, idx in members.items():
-        outs = [i for i in idx if NEURON.match(order[i].label)] or idx[-1:]
+        outs = [i for i in idx if order[i].op and order[i].label in outputs] or idx[-1:]
         data["groups"][g] = {"members": idx, "outs": outs, "params": [i for i in idx if not order[i].op]}
     if pictures:
         widest_grad = {n: _widest(grads_seen[n]) for n in order}

@@ -30,8 +30,16 @@ __all__ = ["to_dot", "render", "write_dot", "pipe_svg", "find_renderer", "check_
            "RendererNotFound", "GraphTooLarge", "MAX_NODES"]
 
 MAX_NODES = 2000
-PARAMETER = re.compile(r"^L\d+\.N\d+\.(w\d+|b)$")  # labels nn gives its parameters
-NEURON = re.compile(r"^L\d+\.N\d+$")  # labels nn gives a neuron's output
+# Networks are found from labels alone, by a convention any library can follow (nn does):
+# - a leaf labelled "<group>.<member>", dotted names (nn's "L1.N3.w0"), is a parameter of the group
+#   "<group>" (everything before the last dot, "L1.N3");
+# - a computed node labelled with a group's name ("L1.N3") is that group's output.
+# collapse='neuron' folds each group into one node; collapse='layer' folds groups by the first part
+# of their names ("L1"). Groups sharing a first part are drawn in one column, and an edge into a
+# group through a multiplication by one of its parameters is drawn as that weight (colour: sign;
+# width: size).
+PARAMETER = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+WEIGHT_COLOUR = {1: "#2563eb", -1: "#dc2626", 0: "#9ca3af"}  # weight > 0, < 0, == 0 (as gradients in color_grad)
 FONT = "Helvetica"
 STYLE = {  # fill colour per kind of node
     "leaf": "#dbeafe", "param": "#fde68a", "interior": "#ffffff", "root": "#bbf7d0",
@@ -183,25 +191,32 @@ def _local_derivatives(node: Value) -> list:
     return result
 
 
+def _group_of(label: str, collapse: str) -> str:
+    """The group a parameter label names: all but the last part ('neuron') or the first part ('layer')."""
+    return label.split(".", 1)[0] if collapse == "layer" else label.rsplit(".", 1)[0]
+
+
+def _group_outputs(order: list) -> set:
+    """Labels that mark where a group ends: the names of the groups that have parameters."""
+    return {n.label.rsplit(".", 1)[0] for n in order if not n.op and PARAMETER.match(n.label)}
+
+
 def _groups(order: list, collapse: str) -> dict:
-    """Node -> group name for nodes inside a neuron (or layer), found from nn's parameter labels.
+    """Node -> group name for nodes inside a group (see the label convention above PARAMETER).
 
     A node belongs to a group when it uses one of the group's parameters directly, or when all its
-    inputs are inside the group and none is a finished neuron output (nn labels those L1.N3).
+    inputs are inside the group and none is a finished group output.
     """
-    def name(label: str) -> str:
-        parts = label.split(".")
-        return parts[0] if collapse == "layer" else ".".join(parts[:2])
-
+    outputs = _group_outputs(order)
     groups: dict = {}
     for node in order:
         if not node.op:
             if PARAMETER.match(node.label):
-                groups[node] = name(node.label)
+                groups[node] = _group_of(node.label, collapse)
             continue
         parents = [a for a in operands(node) if type(a) is not float]
         direct = {groups[a] for a in parents if not a.op and a in groups}
-        inner = {groups.get(a) for a in parents if a.op and not NEURON.match(a.label)}
+        inner = {groups.get(a) for a in parents if a.op and a.label not in outputs}
         if len(direct) == 1:
             groups[node] = direct.pop()
         elif len(inner) == 1 and None not in inner and all(a.op for a in parents):
@@ -209,16 +224,62 @@ def _groups(order: list, collapse: str) -> dict:
     return groups
 
 
+def _weight_edges(order: list, groups: dict, index: dict) -> dict:
+    """(source id, group) -> the parameter that multiplies what flows along that edge into the group
+    (edges carried by several parameters, such as whole layers, have none)."""
+    weights: dict = {}
+    for node in order:
+        dst = groups.get(node)
+        if dst is None or node.op != "mul":
+            continue
+        pair = [a for a in operands(node) if type(a) is not float]
+        for k, p in enumerate(pair):
+            other = pair[1 - k] if len(pair) == 2 else None
+            if other is not None and not p.op and groups.get(p) == dst and groups.get(other) != dst:
+                src = f"g{groups[other]}" if other in groups else f"n{index[other]}"
+                weights.setdefault((src, dst), []).append(p)
+                break
+    return {edge: ps[0] for edge, ps in weights.items() if len(ps) == 1}
+
+
+def _weight_style(p: Value, scale: float) -> dict:
+    w = p.data
+    sign = (w > 0) - (w < 0) if math.isfinite(w) else 0
+    width = 0.4 + 3.6 * min(abs(w) / scale, 1.0) if scale > 0 and math.isfinite(w) else 0.4
+    return {"color": WEIGHT_COLOUR[sign] + "b3", "penwidth": f"{width:.2f}", "arrowsize": "0.4",
+            "tailport": "e", "headport": "w", "tooltip": f"{p.label} = {fmt(w)}"}
+
+
+def _weight_legend(scale: float) -> str:
+    def swatch(colour: str, height: int) -> str:
+        return f'<TD FIXEDSIZE="TRUE" WIDTH="28" HEIGHT="{height}" BGCOLOR="{colour}"></TD>'
+
+    rows = [
+        f"<TR>{swatch(WEIGHT_COLOUR[1], 3)}<TD ALIGN=\"LEFT\">edge: its weight &gt; 0</TD></TR>",
+        f"<TR>{swatch(WEIGHT_COLOUR[-1], 3)}<TD ALIGN=\"LEFT\">edge: its weight &lt; 0</TD></TR>",
+        f"<TR>{swatch('#6b7280', 1)}<TD ALIGN=\"LEFT\">edge width: |weight| (widest {fmt(scale)})</TD></TR>",
+        f"<TR>{swatch(STYLE['group'], 14)}<TD ALIGN=\"LEFT\">one neuron on this input</TD></TR>",
+        f"<TR>{swatch(STYLE['idle'], 14)}<TD ALIGN=\"LEFT\">relu neuron off on this input</TD></TR>",
+        f"<TR>{swatch(_grad_colour(1, 1), 14)}<TD ALIGN=\"LEFT\">with color_grad: grad &gt; 0</TD></TR>",
+        f"<TR>{swatch(_grad_colour(-1, 1), 14)}<TD ALIGN=\"LEFT\">with color_grad: grad &lt; 0</TD></TR>",
+    ]
+    return ('<<TABLE BORDER="1" COLOR="#d1d5db" CELLBORDER="0" CELLSPACING="4" CELLPADDING="2">'
+            '<TR><TD COLSPAN="2"><B>legend</B></TD></TR>' + "".join(rows) + "</TABLE>>")
+
+
 def _add_groups(graph, order, groups, index, show_grad) -> None:
-    """One summary node per group, and edges between groups and the nodes they feed."""
+    """One summary node per group, in columns, and edges between groups and the nodes they feed."""
+    outputs = _group_outputs(order)
     members: dict = {}
     for node in order:
         if node in groups:
             members.setdefault(groups[node], []).append(node)
+    columns: dict = {}
     for g, nodes in members.items():
         params = [n for n in nodes if not n.op]
-        outs = [n for n in nodes if NEURON.match(n.label)] or nodes[-1:]  # nn labels neuron outputs
-        acts = sorted({n.op for n in nodes if n.op in ("relu", "tanh", "sigmoid")}) or ["linear"]
+        outs = [n for n in nodes if n.op and n.label in outputs] or nodes[-1:]
+        # a group's activation is the one-operand op that made its output (an add: linear)
+        acts = sorted({n.op for n in outs if len(operands(n)) == 1}) or ["linear"]
         rows = [f"{'/'.join(acts)}, " + (f"{len(outs)} neurons, " if len(outs) > 1 else "") + f"{len(params)} params"]
         if len(outs) == 1:
             rows.append(f"out {fmt(outs[0].data)}" + (f"  grad {fmt(outs[0].grad)}" if show_grad else ""))
@@ -229,8 +290,16 @@ def _add_groups(graph, order, groups, index, show_grad) -> None:
         idle = acts == ["relu"] and all(n.data == 0.0 for n in outs)  # relu off: no gradient flows through
         if idle:
             rows.append("inactive on this input")
-        graph.node(f"g{g}", _record(label_text(g), rows, STYLE["idle" if idle else "group"], bold=True, stacked=True),
-                   shape="plain")
+        columns.setdefault(g.split(".", 1)[0], []).append(
+            (f"g{g}", _record(label_text(g), rows, STYLE["idle" if idle else "group"], bold=True, stacked=True)))
+    for column in columns.values():
+        with graph.subgraph() as same:
+            if len(column) > 1:
+                same.attr(rank="same")  # one layer, one column
+            for name, label in column:
+                same.node(name, label, shape="plain")
+    weights = _weight_edges(order, groups, index)
+    scale = max((abs(p.data) for p in weights.values() if math.isfinite(p.data)), default=0.0)
     seen = set()
     for node in order:
         dst = groups.get(node)
@@ -242,7 +311,13 @@ def _add_groups(graph, order, groups, index, show_grad) -> None:
             src = f"g{groups[a]}" if a in groups else f"n{index[a]}"
             if (src, dst) not in seen:
                 seen.add((src, dst))
-                graph.edge(src, f"g{dst}")
+                p = weights.get((src, dst))
+                graph.edge(src, f"g{dst}", **(_weight_style(p, scale) if p is not None else {}))
+    if weights:
+        graph.attr(ranksep="1.6", splines="line")  # room for the weights between columns, drawn straight
+        with graph.subgraph() as sink:
+            sink.attr(rank="sink")
+            sink.node("legend", _weight_legend(scale), shape="plain")
 
 
 def find_renderer() -> list:

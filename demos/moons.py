@@ -4,7 +4,8 @@
 
 Gradient descent is written by hand below, as in micrograd's notebook. With the defaults it reaches
 100% training accuracy and leaves three pictures in --out: the decision boundary, the loss and
-accuracy curves, and the trained network on one input.
+accuracy curves, and the trained network on one input; and moons_replay.html, a page that replays the
+training step by step (open it in a browser).
 """
 
 from __future__ import annotations
@@ -30,10 +31,17 @@ def loss_and_accuracy(model, X, y, alpha=1e-4):
     return loss, accuracy
 
 
-def train(steps=100, seed=1, lr=1.0, hidden=(16, 16), activation="relu", log=print, quiet=True, health_every=0):
-    """Train MLP(2, [*hidden, 1]) on 100 moons points; returns (model, X, y, history of (loss, accuracy))."""
+def train(steps=100, seed=1, lr=1.0, hidden=(16, 16), activation="relu", log=print, quiet=True, health_every=0,
+          replay=None):
+    """Train MLP(2, [*hidden, 1]) on 100 moons points; returns (model, X, y, history of (loss, accuracy)).
+
+    With ``replay`` (a path), an nn.Recorder watches every step and writes the training-replay page there.
+    """
     X, y = make_moons(100, noise=0.1, seed=seed)
     model = nn.MLP(2, [*hidden, 1], activation=activation, seed=seed)
+    # the chain-rule story follows the row nearest the gap between the moons, where learning goes on longest
+    middle = min(range(len(X)), key=lambda i: abs(X[i][0] - 0.5) + abs(X[i][1] - 0.25))
+    rec = nn.Recorder(model, train=(X, y), example=middle) if replay else None
     history = []
     bar = common.progress(steps, quiet)
     for k in bar:
@@ -41,6 +49,8 @@ def train(steps=100, seed=1, lr=1.0, hidden=(16, 16), activation="relu", log=pri
         model.zero_grad()
         loss.backward()
         rate = lr * (1.0 - 0.9 * k / steps)  # decays from lr towards lr / 10
+        if rec is not None:
+            rec.record(k, loss, lr=rate)  # after backward, before the update
         if health_every and k % health_every == 0:
             (bar.write if hasattr(bar, "write") else log)(f"step {k}: health\n{nn.health(model, X, lr=rate)}")
         for p in model.parameters():
@@ -50,6 +60,8 @@ def train(steps=100, seed=1, lr=1.0, hidden=(16, 16), activation="relu", log=pri
             bar.set_postfix(loss=f"{loss.data:.4f}", accuracy=f"{accuracy:.0%}")
         elif k % 10 == 0 or k == steps - 1:
             log(f"step {k:3d}  loss {loss.data:.4f}  accuracy {accuracy:.0%}")
+    if rec is not None:
+        rec.to_html(replay)
     return model, X, y, history
 
 
@@ -82,13 +94,15 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     model, X, y, history = train(args.steps, args.seed, args.lr, args.hidden, args.activation,
-                                 quiet=args.quiet, health_every=args.health_every)
+                                 quiet=args.quiet, health_every=args.health_every,
+                                 replay=args.out / "moons_replay.html")
     seconds = time.perf_counter() - start
     with no_grad():
         loss, accuracy = loss_and_accuracy(model, X, y)
     pictures = [plot_boundary(model, X, y, args.out / "moons_boundary.png"),
                 common.plot_curves(history, args.out / "moons_curves.png", "moons"),
-                common.network_picture(model, X[0], args.out / "moons_network.svg")]
+                common.network_picture(model, X[0], args.out / "moons_network.svg"),
+                args.out / "moons_replay.html"]
     for path in filter(None, pictures):
         print(f"picture: {path}")
     print(f"final loss {loss.data:.4f}, training accuracy {accuracy:.0%} "

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from autograd import Value, no_grad
 
-__all__ = ["health", "Health", "LayerHealth"]
+__all__ = ["health", "Health", "LayerHealth", "unit_state"]
 
 
 @dataclass
@@ -89,17 +89,29 @@ def health(model, X=None, lr: float | None = None) -> Health:
         for j, neuron in enumerate(layer.neurons):
             column = [row[j] for row in outputs[li]] if outputs is not None else None
             if column is not None:
-                dead = all(v == 0.0 for v in column)  # fires on no row of X
-            else:
+                state = unit_state(neuron.activation, column)
+            else:  # without X: a relu unit whose gradients are all exactly 0
                 dead = not no_gradients and all(p.grad == 0.0 for p in neuron.parameters())
-            if neuron.activation == "relu" and dead:
+                state = "dead" if neuron.activation == "relu" and dead else None
+            if state == "dead":
                 h.dead.append(neuron.name)
-            if column is not None and neuron.activation in ("tanh", "sigmoid"):
-                lo, hi = (-0.99, 0.99) if neuron.activation == "tanh" else (0.01, 0.99)
-                if sum(not lo < v < hi for v in column) >= 0.95 * len(column):
-                    h.saturated.append(neuron.name)
+            elif state == "saturated":
+                h.saturated.append(neuron.name)
         report.append(h)
     return Health(report, no_gradients)
+
+
+def unit_state(activation: str, outputs) -> str | None:
+    """'dead' for a relu unit that fires on no row (every output 0), 'saturated' for a tanh/sigmoid
+    unit near its limits on 95% of rows, else None; ``outputs`` are the unit's outputs on the rows."""
+    outputs = list(outputs)
+    if activation == "relu" and all(v == 0.0 for v in outputs):
+        return "dead"
+    if activation in ("tanh", "sigmoid") and outputs:
+        lo, hi = (-0.99, 0.99) if activation == "tanh" else (0.01, 0.99)
+        if sum(not lo < v < hi for v in outputs) >= 0.95 * len(outputs):
+            return "saturated"
+    return None
 
 
 def _activations(layers, X) -> list:

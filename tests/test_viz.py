@@ -216,3 +216,19 @@ def test_rendered_files_get_ordinary_permissions(tmp_path):
     os.umask(umask)
     path = render(example()[2], tmp_path / "g.svg")
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_network_groups_come_from_a_generic_label_convention():
+    """Leaves labelled '<group>.<member>' group any network (not only nn's L1.N1); a weight edge takes its sign's colour."""
+    x = Value(1.0, label="x")
+    w_in, w_out = Value(2.0, label="enc.h.w"), Value(-3.0, label="dec.o.w")
+    h = (w_in * x).tanh()
+    h.label = "enc.h"  # the group's output
+    out = w_out * h + 1.0
+    out.label = "dec.o"
+    src = to_dot(out, collapse="neuron").source
+    assert re.search(r'"?genc\.h"? \[', src) and re.search(r'"?gdec\.o"? \[', src)
+    styled = dict(re.findall(r'^\s*"?(\S+?)"? -> "?gdec\.o"? \[.*color="(#\w{6})', src, re.M))
+    assert styled == {"genc.h": "#dc2626"}  # the weight -3.0 is negative
+    assert re.search(r'-> "?genc\.h"? \[.*color="#2563eb', src) and "tanh, 1 params" in src
+    assert "edge: its weight &gt; 0" in src
