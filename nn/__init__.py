@@ -1,9 +1,10 @@
-"""chainrule's networks: modules, losses, small datasets and weight files, built on ``autograd``."""
+"""chainrule's networks: modules, losses, small datasets, training helpers and weight files, built on ``autograd``."""
 
 from .health import health
 from .losses import bce_with_logits, cross_entropy, hinge_loss, mse_loss
-from .module import MLP, Layer, Module, Neuron
+from .module import MLP, Dropout, Layer, Module, Neuron
 from .storage import load, save
+from .training import EarlyStopping, accuracy, l2
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "mse_loss", "hinge_loss", "bce_with_logits",
-           "cross_entropy", "save", "load", "health"]
+           "cross_entropy", "save", "load", "health", "Dropout", "l2", "accuracy", "EarlyStopping"]
