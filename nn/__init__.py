@@ -1,5 +1,6 @@
 """chainrule's networks: modules, losses, small datasets, training helpers and weight files, built on ``autograd``."""
 
+from .bridge import from_torch, to_torch
 from .health import health
 from .losses import bce_with_logits, cross_entropy, hinge_loss, mse_loss
 from .module import MLP, Dropout, Layer, Module, Neuron
@@ -7,4 +8,5 @@ from .storage import load, save
 from .training import EarlyStopping, accuracy, l2
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "mse_loss", "hinge_loss", "bce_with_logits",
-           "cross_entropy", "save", "load", "health", "Dropout", "l2", "accuracy", "EarlyStopping"]
+           "cross_entropy", "save", "load", "health", "Dropout", "l2", "accuracy", "EarlyStopping",
+           "to_torch", "from_torch"]

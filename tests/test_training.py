@@ -289,3 +289,76 @@ def test_early_stopping_errors():
         nn.EarlyStopping(min_delta=-1)
     with pytest.raises(ValueError, match="call step\\(\\) first"):
         nn.EarlyStopping().restore(nn.MLP(2, [1], seed=0))
+
+
+# the PyTorch bridge
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
+def test_to_torch_computes_the_same_outputs(activation):
+    """to_torch's Sequential gives the same outputs as the chainrule MLP on random inputs, to 1e-12."""
+    torch = pytest.importorskip("torch")
+    model = nn.MLP(3, [5, 4, 2], activation=activation, seed=1, init="xavier")
+    net = nn.to_torch(model)
+    rng = random.Random(0)
+    for _ in range(20):
+        x = [rng.uniform(-3, 3) for _ in range(3)]
+        ours = [v.data for v in model(x)]
+        theirs = net(torch.tensor(x, dtype=torch.float64)).tolist()
+        assert all(abs(a - b) < 1e-12 for a, b in zip(ours, theirs))
+
+
+def test_torch_round_trip_keeps_every_weight():
+    """from_torch(to_torch(model)) into a fresh model gives the same weights to 1e-12, and training in torch comes back."""
+    torch = pytest.importorskip("torch")
+    model = nn.MLP(2, [16, 16, 1], seed=1)
+    net = nn.to_torch(model)
+    assert all(p.dtype == torch.float64 for p in net.parameters())
+    other = nn.from_torch(net, nn.MLP(2, [16, 16, 1], seed=2))
+    assert all(abs(a - b) < 1e-12 for a, b in zip(other.state_dict().values(), model.state_dict().values()))
+    with torch.no_grad():
+        net[0].bias += 1.0
+    nn.from_torch(net, other)
+    assert other.layers[0].neurons[0].b.data == model.layers[0].neurons[0].b.data + 1.0
+
+
+def test_to_torch_keeps_dropout_and_the_mode():
+    """Dropout layers and train/eval mode carry over to the torch module."""
+    torch = pytest.importorskip("torch")
+    net = nn.to_torch(nn.MLP(2, [4, 4, 1], seed=0, dropout=0.25).eval())
+    drops = [m for m in net if isinstance(m, torch.nn.Dropout)]
+    assert len(drops) == 2 and drops[0].p == 0.25 and not net.training
+
+
+def test_from_torch_rejects_a_module_of_another_shape():
+    """Copying from a torch module whose layers do not fit is a ValueError naming both shapes."""
+    torch = pytest.importorskip("torch")
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    with pytest.raises(ValueError, match=r"\[\(3, 2\), \(1, 3\)\] do not fit"):
+        nn.from_torch(net, nn.MLP(2, [4, 1], seed=0))
+    with pytest.raises(TypeError, match="expected an nn.MLP"):
+        nn.to_torch(nn.Layer(2, 3))
+
+
+def test_bridge_without_torch_says_how_to_install_it(monkeypatch):
+    """Without torch, to_torch raises ImportError naming the extra to install."""
+    import builtins
+
+    real = builtins.__import__
+
+    def no_torch(name, *args, **kwargs):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_torch)
+    with pytest.raises(ImportError, match='pip install "chainrule\\[torch\\]"'):
+        nn.to_torch(nn.MLP(2, [1], seed=0))
+
+
+def test_nn_does_not_import_torch():
+    """Importing nn does not import torch (it stays optional)."""
+    import subprocess
+    import sys
+
+    code = "import sys, nn; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
