@@ -22,7 +22,7 @@ def pictures(out):
 
 
 @pytest.mark.parametrize("name, argv, expected", [
-    ("moons", ["--steps", "3", "--health-every", "2"], ["moons_boundary.png", "moons_curves.png", "moons_network.svg"]),
+    ("moons", ["--epochs", "2", "--health-every", "1"], ["moons_boundary.png", "moons_curves.png", "moons_network.svg"]),
     ("xor", ["--steps", "5"], ["xor_curves.png"]),
     ("regression", ["--steps", "5", "--hidden", "4"], ["regression_curves.png", "regression_fit.png"]),
     ("multiclass", ["--steps", "2", "--hidden", "4"], ["multiclass_curves.png", "multiclass_regions.png"]),
@@ -41,22 +41,48 @@ def test_demo_runs_and_writes_valid_pictures(tmp_path, capsys, name, argv, expec
     assert all(str(tmp_path / e) in out for e in expected)
 
 
-def test_moons_demo_prints_progress_health_and_final_accuracy(tmp_path, capsys):
-    """The moons demo shows a progress bar, nn.health tables and the final accuracy."""
+def test_moons_demo_prints_health_and_accuracies_with_the_progress_bar_on_stderr(tmp_path, capsys):
+    """The moons demo prints nn.health tables, the final accuracies and one test accuracy on stdout,
+    and its progress bar on stderr only."""
     from demos import moons
 
-    moons.main(["--steps", "4", "--health-every", "2", "--out", str(tmp_path)])
-    out = capsys.readouterr().out
-    assert "training" in out and "step 2: health" in out and "lr*|g|/|w|" in out
-    assert "training accuracy" in out and "337 parameters" in out
+    moons.main(["--epochs", "3", "--health-every", "2", "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "epoch 2, step 12: health" in out and "lr*|g|/|w|" in out
+    assert "training accuracy" in out and "validation accuracy" in out and "337 parameters" in out
+    assert out.count("test accuracy") == 1
+    assert "\r" not in out and "training:" in captured.err and "epoch/s" in captured.err
+
+
+def test_moons_default_learning_rate_is_healthy_at_the_first_step():
+    """At the default settings' first step, nn.health gives no hint (no too-large update/weight ratio)."""
+    from demos import moons
+
+    lines = []
+    moons.train(epochs=1, health_every=1, log=lines.append)
+    assert lines[0].startswith("epoch 0, step 0: health") and "hint" not in lines[0]
+
+
+def test_moons_learns_and_keeps_the_parts_apart():
+    """The default moons run reaches 95% on validation and test; train, val and test rows are disjoint."""
+    from demos import moons
+
+    model, scaler, parts, history = moons.train()
+    (X_train, _), (X_val, _), (X_test, y_test) = parts
+    assert len(X_train) == 120 and len(X_val) == 40 and len(X_test) == 40
+    rows = [tuple(x) for x in X_train + X_val + X_test]
+    assert len(set(rows)) == 200
+    assert history["val"][-1][1] >= 0.95 and moons.evaluate(model, scaler.transform(X_test), y_test)[1] >= 0.95
+    assert len(history["train"]) == len(history["val"]) == 41
 
 
 def test_bad_demo_arguments_are_clear_errors(capsys, tmp_path):
-    """Bad --steps, --lr, --hidden, --activation or --out give argparse's error and exit 2 (before training)."""
+    """Bad --epochs, --batch-size, --lr, --hidden, --activation or --out give argparse's error and exit 2 (before training)."""
     from demos import moons
 
     (tmp_path / "taken").write_text("a file where the pictures' directory should go")
-    for argv, words in [(["--steps", "0"], "positive integer"), (["--lr", "-1"], "positive number"),
+    for argv, words in [(["--epochs", "0"], "positive integer"), (["--batch-size", "0"], "positive integer"), (["--lr", "-1"], "positive number"),
                         (["--hidden", "16,x"], "widths like 16,16"), (["--activation", "gelu"], "invalid choice"),
                         (["--out", str(tmp_path / "taken")], "is a file, not a directory for pictures"),
                         (["--out", str(tmp_path / "taken" / "sub")], "cannot use")]:
