@@ -173,11 +173,13 @@ def test_health_reports_saturated_tanh_units():
 
 
 def test_step_through_demo_explains_and_matches_backward(capsys):
-    """step_through prints the pdb recipe, the tape, the chain-rule steps and the final gradients."""
+    """step_through prints the pdb recipe, the tape of the graph it differentiated (with its gradients),
+    the chain-rule steps and the final gradients."""
     from demos import step_through
 
     assert step_through.main([]) == 0
     out = capsys.readouterr().out
+    assert "grad 0.9672  [a]" in out and "grad 1.0000  [c]" in out
     assert "break autograd.rules.mul_backward" in out and "n2 = mul(n0, n1)" in out
     assert "[mul_backward]" in out and "sum over 2 paths" in out and "a.grad = 0.967244" in out
 
