@@ -209,3 +209,12 @@ def test_network_picture_shows_this_inputs_gradients_only(tmp_path):
     svg = network_picture(model, [0.5, -0.25], tmp_path / "net.svg").read_text()
     assert "1.234e+04" not in svg and "12345" not in svg
     assert "max |param grad|" in svg
+
+
+def test_regression_loss_descends_without_a_spike():
+    """The regression demo's default schedule never lets the loss rise by more than 1% after step 20."""
+    from demos import regression
+
+    _, _, _, history = regression.train()
+    losses = [h[0] for h in history]
+    assert all(b <= 1.01 * a for a, b in zip(losses[20:], losses[21:])) and losses[-1] < 0.012
