@@ -27,6 +27,7 @@ def pictures(out):
     ("regression", ["--steps", "5", "--hidden", "4"], ["regression_curves.png", "regression_fit.png"]),
     ("multiclass", ["--steps", "2", "--hidden", "4"], ["multiclass_curves.png", "multiclass_regions.png"]),
     ("graph_demo", [], ["neuron_after.png", "neuron_before.png"]),
+    ("generalisation", ["--epochs", "3", "--every", "1"], ["generalisation_boundaries.png", "generalisation_curves.png"]),
 ])
 def test_demo_runs_and_writes_valid_pictures(tmp_path, capsys, name, argv, expected):
     """Each demo's main() exits 0, prints where its pictures went, and they are valid images."""
