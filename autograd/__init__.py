@@ -3,7 +3,9 @@
 Not to be confused with the unrelated HIPS ``autograd`` package, which uses the same import name.
 """
 
-from .engine import Value, backward, enable_grad, grad, is_grad_enabled, no_grad
+from .engine import Value, backward, define_op, enable_grad, grad, is_grad_enabled, no_grad
+from .rules import maximum, minimum  # also declares every built-in op
 
-__all__ = ["Value", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled"]
+__all__ = ["Value", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled", "define_op",
+           "maximum", "minimum"]
 __version__ = "0.1.0"

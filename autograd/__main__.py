@@ -146,7 +146,8 @@ def run(args) -> None:
             raise UsageError('--render and --html need the viz extra: pip install "chainrule[viz]"') from None
     from . import trace
 
-    report = trace.explain(out) if args.explain else (out.backward() or "")
+    report = trace.explain(out) if args.explain else ""  # explain leaves .grad alone
+    out.backward()
     print(f"value = {out.data!r}")
     for name, v in variables.items():
         print(f"d/d{name} = {v.grad!r}")

@@ -1,31 +1,40 @@
-"""The engine: ``Value`` nodes, graph recording, ``backward``, ``grad`` and ``no_grad``.
+"""The engine: ``Value`` nodes, graph recording, ``backward``, ``grad``, ``no_grad`` and ``define_op``.
 
 A node keeps its operands in two slots, ``_a`` and ``_b``: each is a parent Value, a float
-constant (the ``2`` in ``x * 2``) or None; ``_mark`` is graph.toposort's visit mark. Nothing else is allocated per node, so Python's cyclic
-garbage collector has one object per node to look at and no closure cycles to break.
+constant (the ``2`` in ``x * 2``) or None; ``_mark`` is graph.toposort's visit mark. Nothing else is
+allocated per node, so Python's cyclic garbage collector has one object per node to look at and no
+closure cycles to break. Only this module and ``graph.py`` know that layout.
+
+What each op computes and how it is differentiated lives in the op table (``ops.py``, filled by
+``rules.py``); the engine records nodes and runs the reverse pass.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import contextvars
+import inspect
 import math
 import numbers
 import reprlib
+import threading
 
-from .graph import toposort
-from .rules import RULES
+from .graph import PASS_LOCK, operands, toposort
+from .ops import OPS, RULES, Op, finite, register
 
-__all__ = ["Value", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled"]
+__all__ = ["Value", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled", "define_op", "apply",
+           "as_value", "as_number", "record", "record_hook", "reverse_pass", "contributions",
+           "made_by_backward"]
 
 # None: record graphs. _OFF: record nothing (no_grad). A callable: record, then call it with each
-# new node (trace.detect_anomaly uses this to remember where a node was made).
+# new node (trace.detect_anomaly and grad(create_graph=True) use this to see the nodes made).
 _OFF = object()
 _mode: contextvars.ContextVar = contextvars.ContextVar("chainrule_mode", default=None)
 _recording_mode: contextvars.ContextVar = contextvars.ContextVar("chainrule_on", default=None)
 
 
-def _number(x, where: str) -> float:
+def as_number(x, where: str) -> float:
     """A Python number as a float; TypeError naming ``where`` for anything else."""
     if type(x) is float:
         return x
@@ -37,12 +46,19 @@ def _number(x, where: str) -> float:
     raise TypeError(f"{where}: expected an int, float or bool, got {type(x).__name__} {reprlib.repr(x)}")
 
 
+def as_value(v, where: str) -> "Value":
+    """``v`` itself if it is a Value; TypeError naming ``where`` otherwise."""
+    if not isinstance(v, Value):
+        raise TypeError(f"{where}: expected a Value, got {type(v).__name__} {reprlib.repr(v)}")
+    return v
+
+
 def _const(x):
     """A number other than float as a float constant; None (so: NotImplemented) for anything else."""
     if isinstance(x, Value):  # the fast paths compare exact types, so a subclass would lose its graph
         raise TypeError(f"subclasses of Value are not supported, got {type(x).__name__}")
     if isinstance(x, numbers.Real):
-        return _number(x, "operand")
+        return as_number(x, "operand")
     return None
 
 
@@ -74,21 +90,13 @@ def _make(data: float, op: str, a, b=None) -> "Value":
     return out
 
 
-def _pow(x: float, y: float, y_is_value: bool) -> float:
-    """x ** y with domain errors that name pow and the numbers."""
-    if x < 0.0:
-        if y_is_value:
-            raise ValueError(
-                f"pow: base {x!r} is negative and the exponent is a Value, whose derivative "
-                f"log(base) is undefined there; use a number as the exponent")
-        if not y.is_integer():
-            raise ValueError(f"pow: negative base {x!r} with non-integer exponent {y!r}")
-    elif x == 0.0 and y < 0.0:
-        raise ZeroDivisionError(f"pow: 0.0 cannot be raised to the negative power {y!r}")
-    try:
-        return x ** y
-    except OverflowError:
-        raise OverflowError(f"pow: {x!r} ** {y!r} is too large for a float") from None
+def record(op: str, data: float, *args) -> "Value":
+    """A node of ``op`` with the given number, bypassing the forward's domain check.
+
+    For rules that must stay differentiable where a forward would refuse: ``sqrt``'s rule divides
+    by 2 * sqrt(0) = 0 and needs the resulting ``inf`` as a node so its second derivative is -inf.
+    """
+    return _make(data, op, *(a if type(a) is Value else float(a) for a in args))
 
 
 class Value:
@@ -98,7 +106,7 @@ class Value:
 
     def __init__(self, data: float, label: str = "") -> None:
         if type(data) is not float:
-            data = _number(data, "Value")
+            data = as_number(data, "Value")
         if not isinstance(label, str):
             raise TypeError(f"Value: label must be a str, got {type(label).__name__} {reprlib.repr(label)}")
         self.data = data
@@ -117,74 +125,51 @@ class Value:
         op = f", op={self.op!r}" if self.op else ""
         return f"Value({label}data={self.data!r}, grad={self.grad!r}{op})"
 
-    # Binary ops. A number on either side becomes a float constant of the node.
+    # The arithmetic operators are kept written out: they are most of every graph, and calling the
+    # op table's forward here would cost a function call per node (measured: about 4% of the
+    # moons step). Their domain checks are the same functions the table uses.
 
     def __add__(self, other):
-        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
-        if y is None:
-            return NotImplemented
-        return _make(self.data + y, "add", self, other if type(other) is Value else y)
+        if type(other) is Value:
+            return _make(self.data + other.data, "add", self, other)
+        y = other if type(other) is float else _const(other)
+        return NotImplemented if y is None else _make(self.data + y, "add", self, y)
 
     def __radd__(self, other):
         x = other if type(other) is float else _const(other)
-        if x is None:
-            return NotImplemented
-        return _make(x + self.data, "add", x, self)
+        return NotImplemented if x is None else _make(x + self.data, "add", x, self)
 
     def __sub__(self, other):
-        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
-        if y is None:
-            return NotImplemented
-        return _make(self.data - y, "sub", self, other if type(other) is Value else y)
+        if type(other) is Value:
+            return _make(self.data - other.data, "sub", self, other)
+        y = other if type(other) is float else _const(other)
+        return NotImplemented if y is None else _make(self.data - y, "sub", self, y)
 
     def __rsub__(self, other):
         x = other if type(other) is float else _const(other)
-        if x is None:
-            return NotImplemented
-        return _make(x - self.data, "sub", x, self)
+        return NotImplemented if x is None else _make(x - self.data, "sub", x, self)
 
     def __mul__(self, other):
-        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
-        if y is None:
-            return NotImplemented
-        return _make(self.data * y, "mul", self, other if type(other) is Value else y)
+        if type(other) is Value:
+            return _make(self.data * other.data, "mul", self, other)
+        y = other if type(other) is float else _const(other)
+        return NotImplemented if y is None else _make(self.data * y, "mul", self, y)
 
     def __rmul__(self, other):
         x = other if type(other) is float else _const(other)
-        if x is None:
-            return NotImplemented
-        return _make(x * self.data, "mul", x, self)
+        return NotImplemented if x is None else _make(x * self.data, "mul", x, self)
 
     def __truediv__(self, other):
-        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
-        if y is None:
-            return NotImplemented
-        if y == 0.0:
-            raise ZeroDivisionError(f"div: division by zero ({self.data!r} / {y!r})")
-        return _make(self.data / y, "div", self, other if type(other) is Value else y)
+        return _binary("div", self, other)
 
     def __rtruediv__(self, other):
-        x = other if type(other) is float else _const(other)
-        if x is None:
-            return NotImplemented
-        if self.data == 0.0:
-            raise ZeroDivisionError(f"div: division by zero ({x!r} / {self.data!r})")
-        return _make(x / self.data, "div", x, self)
+        return _binary("div", other, self)
 
     def __pow__(self, other):
-        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
-        if y is None:
-            return NotImplemented
-        is_value = type(other) is Value
-        return _make(_pow(self.data, y, is_value), "pow", self, other if is_value else y)
+        return _binary("pow", self, other)
 
     def __rpow__(self, other):
-        x = other if type(other) is float else _const(other)
-        if x is None:
-            return NotImplemented
-        return _make(_pow(x, self.data, True), "pow", x, self)
-
-    # Unary ops.
+        return _binary("pow", other, self)
 
     def __neg__(self) -> "Value":
         return _make(-self.data, "neg", self)
@@ -193,57 +178,10 @@ class Value:
         return self
 
     def __abs__(self) -> "Value":
-        return _make(abs(self.data), "abs", self)
+        return apply("abs", self)
 
-    def exp(self) -> "Value":
-        """e ** self; OverflowError naming exp above about 709.78."""
-        try:
-            return _make(math.exp(self.data), "exp", self)
-        except OverflowError:
-            raise OverflowError(f"exp: overflow, exp({self.data!r}) is too large for a float") from None
-
-    def log(self) -> "Value":
-        """Natural logarithm; ValueError for x <= 0."""
-        x = self.data
-        if not x > 0.0:
-            raise ValueError(f"log: undefined for x <= 0, got x = {x!r}")
-        return _make(math.log(x), "log", self)
-
-    def sqrt(self) -> "Value":
-        """Square root; ValueError for x < 0."""
-        x = self.data
-        if not x >= 0.0:
-            raise ValueError(f"sqrt: undefined for x < 0, got x = {x!r}")
-        return _make(math.sqrt(x), "sqrt", self)
-
-    def tanh(self) -> "Value":
-        """Hyperbolic tangent (finite for every input)."""
-        return _make(math.tanh(self.data), "tanh", self)
-
-    def sigmoid(self) -> "Value":
-        """1 / (1 + exp(-x)), computed without overflow for any input."""
-        x = self.data
-        if x >= 0.0:
-            s = 1.0 / (1.0 + math.exp(-x))
-        else:
-            e = math.exp(x)
-            s = e / (1.0 + e)
-        return _make(s, "sigmoid", self)
-
-    def relu(self) -> "Value":
-        """max(x, 0)."""
-        x = self.data
-        return _make(x if x > 0.0 else 0.0, "relu", self)
-
-    def sin(self) -> "Value":
-        """Sine (radians)."""
-        return _make(_math("sin", self.data), "sin", self)
-
-    def cos(self) -> "Value":
-        """Cosine (radians)."""
-        return _make(_math("cos", self.data), "cos", self)
-
-    # Gradients.
+    # The other built-in ops (exp, log, tanh, relu, ...) become methods when rules.py declares
+    # them (``method=True``), so the table stays their only description.
 
     def backward(self, grad: float = 1.0) -> None:
         """Seed this node with ``grad`` and apply the chain rule to every node behind it."""
@@ -254,64 +192,258 @@ class Value:
         return Value(self.data, self.label)
 
 
-def _math(name: str, x: float) -> float:
+def _binary(key: str, x, y):
+    """A binary op on a Value and a number (either side); NotImplemented for foreign types."""
+    xd = x.data if type(x) is Value else x if type(x) is float else _const(x)
+    yd = y.data if type(y) is Value else y if type(y) is float else _const(y)
+    if xd is None or yd is None:
+        return NotImplemented
+    if key == "pow" and type(y) is Value and xd < 0.0:
+        raise ValueError(f"pow: base {xd!r} is negative and the exponent is a Value, whose derivative "
+                         f"log(base) is undefined there; use a number as the exponent")
+    return _make(OPS[key].forward(xd, yd), key, x if type(x) is Value else xd, y if type(y) is Value else yd)
+
+
+def _forward(spec: Op, args: tuple) -> float:
+    """spec.forward on numbers; a user forward's failure comes out naming the op and the input."""
+    if spec.builtin:
+        return spec.forward(*args)
+    at = ", ".join(f"{n} = {a!r}" for n, a in zip("xy", args))
     try:
-        return getattr(math, name)(x)
-    except ValueError:
-        raise ValueError(f"{name}: undefined for x = {x!r}") from None
+        out = spec.forward(*args)
+    except Exception as e:
+        raise type(e)(f"{spec.key}: forward failed at {at}: {e}") if isinstance(
+            e, (ValueError, ArithmeticError, TypeError)) else RuntimeError(
+            f"{spec.key}: forward raised {type(e).__name__} at {at}: {e}") from e
+    if isinstance(out, bool) or not isinstance(out, numbers.Real):
+        raise TypeError(f"{spec.key}: forward must return a number, got {type(out).__name__} "
+                        f"{reprlib.repr(out)} at {at}")
+    return float(out)
 
 
-def _check_value(v, where: str) -> Value:
-    if not isinstance(v, Value):
-        raise TypeError(f"{where}: expected a Value, got {type(v).__name__} {reprlib.repr(v)}")
-    return v
+def apply(op: str, *args):
+    """Op ``op`` on ``args``: a Value node if any is a Value, a float for numbers, and for other
+    number types (``forward.Dual``) their own operator or method of that name."""
+    spec = OPS.get(op)
+    if spec is None:
+        raise ValueError(f"apply: unknown op {op!r}; known ops: {', '.join(OPS)}")
+    if len(args) != spec.arity:
+        raise TypeError(f"apply: {op} takes {spec.arity} arguments, got {len(args)}")
+    if any(type(a) is Value for a in args):
+        if spec.key in ("div", "pow"):
+            return _binary(spec.key, *args)
+        xs = tuple(a.data if type(a) is Value else as_number(a, f"{op}: input {k}") for k, a in enumerate(args))
+        ops = tuple(a if type(a) is Value else x for a, x in zip(args, xs))
+        return _make(_forward(spec, xs), spec.key, *ops)
+    other = next((a for a in args if not isinstance(a, numbers.Real)), None)
+    if other is None:
+        return _forward(spec, tuple(as_number(a, f"{op}: input {k}") for k, a in enumerate(args)))
+    kind = type(other)  # forward.Dual and the like: lift numbers, then use its operators and methods
+    args = tuple(a if isinstance(a, kind) else kind(a) for a in args)
+    if spec.symbol:
+        return _SYMBOLS[spec.symbol, spec.arity](*args)
+    return getattr(args[0], spec.key)(*args[1:])
+
+
+_SYMBOLS = {("+", 2): lambda a, b: a + b, ("-", 2): lambda a, b: a - b, ("*", 2): lambda a, b: a * b,
+            ("/", 2): lambda a, b: a / b, ("**", 2): lambda a, b: a ** b, ("-", 1): lambda a: -a}
+
+
+def _op_function(spec: Op):
+    """The callable that applies ``spec`` to Values or numbers (what define_op returns)."""
+    def op(*args):
+        if len(args) != spec.arity:
+            raise TypeError(f"{spec.key} takes {spec.arity} argument{'s' * (spec.arity > 1)}, got {len(args)}")
+        for k, a in enumerate(args):
+            if type(a) is not Value and (isinstance(a, bool) or not isinstance(a, numbers.Real)):
+                raise TypeError(f"{spec.key}: input {k} must be a number or a Value, got {type(a).__name__} "
+                                f"{reprlib.repr(a)}")
+        out = apply(spec.key, *args)
+        return out if type(out) is Value else Value(out)
+
+    op.__name__ = op.__qualname__ = spec.key
+    op.__doc__ = (spec.forward.__doc__ or f"The op {spec.key!r}.").strip().splitlines()[0]
+    return op
+
+
+def _method(spec: Op):
+    """The Value method of a built-in op: ``x.exp()``, ``x.leaky_relu(slope=0.01)``."""
+    if spec.arity == 1:
+        forward, key = spec.forward, spec.key
+
+        def method(self):
+            return _make(forward(self.data), key, self)
+        method.__signature__ = inspect.Signature([inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)])
+    else:  # the second argument keeps the forward's name and default (slope=0.01)
+        params = list(inspect.signature(spec.forward).parameters.values())
+        second = params[1].replace(default=spec.defaults[0]) if spec.defaults else params[1]
+        signature = inspect.Signature([params[0].replace(name="self"), second])
+
+        def method(self, *args, **kwargs):
+            try:
+                bound = signature.bind(self, *args, **kwargs)
+            except TypeError as e:
+                raise TypeError(f"{spec.key}: {e}") from None
+            bound.apply_defaults()
+            return _op_function(spec)(*bound.args)
+        method.__signature__ = signature
+    method.__name__ = method.__qualname__ = spec.key
+    method.__doc__ = (spec.forward.__doc__ or f"The op {spec.key!r}.").strip().splitlines()[0]
+    return method
+
+
+def builtin(op: Op):
+    """Register a built-in op (rules.py); with ``method=True`` it becomes a Value method. Returns its function."""
+    op = register(dataclasses.replace(op, builtin=True))
+    if op.method:
+        setattr(Value, op.key, _method(op))
+    return _op_function(op)
+
+
+def _arity(f, what: str, name: str) -> int:
+    try:
+        params = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):
+        raise TypeError(f"define_op {name}: cannot read the signature of {what} {f!r}; wrap it in a def or "
+                        "lambda with named parameters") from None
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return -1
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty for p in params)
+
+
+def define_op(name: str, forward, backward, *, domain=None, kinks=()):
+    """A new op: ``forward(*xs)`` on floats (one or two), ``backward(g, *xs, out)`` returning one
+    contribution per input. Returns a function taking Values or numbers; ``RULES[name] is backward``.
+
+    Write ``backward`` with operators (and Value methods) so it works on floats and on Values; then
+    ``grad(..., create_graph=True)`` differentiates it again. ``domain`` (a tuple of (low, high)
+    intervals per input) lets ``gradcheck.check_rules`` and ``strategies.expressions`` test it.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"define_op: name must be a str, got {type(name).__name__} {reprlib.repr(name)}")
+    for what, f in (("forward", forward), ("backward", backward)):
+        if not callable(f):
+            raise TypeError(f"define_op {name}: {what} must be callable, got {type(f).__name__}")
+    arity = _arity(forward, "forward", name)
+    if arity not in (1, 2):
+        raise ValueError(f"define_op {name}: forward must take 1 or 2 numbers, it takes {arity if arity >= 0 else 'any number of'}")
+    takes = _arity(backward, "backward", name)
+    if takes not in (-1, arity + 2):
+        raise ValueError(f"define_op {name}: backward must take (g, {', '.join('xy'[:arity])}, out), "
+                         f"{arity + 2} arguments, it takes {takes}")
+    kinks = tuple(as_number(k, f"define_op {name}: kinks") for k in kinks)
+    domain = None if domain is None else tuple(tuple(tuple(map(float, p)) for p in iv) for iv in domain)
+    return _op_function(register(Op(name, arity, forward, backward, domain, kinks)))
+
+
+# Reverse accumulation.
+
+def contributions(node: Value, g, as_values: bool = False) -> list:
+    """[(operand index, parent, contribution), ...] of one chain-rule step at ``node`` with
+    upstream gradient ``g`` (constants left out).
+
+    With ``as_values`` the rule runs on the nodes themselves, so the contributions are recorded.
+    A zero upstream gradient contributes exactly zero, even where the local derivative is infinite
+    or NaN (sqrt at 0): the one rule every gradient path follows.
+    """
+    ops = operands(node)
+    if not ops:
+        return []
+    if as_values:
+        result = _call_rule(node, g, ops + (node,))
+        if g.data == 0.0:  # keep finite terms (their own derivatives matter), zero the 0 * inf ones
+            result = [c if finite(c) else g * 0.0 for c in result]
+    elif g == 0.0:
+        return [(k, a, 0.0) for k, a in enumerate(ops) if type(a) is not float]
+    else:
+        result = _call_rule(node, g, tuple(a if type(a) is float else a.data for a in ops) + (node.data,))
+    return [(k, a, c) for k, (a, c) in enumerate(zip(ops, result)) if type(a) is not float]
+
+
+def _call_rule(node: Value, g, args: tuple):
+    result = RULES[node.op](g, *args)
+    if not isinstance(result, (tuple, list)) or len(result) != len(args) - 1:
+        raise _rule_error(node, result)
+    return result
+
+
+def _rule_error(node: Value, result) -> Exception:
+    arity = len(operands(node))
+    got = f"{len(result)} contributions" if isinstance(result, (tuple, list)) else \
+        f"{type(result).__name__} {reprlib.repr(result)}"
+    return ValueError(f"{node.op}_backward must return a tuple of {arity} contribution{'s' * (arity > 1)} "
+                      f"(one per input), got {got}")
+
+
+def reverse_pass(root: Value, seed, as_values: bool = False):
+    """The reverse pass written once, for the tools: yields (node, upstream g, contributions) in
+    reverse topological order, accumulating into a dict of gradients (``.grad`` is never touched).
+
+    The dict is yielded first (``grads = next(walk)``), so a caller can read every gradient as it
+    stands. ``backward`` keeps a tight copy of this loop for speed (see there).
+    """
+    order = toposort(root)
+    grads: dict = {root: seed}
+    yield grads
+    for i in range(len(order) - 1, -1, -1):
+        node = order[i]
+        g = grads.get(node)
+        if g is None or not node.op:
+            continue
+        steps = contributions(node, g, as_values)
+        yield node, g, steps
+        for _, parent, c in steps:
+            prev = grads.get(parent)
+            grads[parent] = c if prev is None else prev + c
 
 
 def backward(root: Value, grad: float = 1.0) -> None:
-    """Reverse-mode pass from ``root``: leaves accumulate, interior nodes hold this pass's gradient."""
-    _check_value(root, "backward")
-    seed = _number(grad, "backward(grad=...)")
-    order = toposort(root)
-    for node in order:
-        if node.op:
-            node.grad = 0.0
-    root.grad += seed
-    rules = RULES
-    for node in reversed(order):
-        g = node.grad
-        if g == 0.0 or not node.op:
-            continue  # rules are linear in g: a zero upstream gradient contributes nothing
-        a = node._a
-        b = node._b
-        if b is None:
-            (ga,) = rules[node.op](g, a.data, node.data)
-            a.grad += ga
-        elif type(a) is float:
-            b.grad += rules[node.op](g, a, b.data, node.data)[1]
-        elif type(b) is float:
-            a.grad += rules[node.op](g, a.data, b, node.data)[0]
-        else:
-            ga, gb = rules[node.op](g, a.data, b.data, node.data)
-            a.grad += ga
-            b.grad += gb
+    """Reverse-mode pass from ``root``: leaves accumulate, interior nodes hold this pass's gradient.
 
-
-def contributions(node: Value, g, as_values: bool = False) -> list:
-    """[(parent, contribution), ...] of one chain-rule step at ``node`` with upstream gradient ``g``.
-
-    With ``as_values`` the rule runs on the nodes themselves, so the contributions are recorded.
+    Each leaf's contributions are summed within the pass and added to its ``.grad`` once, so two
+    passes give exactly twice one pass. Passes hold a lock: threads sharing parameters lose nothing.
     """
-    if not node.op:
-        return []
-    ops = (node._a,) if node._b is None else (node._a, node._b)
-    if as_values:
-        out = node
-        args = ops
-    else:
-        out = node.data
-        args = tuple(x if type(x) is float else x.data for x in ops)
-    result = RULES[node.op](g, *args, out)
-    return [(p, c) for p, c in zip(ops, result) if type(p) is not float]
+    as_value(root, "backward")
+    seed = as_number(grad, "backward(grad=...)")
+    with PASS_LOCK:
+        order = toposort(root)
+        leaves = []
+        for node in order:
+            if node.op:
+                node.grad = 0.0
+            else:
+                leaves.append((node, node.grad))
+                node.grad = 0.0
+        root.grad = seed
+        rules = RULES
+        done = False
+        # The loop of reverse_pass, written out: .grad slots instead of a dict and no generator
+        # (about twice as fast, and backward is the hot path of every training step).
+        try:
+            for node in reversed(order):
+                g = node.grad
+                if g == 0.0 or not node.op:
+                    continue  # a zero upstream gradient contributes nothing (even times inf)
+                a = node._a
+                b = node._b
+                if b is None:
+                    (ga,) = rules[node.op](g, a.data, node.data)
+                    a.grad += ga
+                elif type(a) is float:
+                    b.grad += rules[node.op](g, a, b.data, node.data)[1]
+                elif type(b) is float:
+                    a.grad += rules[node.op](g, a.data, b, node.data)[0]
+                else:
+                    ga, gb = rules[node.op](g, a.data, b.data, node.data)
+                    a.grad += ga
+                    b.grad += gb
+            done = True
+        except (ValueError, TypeError, IndexError):
+            contributions(node, g)  # raises the clear error if the rule returned the wrong shape
+            raise
+        finally:  # a failed pass leaves every leaf as it found it
+            for leaf, before in leaves:
+                leaf.grad = before + leaf.grad if done else before
 
 
 def grad(output: Value, inputs, create_graph: bool = False) -> tuple:
@@ -320,33 +452,31 @@ def grad(output: Value, inputs, create_graph: bool = False) -> tuple:
     With ``create_graph=True`` the gradients are Values recorded in a graph of their own, so they
     can be differentiated again.
     """
-    _check_value(output, "grad")
+    as_value(output, "grad")
     if isinstance(inputs, Value):
         inputs = (inputs,)
     elif not hasattr(inputs, "__iter__"):
         raise TypeError(f"grad: inputs must be a Value or a sequence of Values, got {type(inputs).__name__}")
     inputs = tuple(inputs)
     for i, x in enumerate(inputs):
-        _check_value(x, f"grad: inputs[{i}]")
-    order = toposort(output)
-    grads: dict = {output: Value(1.0, "seed") if create_graph else 1.0}
+        as_value(x, f"grad: inputs[{i}]")
     made: list = []  # nodes recorded by the latest step, tagged below so pictures can name them
-    outer = _recording_mode.get()
-    hook = made.append if outer is None else lambda v: (made.append(v), outer(v))
-    with _record_hook(hook) if create_graph else contextlib.nullcontext():
-        for i in range(len(order) - 1, -1, -1):
-            node = order[i]
-            g = grads.get(node)
-            if g is None or not node.op or (not create_graph and g == 0.0):
-                continue
-            steps = contributions(node, g, create_graph)
-            _tag(made, f"{node.op}_backward @ node {i}")
-            for parent, c in steps:
-                prev = grads.get(parent)
-                grads[parent] = c if prev is None else prev + c
-                _tag(made, f"accumulate @ node {i}")
+    walk = reverse_pass(output, Value(1.0, "seed") if create_graph else 1.0, create_graph)
+    with record_hook(made.append) if create_graph else contextlib.nullcontext():
+        grads = next(walk)
+        for node, _, _ in walk:
+            _tag(made, f"{node.op}_backward")
+        _tag(made, "accumulate")
     zero = Value if create_graph else float
     return tuple(grads[x] if x in grads else zero(0.0) for x in inputs)
+
+
+BACKWARD_TAGS = ("seed", "accumulate")  # labels of nodes grad(create_graph=True) records, with "<op>_backward"
+
+
+def made_by_backward(node: Value) -> bool:
+    """True for a node that ``grad(..., create_graph=True)`` recorded (its label names the rule)."""
+    return node.label in BACKWARD_TAGS or node.label.endswith("_backward")
 
 
 def _tag(nodes: list, label: str) -> None:
@@ -357,20 +487,26 @@ def _tag(nodes: list, label: str) -> None:
 
 
 class no_grad(contextlib.ContextDecorator):
-    """Inside, operations record no graph (their results are leaves). Also a decorator."""
+    """Inside, operations record no graph (their results are leaves). Also a decorator.
+
+    One object may be entered by several threads at once: each thread keeps its own tokens.
+    """
 
     _target = staticmethod(lambda: _OFF)
 
+    def __init__(self) -> None:
+        self._local = threading.local()
+
     def __enter__(self):
-        self._tokens = getattr(self, "_tokens", [])
-        self._tokens.append(_mode.set(self._target()))
+        tokens = self._local.__dict__.setdefault("tokens", [])
+        tokens.append(_mode.set(self._target()))
         return self
 
     def __exit__(self, *exc) -> None:
-        _mode.reset(self._tokens.pop())
+        _mode.reset(self._local.tokens.pop())
 
     def _recreate_cm(self):
-        return type(self)()  # a fresh instance per decorated call, so threads never share tokens
+        return type(self)()  # a fresh instance per decorated call
 
 
 class enable_grad(no_grad):
@@ -380,9 +516,11 @@ class enable_grad(no_grad):
 
 
 @contextlib.contextmanager
-def _record_hook(hook):
-    """Record graphs and call ``hook(node)`` for each node made inside (for trace.detect_anomaly)."""
-    t1, t2 = _recording_mode.set(hook), _mode.set(hook)
+def record_hook(hook):
+    """Record graphs and call ``hook(node)`` for each node made inside, after any outer hook's."""
+    outer = _recording_mode.get()
+    both = hook if outer is None else lambda v: (outer(v), hook(v))
+    t1, t2 = _recording_mode.set(both), _mode.set(both)
     try:
         yield
     finally:

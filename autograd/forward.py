@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from .engine import Value, _number
+from .engine import Value, as_number as _number
 
 __all__ = ["Dual", "derivative", "gradient"]
 
@@ -89,6 +89,8 @@ class Dual:
         x = self.val
         return Dual(abs(x), self.der * (1.0 if x > 0 else -1.0 if x < 0 else 0.0))
 
+    abs = __abs__
+
     def exp(self):
         e = math.exp(self.val)
         return Dual(e, e * self.der)
@@ -112,6 +114,44 @@ class Dual:
     def relu(self):
         x = self.val
         return Dual(x, self.der) if x > 0 else Dual(0.0, 0.0)
+
+    def leaky_relu(self, slope=0.01):
+        s = self._lift(slope)
+        if self.val != self.val:
+            return Dual(math.nan, math.nan)
+        if self.val > 0:
+            return Dual(self.val, self.der)
+        return Dual(s.val * self.val, s.val * self.der + self.val * s.der)
+
+    def softplus(self):
+        x = self.val
+        s = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+        return Dual(max(x, 0.0) + math.log1p(math.exp(-abs(x))), s * self.der)
+
+    def erf(self):
+        x = self.val
+        return Dual(math.erf(x), 2.0 / math.sqrt(math.pi) * math.exp(-x * x) * self.der)
+
+    def gelu(self):
+        x = self.val
+        cdf = 0.5 * math.erfc(-x / math.sqrt(2.0))
+        return Dual(x * cdf, (cdf + x * math.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)) * self.der)
+
+    def maximum(self, other):
+        o = self._lift(other)
+        if self.val > o.val:
+            return self
+        if o.val > self.val:
+            return o
+        return Dual(self.val, 0.5 * (self.der + o.der))
+
+    def minimum(self, other):
+        o = self._lift(other)
+        if self.val < o.val:
+            return self
+        if o.val < self.val:
+            return o
+        return Dual(self.val, 0.5 * (self.der + o.der))
 
     def sin(self):
         return Dual(math.sin(self.val), math.cos(self.val) * self.der)

@@ -16,19 +16,21 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 
-from .engine import Value, contributions, grad, no_grad
+from .engine import Value, apply, contributions, grad, no_grad
 from .graph import operands, toposort
-from .ops import SPECS, apply
-from .rules import RULES
+from .ops import OPS, RULES
 
 __all__ = ["numerical_grad", "gradcheck", "gradgradcheck", "check_rules", "GradcheckError", "KinkWarning"]
 
 CBRT_EPS = sys.float_info.epsilon ** (1 / 3)  # the step that balances truncation and rounding error
-KINK_OPS = ("relu", "abs")
 
 
 class GradcheckError(AssertionError):
-    """Analytic and numerical gradients disagree; ``rows`` holds the per-input comparison."""
+    """Analytic and numerical gradients disagree; ``rows`` holds the per-input comparison.
+
+    An AssertionError (PyTorch's is a RuntimeError) because it is a failed check, meant for tests:
+    pytest shows it as a test failure with the table, and ``except AssertionError`` catches it.
+    """
 
     def __init__(self, message: str, rows=()) -> None:
         super().__init__(message)
@@ -36,7 +38,7 @@ class GradcheckError(AssertionError):
 
 
 class KinkWarning(UserWarning):
-    """A finite-difference step crossed a kink (relu or abs); the message has the one-sided derivatives."""
+    """A finite-difference step crossed a kink (of an op with ``kinks``); the message has the one-sided derivatives."""
 
 
 @dataclass
@@ -120,10 +122,14 @@ def _call(where: str, f, inputs, moved: str = "") -> Value:
     return out
 
 
+def _numbers(node: Value) -> list:
+    return [a if type(a) is float else a.data for a in operands(node)]
+
+
 def _kink_signature(out: Value) -> list:
-    """(node index, op, argument, side of the kink) for every relu/abs node, in topological order."""
-    return [(n, node.op, node._a.data, (node._a.data > 0) - (node._a.data < 0))
-            for n, node in enumerate(toposort(out)) if node.op in KINK_OPS]
+    """(node index, op, argument, side of each kink) for every node of an op with kinks, in order."""
+    return [(n, node.op, _numbers(node)[0], OPS[node.op].side(_numbers(node)))
+            for n, node in enumerate(toposort(out)) if node.op in OPS and OPS[node.op].kinks]
 
 
 def _branches(sig: list) -> list:
@@ -221,7 +227,7 @@ def _kink_note(sig0, sig_plus, sig_minus) -> str:
     for here, plus, minus in zip(sig0, sig_plus, sig_minus):
         if not here[3] == plus[3] == minus[3]:
             return f"crossed a kink at node {here[0]} ({here[1]}, input {here[2]:.3g})"
-    return "crossed a kink (the relu/abs nodes differ between x-h and x+h)"
+    return "crossed a kink (the nodes of ops with kinks differ between x-h and x+h)"
 
 
 def _one_sided(f, inputs, labels, i, h, plus, minus, sig_plus, sig_minus) -> tuple:
@@ -282,7 +288,7 @@ _REFINED = ("  (refined): the first step disagreed, so numeric was measured agai
 
 def _local_numeric(node: Value, k: int) -> float | None:
     """d node / d operand k on the op alone, by the step sweep of ``_refined`` (None if it cannot be measured)."""
-    args = [a if type(a) is float else a.data for a in operands(node)]
+    args = _numbers(node)
 
     def op_at(x: float) -> float:
         moved = [Value(a) for a in args]
@@ -296,12 +302,10 @@ def _local_numeric(node: Value, k: int) -> float | None:
 def _culprit(out: Value, atol: float, rtol: float) -> str:
     """Name the first node whose rule disagrees with finite differences on the op alone."""
     for n, node in enumerate(toposort(out)):
-        if not node.op or node.op in KINK_OPS and node._a.data == 0.0:
-            continue
+        if not node.op or 0 in OPS[node.op].side(_numbers(node)):
+            continue  # at a kink finite differences measure neither side
         ops = operands(node)
-        ks = [k for k, a in enumerate(ops) if type(a) is not float]
-        rule_says = [c for _, c in contributions(node, 1.0)]
-        for k, analytic in zip(ks, rule_says):
+        for k, _, analytic in contributions(node, 1.0):
             numeric = _local_numeric(node, k)
             if numeric is not None and abs(analytic - numeric) > atol + rtol * abs(numeric):
                 return (f"culprit: {node.op}_backward at node {n} ({node.op} of "
@@ -342,19 +346,25 @@ def gradgradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol:
 
 
 def check_rules(rules: dict | None = None) -> bool:
-    """Every rule in the table is linear in g, deterministic, and right at a sample point; else GradcheckError."""
+    """Every rule in the table (user ops included) is linear in g, deterministic, and right at a
+    sample point of its domain; else GradcheckError naming each wrong rule."""
     rules = RULES if rules is None else rules
     problems = []
     for op, rule in rules.items():
-        spec = SPECS.get(op)
-        if spec is None:
-            problems.append(f"{op}: no entry in autograd.ops.SPECS, so it cannot be checked")
+        spec = OPS.get(op)
+        if spec is None or spec.domain is None:
+            problems.append(f"{op}: no domain in the op table, so it cannot be checked "
+                            f"(give define_op a domain=...)")
             continue
         leaves = [Value(a) for a in spec.sample()]
         with no_grad():
             out = apply(op, *leaves).data
         args = [v.data for v in leaves]
-        r0, r1, r2 = (tuple(rule(g, *args, out)) for g in (0.0, 1.5, 3.0))
+        try:
+            r0, r1, r2 = (tuple(rule(g, *args, out)) for g in (0.0, 1.5, 3.0))
+        except Exception as e:
+            problems.append(f"{op}_backward raised {type(e).__name__} at {args}: {e}")
+            continue
         if len(r1) != spec.arity:
             problems.append(f"{op}_backward returned {len(r1)} contributions for {spec.arity} inputs")
             continue

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import threading
 
-__all__ = ["toposort", "operands"]
+__all__ = ["toposort", "operands", "PASS_LOCK"]
 
 
-_walk = threading.RLock()  # one walk at a time, so the visit marks of two walks never mix
+# One walk at a time, so the visit marks of two walks never mix; backward holds it for its whole
+# pass, so threads sharing leaves add their gradients one pass after another and lose nothing.
+PASS_LOCK = threading.RLock()
 
 
 def toposort(root) -> list:
@@ -28,7 +30,7 @@ def toposort(root) -> list:
     token = object()
     stack = [root]
     push, pop = stack.append, stack.pop
-    with _walk:
+    with PASS_LOCK:
         while stack:
             node = pop()
             if node is None:

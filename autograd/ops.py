@@ -1,69 +1,108 @@
-"""The op table for tools: how to apply each op by its key, and where it is safe to test.
+"""The op table: one record per op, read by everything that needs to know an op.
 
-``apply`` works on anything with Value's operators and methods (Values, ``forward.Dual``), so the
-checkers, the strategies and the forward-mode oracle share one description of every op.
+An ``Op`` holds an op's key, its arity, its forward on floats (with the domain check whose error
+names the op and the input), its named backward rule, where it is safe to test, its kinks, how it
+prints, and optionally a faster template for ``compile_graph``. The built-in ops are declared in
+``autograd/rules.py``, one block each; users add their own with ``autograd.define_op``. The
+engine's methods, ``compile``, the command line, ``strategies``, ``gradcheck``, ``trace`` and
+``viz`` all read ``OPS``; ``RULES`` (also ``autograd.rules.RULES``) maps each key to its rule.
+
+This module imports nothing from the engine, so the engine can build on it.
 """
 
 from __future__ import annotations
 
-import operator
+import math
 from dataclasses import dataclass
 from typing import Callable
 
-__all__ = ["OpSpec", "SPECS", "apply"]
+__all__ = ["Op", "OPS", "RULES", "register", "call_text", "fmt"]
 
 
 @dataclass(frozen=True)
-class OpSpec:
-    """One op: its key, arity, how to apply it, safe test intervals per argument, and its kinks."""
+class Op:
+    """One op. ``forward(*xs)`` takes floats; ``rule(g, *xs, out)`` returns one contribution per input."""
 
-    op: str
-    arity: int
-    fn: Callable
-    domain: tuple  # per argument: a tuple of (low, high) intervals safe for testing
-    kinks: tuple = ()  # points of argument 0 where the op is not differentiable
-    symbol: str = ""  # infix symbol for binary ops, "-" for neg
+    key: str  # the op's name in the graph (``node.op``) and in RULES
+    arity: int  # 1 or 2
+    forward: Callable
+    rule: Callable
+    domain: tuple | None = None  # per argument: (low, high) intervals where tests may sample it
+    kinks: tuple = ()  # points where the op is not differentiable, of argument 0 or of ``kink_var``
+    kink_var: Callable | None = None  # the quantity whose kinks count, if not argument 0 (max: x - y)
+    symbol: str = ""  # infix symbol of a binary op ("+"), or "-" for prefix negation
+    name: str = ""  # its function name in formulas and on the command line (default: key)
+    defaults: tuple = ()  # values of trailing arguments the command line may leave out
+    local: tuple = ()  # per input, the local derivative as text over u, v, out (for the stepper page)
+    compile: tuple | None = None  # (forward template, (one backward template per input)), see compile.py
+    method: bool = False  # a built-in op that is also a Value method of the same name
+    builtin: bool = False
+
+    @property
+    def fn_name(self) -> str:
+        return self.name or self.key
 
     def contains(self, k: int, x: float) -> bool:
         """Whether ``x`` lies in the safe test domain of argument ``k``."""
-        return any(lo <= x <= hi for lo, hi in self.domain[k])
+        return self.domain is not None and any(lo <= x <= hi for lo, hi in self.domain[k])
+
+    def side(self, xs) -> tuple:
+        """Which side of each kink the inputs ``xs`` lie on (-1, 0 or 1 per kink)."""
+        t = self.kink_var(*xs) if self.kink_var else xs[0]
+        return tuple((t > k) - (t < k) for k in self.kinks)
 
     def sample(self) -> tuple:
         """A fixed point well inside the domain (for rule self-checks)."""
         return tuple(lo + (0.37 + 0.3 * k) * (hi - lo) for k, ((lo, hi), *_) in enumerate(self.domain))
 
 
-def _method(name: str) -> Callable:
-    return lambda x: getattr(x, name)()
+OPS: dict = {}
+RULES: dict = {}
 
 
-WIDE = ((-3.0, 3.0),)
-_specs = [
-    OpSpec("add", 2, operator.add, (WIDE, WIDE), symbol="+"),
-    OpSpec("sub", 2, operator.sub, (WIDE, WIDE), symbol="-"),
-    OpSpec("mul", 2, operator.mul, (WIDE, WIDE), symbol="*"),
-    OpSpec("div", 2, operator.truediv, (WIDE, ((0.25, 3.0), (-3.0, -0.25))), symbol="/"),
-    OpSpec("pow", 2, operator.pow, (((0.25, 3.0),), ((-2.5, 2.5),)), symbol="**"),
-    OpSpec("neg", 1, operator.neg, (WIDE,), symbol="-"),
-    OpSpec("abs", 1, operator.abs, (((0.01, 3.0), (-3.0, -0.01)),), kinks=(0.0,)),
-    OpSpec("exp", 1, _method("exp"), (((-5.0, 5.0),),)),
-    OpSpec("log", 1, _method("log"), (((0.1, 10.0),),)),
-    OpSpec("sqrt", 1, _method("sqrt"), (((0.1, 10.0),),)),
-    OpSpec("tanh", 1, _method("tanh"), (((-4.0, 4.0),),)),
-    OpSpec("sigmoid", 1, _method("sigmoid"), (((-6.0, 6.0),),)),
-    OpSpec("relu", 1, _method("relu"), (((0.01, 3.0), (-3.0, -0.01)),), kinks=(0.0,)),
-    OpSpec("sin", 1, _method("sin"), (((-6.0, 6.0),),)),
-    OpSpec("cos", 1, _method("cos"), (((-6.0, 6.0),),)),
-]
-SPECS = {s.op: s for s in _specs}
+def register(op: Op) -> Op:
+    """Enter ``op`` in the table (ValueError if its key is taken or the record is malformed)."""
+    if not isinstance(op.key, str) or not op.key.isidentifier():
+        raise ValueError(f"define_op: the name must be an identifier, got {op.key!r}")
+    if op.key in OPS:
+        raise ValueError(f"define_op: an op named {op.key!r} already exists; choose another name")
+    if op.arity not in (1, 2):
+        raise ValueError(f"define_op {op.key}: forward must take 1 or 2 numbers, got arity {op.arity}")
+    for what, f in (("forward", op.forward), ("backward", op.rule)):
+        if not callable(f):
+            raise TypeError(f"define_op {op.key}: {what} must be callable, got {type(f).__name__}")
+    if op.domain is not None:
+        if len(op.domain) != op.arity or not all(
+                iv and all(len(p) == 2 and p[0] < p[1] for p in iv) for iv in op.domain):
+            raise ValueError(f"define_op {op.key}: domain must give, for each of its {op.arity} inputs, a "
+                             f"tuple of (low, high) intervals, got {op.domain!r}")
+    OPS[op.key] = op
+    RULES[op.key] = op.rule
+    return op
 
 
-def apply(op: str, *args):
-    """The result of op ``op`` on ``args`` (``apply("mul", x, 2.0)`` is ``x * 2.0``)."""
-    try:
-        spec = SPECS[op]
-    except KeyError:
-        raise ValueError(f"apply: unknown op {op!r}; known ops: {', '.join(SPECS)}") from None
-    if len(args) != spec.arity:
-        raise TypeError(f"apply: {op} takes {spec.arity} arguments, got {len(args)}")
-    return spec.fn(*args)
+def fmt(x: float, digits: int = 4) -> str:
+    """A number as the pictures and traces print it: fixed point in a readable range, else exponent."""
+    return f"{x:.{digits}f}" if x == 0 or 1e-3 <= abs(x) < 1e5 else f"{x:.{digits - 1}e}"
+
+
+def call_text(op: str, args: list, wrap: Callable[[str], str] = lambda t: f"({t})") -> str:
+    """How a node prints: ``a * b``, ``-a``, ``tanh(a)``, ``max(a, b)``; ``wrap`` brackets operands
+    of infix ops that are themselves infix (the caller knows which)."""
+    spec = OPS.get(op)
+    if spec is not None and spec.symbol and len(args) == 2:
+        return f"{wrap(args[0])} {spec.symbol} {wrap(args[1])}"
+    if spec is not None and spec.symbol and len(args) == 1:
+        return f"{spec.symbol}{wrap(args[0])}"
+    return f"{spec.fn_name if spec else op}({', '.join(args)})"
+
+
+def is_infix(op: str) -> bool:
+    """True when ``op`` prints with a symbol (so an operand that is one needs brackets)."""
+    spec = OPS.get(op)
+    return spec is not None and bool(spec.symbol)
+
+
+def finite(x) -> bool:
+    """math.isfinite for a float or a Value's data."""
+    return math.isfinite(x if type(x) is float else x.data)

@@ -1,7 +1,7 @@
-"""One named derivative rule per op, in one table keyed by the op name.
+"""Every built-in op, one block each: its forward on floats, its named derivative rule, its record.
 
 A rule is pure: it receives the upstream gradient ``g``, the op's inputs (``x``, and ``y`` for
-binary ops), and its output ``out``, and returns one contribution per input. Only the engine adds
+binary ops) and its output ``out``, and returns one contribution per input. Only the engine adds
 contributions into gradients. A breakpoint on ``autograd.rules.mul_backward`` stops at every multiply.
 
 The arguments are floats during an ordinary backward pass and Values when the gradient itself is
@@ -9,23 +9,27 @@ being recorded (``grad(..., create_graph=True)``), so every rule is written with
 few helpers below, which work for both. A constant operand (the ``2`` in ``x * 2``) arrives as a
 float; the engine discards the contribution computed for it.
 
-Non-smooth points follow PyTorch: relu'(0) = 0 and abs'(0) = 0. A derivative that is infinite at
-the point asked (sqrt at 0, ``x ** 0.5`` at 0) is ``inf``, as in PyTorch; ``trace.find_nonfinite``
-points at the node.
+Conventions (the README's "Semantics" lists them): relu'(0) = 0 and abs'(0) = 0 as in PyTorch,
+leaky_relu'(0) = slope, max/min split a tie's gradient in half; a derivative that is infinite at the
+point asked (sqrt at 0) is ``inf``, and its second derivative ``-inf``; a NaN input gives a NaN
+value and a NaN derivative. A zero upstream gradient contributes exactly zero (the engine's rule).
+
+To add an op: write its forward and rule here, then one ``builtin(Op(...))``; add its row to the
+spec table in tests/test_ops.py and its method to ``forward.Dual`` (a test checks both).
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["RULES", "register"]
+from .engine import Value, builtin, record
+from .ops import OPS, RULES, Op
 
-RULES: dict = {}
+__all__ = ["RULES", "maximum", "minimum"]
 
-
-def register(op: str, rule) -> None:
-    """Enter ``rule`` in the table as the derivative of ``op``."""
-    RULES[op] = rule
+INF, NAN = math.inf, math.nan
+WIDE = ((-3.0, 3.0),)
+AWAY_FROM_0 = ((0.01, 3.0), (-3.0, -0.01))
 
 
 def _data(x) -> float:
@@ -34,16 +38,48 @@ def _data(x) -> float:
 
 
 def _apply(name: str, x):
-    """math.<name>(x) for a float, x.<name>() for a Value (so rules can be differentiated again)."""
-    return getattr(math, name)(x) if type(x) is float else getattr(x, name)()
+    """Op ``name``'s forward for a float, x.<name>() for a Value (so rules can be differentiated again)."""
+    return OPS[name].forward(x) if type(x) is float else getattr(x, name)()
 
+
+def div(a, b):
+    """a / b with IEEE results where the engine's ``/`` refuses: 1 / 0 = inf, 0 / 0 = nan (for rules)."""
+    ad, bd = _data(a), _data(b)
+    if bd != 0.0:
+        return a / b
+    q = NAN if ad == 0.0 or ad != ad else math.copysign(INF, ad) * math.copysign(1.0, bd)
+    return q if type(a) is float and type(b) is float else record("div", q, a, b)
+
+
+def power(a, b):
+    """a ** b with IEEE results where the engine's ``**`` refuses (0 ** -1 = inf, overflow = inf)."""
+    ad, bd = _data(a), _data(b)
+    try:
+        q = ad ** bd
+    except ZeroDivisionError:
+        q = INF
+    except OverflowError:
+        q = INF if ad > 0.0 or bd.is_integer() and bd % 2 == 0 else -INF
+    if type(q) is complex:
+        q = NAN
+    return q if type(a) is float and type(b) is float else record("pow", q, a, b)
+
+
+def _step(x, below, above):
+    """``above`` where x > 0, ``below`` where x <= 0, NaN where x is NaN (NaN in, NaN out)."""
+    xd = _data(x)
+    return above if xd > 0.0 else below if xd <= 0.0 else NAN
+
+
+# Arithmetic.
 
 def add_backward(g, x, y, out):
     """d(x + y) = (g, g)"""
     return g, g
 
 
-register("add", add_backward)
+builtin(Op("add", 2, lambda x, y: x + y, add_backward, (WIDE, WIDE), symbol="+",
+           compile=("{a} + {b}", ("{g}", "{g}"))))
 
 
 def sub_backward(g, x, y, out):
@@ -51,40 +87,63 @@ def sub_backward(g, x, y, out):
     return g, -g
 
 
-register("sub", sub_backward)
+builtin(Op("sub", 2, lambda x, y: x - y, sub_backward, (WIDE, WIDE), symbol="-",
+           compile=("{a} - {b}", ("{g}", "-{g}"))))
 
 
 def mul_backward(g, x, y, out):
-    """d(x * y) = (y * g, x * g)"""
+    """d(x * y) = (g * y, g * x)"""
     return g * y, g * x
 
 
-register("mul", mul_backward)
+builtin(Op("mul", 2, lambda x, y: x * y, mul_backward, (WIDE, WIDE), symbol="*",
+           compile=("{a} * {b}", ("{g} * {b}", "{g} * {a}"))))
+
+
+def div_forward(x: float, y: float) -> float:
+    """x / y; ZeroDivisionError naming div when y is 0."""
+    if y == 0.0:
+        raise ZeroDivisionError(f"div: division by zero ({x!r} / {y!r})")
+    return x / y
 
 
 def div_backward(g, x, y, out):
-    """d(x / y) = (g / y, -g * out / y)"""
-    gy = g / y
-    return gy, -gy * out
-
-
-register("div", div_backward)
-
-
-def pow_backward(g, x, y, out):
-    """d(x ** y) = (g * y * x ** (y - 1), g * out * log(x)); at x = 0 they are (inf or 0, 0)."""
-    xd, yd = _data(x), _data(y)
-    if xd == 0.0 and yd < 1.0:  # 0 ** (y - 1) would divide by zero; the forward refuses y < 0
-        gx = g * (0.0 if yd == 0.0 else math.inf)
-    else:
-        gx = g * y * x ** (y - 1.0)  # kept whole even at y = 0, so d(gx)/dy stays right
-    # A Value exponent with a negative base is refused when the node is made, so xd < 0 here
-    # means the exponent is a constant and this contribution is discarded.
-    gy = g * out * _apply("log", x) if xd > 0.0 else g * 0.0
+    """d(x / y) = (g / y, -(g / y) * out), or -g * (out / y) where the first form overflows"""
+    gx = div(g, y)
+    gy = -gx * out
+    if not math.isfinite(_data(gy)) and math.isfinite(_data(g)):
+        gy = -g * div(out, y)  # 0 / 5e-324: g / y is inf but out / y is 0
     return gx, gy
 
 
-register("pow", pow_backward)
+builtin(Op("div", 2, div_forward, div_backward, (WIDE, ((0.25, 3.0), (-3.0, -0.25))), symbol="/"))
+
+
+def pow_forward(x: float, y: float) -> float:
+    """x ** y; errors naming pow for a negative base with a fractional exponent, 0 ** negative, overflow."""
+    if x < 0.0 and not y.is_integer():
+        raise ValueError(f"pow: negative base {x!r} with non-integer exponent {y!r}")
+    if x == 0.0 and y < 0.0:
+        raise ZeroDivisionError(f"pow: 0.0 cannot be raised to the negative power {y!r}")
+    try:
+        return x ** y
+    except OverflowError:
+        raise OverflowError(f"pow: {x!r} ** {y!r} is too large for a float") from None
+
+
+def pow_backward(g, x, y, out):
+    """d(x ** y) = (g * y * x ** (y - 1), g * out * log(x)); 0 for y = 0 and for x = 0 in d/dy"""
+    gx = g * y * power(x, y - 1.0)  # kept whole even at y = 0, so d(gx)/dy stays right
+    if _data(y) == 0.0 and not math.isfinite(_data(gx)):
+        gx = g * 0.0  # 0 * x ** -1 is 0 for every x (5e-324 ** -1 overflows, nan ** 0 is 1): as PyTorch
+    xd = _data(x)
+    # A Value exponent with a negative base is refused when the node is made, so xd < 0 here
+    # means the exponent is a constant and this contribution is discarded.
+    gy = g * out * _apply("log", x) if xd > 0.0 or xd != xd else g * 0.0
+    return gx, gy
+
+
+builtin(Op("pow", 2, pow_forward, pow_backward, (((0.25, 3.0),), ((-2.5, 2.5),)), symbol="**"))
 
 
 def neg_backward(g, x, out):
@@ -92,16 +151,31 @@ def neg_backward(g, x, out):
     return (-g,)
 
 
-register("neg", neg_backward)
+builtin(Op("neg", 1, lambda x: -x, neg_backward, (WIDE,), symbol="-", compile=("-{a}", ("-{g}",))))
+
+
+def abs_forward(x: float) -> float:
+    """|x|"""
+    return abs(x)
 
 
 def abs_backward(g, x, out):
     """d|x| = g * sign(x), with abs'(0) = 0"""
     xd = _data(x)
-    return (g * (1.0 if xd > 0.0 else -1.0 if xd < 0.0 else 0.0),)
+    return (g * (1.0 if xd > 0.0 else -1.0 if xd < 0.0 else 0.0 if xd == 0.0 else NAN),)
 
 
-register("abs", abs_backward)
+builtin(Op("abs", 1, abs_forward, abs_backward, (AWAY_FROM_0,), kinks=(0.0,)))
+
+
+# Functions.
+
+def exp_forward(x: float) -> float:
+    """e ** x; OverflowError naming exp above about 709.78."""
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise OverflowError(f"exp: overflow, exp({x!r}) is too large for a float") from None
 
 
 def exp_backward(g, x, out):
@@ -109,7 +183,15 @@ def exp_backward(g, x, out):
     return (g * out,)
 
 
-register("exp", exp_backward)
+builtin(Op("exp", 1, exp_forward, exp_backward, (((-5.0, 5.0),),), method=True,
+           compile=("_f_exp({a})", ("{g} * {out}",))))
+
+
+def log_forward(x: float) -> float:
+    """Natural logarithm; ValueError naming log for x <= 0."""
+    if x <= 0.0:
+        raise ValueError(f"log: undefined for x <= 0, got x = {x!r}")
+    return math.log(x)
 
 
 def log_backward(g, x, out):
@@ -117,17 +199,28 @@ def log_backward(g, x, out):
     return (g / x,)
 
 
-register("log", log_backward)
+builtin(Op("log", 1, log_forward, log_backward, (((0.1, 10.0),),), method=True,
+           compile=("_f_log({a})", ("{g} / {a}",))))
+
+
+def sqrt_forward(x: float) -> float:
+    """Square root; ValueError naming sqrt for x < 0."""
+    if x < 0.0:
+        raise ValueError(f"sqrt: undefined for x < 0, got x = {x!r}")
+    return math.sqrt(x)
 
 
 def sqrt_backward(g, x, out):
-    """d sqrt(x) = g / (2 * out), inf at x = 0"""
-    if _data(out) == 0.0:
-        return (g * math.inf,)
-    return (g / (2.0 * out),)
+    """d sqrt(x) = g / (2 * out): inf at x = 0, where the second derivative is -inf"""
+    return (div(g, 2.0 * out),)
 
 
-register("sqrt", sqrt_backward)
+builtin(Op("sqrt", 1, sqrt_forward, sqrt_backward, (((0.1, 10.0),),), method=True))
+
+
+def tanh_forward(x: float) -> float:
+    """Hyperbolic tangent (finite for every input)."""
+    return math.tanh(x)
 
 
 def tanh_backward(g, x, out):
@@ -135,7 +228,16 @@ def tanh_backward(g, x, out):
     return (g * (1.0 - out * out),)
 
 
-register("tanh", tanh_backward)
+builtin(Op("tanh", 1, tanh_forward, tanh_backward, (((-4.0, 4.0),),), method=True,
+           compile=("_f_tanh({a})", ("{g} * (1.0 - {out} * {out})",))))
+
+
+def sigmoid_forward(x: float) -> float:
+    """1 / (1 + exp(-x)), computed without overflow for any input."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
 
 
 def sigmoid_backward(g, x, out):
@@ -143,15 +245,93 @@ def sigmoid_backward(g, x, out):
     return (g * out * (1.0 - out),)
 
 
-register("sigmoid", sigmoid_backward)
+builtin(Op("sigmoid", 1, sigmoid_forward, sigmoid_backward, (((-6.0, 6.0),),), method=True,
+           compile=("_f_sigmoid({a})", ("{g} * {out} * (1.0 - {out})",))))
+
+
+def relu_forward(x: float) -> float:
+    """max(x, 0); NaN stays NaN."""
+    return 0.0 if x <= 0.0 else x
 
 
 def relu_backward(g, x, out):
     """d relu(x) = g if x > 0 else 0, with relu'(0) = 0"""
-    return (g * (1.0 if _data(x) > 0.0 else 0.0),)
+    return (g * _step(x, 0.0, 1.0),)
 
 
-register("relu", relu_backward)
+builtin(Op("relu", 1, relu_forward, relu_backward, (AWAY_FROM_0,), kinks=(0.0,), method=True,
+           compile=("(0.0 if {a} <= 0.0 else {a})", ("{g} * (1.0 if {a} > 0.0 else 0.0 if {a} <= 0.0 else nan)",))))
+
+
+def leaky_relu_forward(x: float, slope: float) -> float:
+    """x where x > 0, slope * x elsewhere (slope 0.01 unless given)."""
+    return x if x > 0.0 else slope * x
+
+
+def leaky_relu_backward(g, x, slope, out):
+    """d leaky_relu(x, slope) = (g if x > 0 else g * slope, 0 if x > 0 else g * x), with d/dx at 0 = slope"""
+    xd = _data(x)
+    if xd != xd:
+        return g * NAN, g * NAN
+    return (g * 1.0, g * 0.0) if xd > 0.0 else (g * slope, g * x)
+
+
+builtin(Op("leaky_relu", 2, leaky_relu_forward, leaky_relu_backward, (AWAY_FROM_0, ((0.01, 0.5),)),
+           kinks=(0.0,), defaults=(0.01,), method=True))
+
+
+def softplus_forward(x: float) -> float:
+    """log(1 + exp(x)), computed without overflow for any input."""
+    return (x if x > 0.0 else 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def softplus_backward(g, x, out):
+    """d softplus(x) = g * sigmoid(x)"""
+    return (g * _apply("sigmoid", x),)
+
+
+builtin(Op("softplus", 1, softplus_forward, softplus_backward, (((-6.0, 6.0),),), method=True))
+
+
+def erf_forward(x: float) -> float:
+    """The error function."""
+    return math.erf(x)
+
+
+def erf_backward(g, x, out):
+    """d erf(x) = g * 2 / sqrt(pi) * exp(-x ** 2)"""
+    return (g * (2.0 / math.sqrt(math.pi)) * _apply("exp", -(x * x)),)
+
+
+builtin(Op("erf", 1, erf_forward, erf_backward, (((-3.0, 3.0),),), method=True))
+
+
+SQRT_HALF = math.sqrt(0.5)
+
+
+def gelu_forward(x: float) -> float:
+    """x * Phi(x), the exact (erf) form; erfc keeps it accurate for negative x."""
+    return 0.5 * x * math.erfc(-x * SQRT_HALF)
+
+
+def gelu_backward(g, x, out):
+    """d gelu(x) = g * (Phi(x) + x * phi(x))"""
+    if type(x) is float:
+        cdf = 0.5 * math.erfc(-x * SQRT_HALF)
+    else:
+        cdf = 0.5 + 0.5 * (x * SQRT_HALF).erf()
+    pdf = _apply("exp", -0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
+    return (g * (cdf + x * pdf),)
+
+
+builtin(Op("gelu", 1, gelu_forward, gelu_backward, (((-4.0, 4.0),),), method=True))
+
+
+def sin_forward(x: float) -> float:
+    """Sine (radians); ValueError naming sin for an infinite input."""
+    if math.isinf(x):
+        raise ValueError(f"sin: undefined for x = {x!r}")
+    return math.sin(x)
 
 
 def sin_backward(g, x, out):
@@ -159,7 +339,14 @@ def sin_backward(g, x, out):
     return (g * _apply("cos", x),)
 
 
-register("sin", sin_backward)
+builtin(Op("sin", 1, sin_forward, sin_backward, (((-6.0, 6.0),),), method=True))
+
+
+def cos_forward(x: float) -> float:
+    """Cosine (radians); ValueError naming cos for an infinite input."""
+    if math.isinf(x):
+        raise ValueError(f"cos: undefined for x = {x!r}")
+    return math.cos(x)
 
 
 def cos_backward(g, x, out):
@@ -167,4 +354,36 @@ def cos_backward(g, x, out):
     return (-g * _apply("sin", x),)
 
 
-register("cos", cos_backward)
+builtin(Op("cos", 1, cos_forward, cos_backward, (((-6.0, 6.0),),), method=True))
+
+
+def maximum_forward(x: float, y: float) -> float:
+    """The larger of x and y; NaN if either is NaN."""
+    return x if x > y else y if y > x else x if x == y else NAN
+
+
+def maximum_backward(g, x, y, out):
+    """d max(x, y) = (g, 0) where x > y, (0, g) where y > x, (g / 2, g / 2) at a tie (as PyTorch)"""
+    xd, yd = _data(x), _data(y)
+    wx = 1.0 if xd > yd else 0.0 if yd > xd else 0.5 if xd == yd else NAN
+    return g * wx, g * (1.0 - wx)
+
+
+maximum = builtin(Op("maximum", 2, maximum_forward, maximum_backward, (WIDE, WIDE), kinks=(0.0,),
+                      kink_var=lambda x, y: x - y, name="max"))
+
+
+def minimum_forward(x: float, y: float) -> float:
+    """The smaller of x and y; NaN if either is NaN."""
+    return x if x < y else y if y < x else x if x == y else NAN
+
+
+def minimum_backward(g, x, y, out):
+    """d min(x, y) = (g, 0) where x < y, (0, g) where y < x, (g / 2, g / 2) at a tie (as PyTorch)"""
+    xd, yd = _data(x), _data(y)
+    wx = 1.0 if xd < yd else 0.0 if yd < xd else 0.5 if xd == yd else NAN
+    return g * wx, g * (1.0 - wx)
+
+
+minimum = builtin(Op("minimum", 2, minimum_forward, minimum_backward, (WIDE, WIDE), kinks=(0.0,),
+                      kink_var=lambda x, y: x - y, name="min"))

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
-from .engine import Value, grad, no_grad
-from .ops import SPECS, apply
+from .engine import Value, apply, grad, no_grad
+from .ops import OPS, call_text, is_infix
 
 __all__ = ["finite_floats", "values", "expressions", "Expression", "hunt"]
 
@@ -63,22 +63,16 @@ class Expression:
         """The expression in the command line's notation (shared nodes written out each time)."""
         texts = []
 
-        def text(kind, i, wrap):
+        def text(kind, i):
             if kind == "x":
                 return f"x{i}"
             if kind == "c":
                 return repr(i) if i >= 0 else f"({i!r})"
-            t = texts[i]
-            return f"({t})" if wrap and SPECS[self.steps[i][0]].symbol else t
+            return texts[i]
 
         for op, args in self.steps:
-            spec = SPECS[op]
-            if spec.arity == 2:
-                texts.append(f"{text(*args[0], True)} {spec.symbol} {text(*args[1], True)}")
-            elif op == "neg":
-                texts.append(f"-{text(*args[0], True)}")
-            else:
-                texts.append(f"{op}({text(*args[0], False)})")
+            infix = {texts[i] for kind, i in args if kind == "t" and is_infix(self.steps[i][0])}
+            texts.append(call_text(op, [text(*a) for a in args], lambda t: f"({t})" if t in infix else t))
         return texts[-1]
 
     def __repr__(self) -> str:
@@ -87,11 +81,14 @@ class Expression:
 
 
 def expressions(ops=None, max_leaves: int = 3, max_depth: int = 4, max_steps: int = 8) -> st.SearchStrategy:
-    """Random graphs over ``ops`` (default: every op) with reused nodes and inputs in safe domains."""
-    ops = list(SPECS) if ops is None else [ops] if isinstance(ops, str) else list(ops)
-    unknown = [op for op in ops if op not in SPECS]
+    """Random graphs over ``ops`` (default: every built-in op; user ops by name, if they have a
+    domain) with reused nodes and inputs in safe domains."""
+    testable = [k for k, op in OPS.items() if op.domain is not None]
+    ops = [k for k in testable if OPS[k].builtin] if ops is None else [ops] if isinstance(ops, str) else list(ops)
+    unknown = [op for op in ops if op not in testable]
     if unknown or not ops:
-        raise ValueError(f"expressions: unknown ops {unknown}; choose from {', '.join(SPECS)}")
+        raise ValueError(f"expressions: unknown ops or ops without a domain {unknown}; choose from "
+                         f"{', '.join(testable)} (define_op needs domain=... for its op to be drawn)")
     for name, n in (("max_leaves", max_leaves), ("max_depth", max_depth), ("max_steps", max_steps)):
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"expressions: {name} must be a positive int, got {n!r}")
@@ -105,7 +102,7 @@ def _expressions(draw, ops, max_leaves, max_depth, max_steps) -> Expression:
     nodes = [("x", i, x, 0) for i, x in enumerate(xs)]  # kind, index, number, depth
     steps = []
     for _ in range(draw(st.integers(1, max_steps))):
-        spec = SPECS[draw(st.sampled_from(ops))]
+        spec = OPS[draw(st.sampled_from(ops))]
         args = []
         for k in range(spec.arity):
             fits = [n for n in reversed(nodes) if n[3] < max_depth and spec.contains(k, n[2])]
@@ -119,12 +116,12 @@ def _expressions(draw, ops, max_leaves, max_depth, max_steps) -> Expression:
             continue
         try:
             with no_grad():
-                number = apply(spec.op, *(Value(a[2]) for a in args)).data
+                number = apply(spec.key, *(Value(a[2]) for a in args)).data
         except (ValueError, ZeroDivisionError, OverflowError):
             continue
         if not abs(number) <= LIMIT:
             continue
-        steps.append((spec.op, tuple((a[0], a[1]) for a in args)))
+        steps.append((spec.key, tuple((a[0], a[1]) for a in args)))
         nodes.append(("t", len(steps) - 1, number, 1 + max(a[3] for a in args)))
     if not steps:
         steps.append(("add", (("x", 0), ("c", 1.0))))
@@ -157,7 +154,3 @@ def hunt(max_examples: int = 300, **expression_options) -> tuple:
     probe()
     return worst[0], worst[1]
 
-
-def _hypothesis_setup_hook() -> None:
-    """Hypothesis plugin entry point: ``st.from_type(Value)`` draws leaf Values."""
-    st.register_type_strategy(Value, values())

@@ -1,7 +1,8 @@
 """Backprop one chain-rule step at a time: steps, explain, tape, why, NaN origins, pictures, a stepper page.
 
 Nodes are named by label when they have one and n<i> otherwise, where i is the node's position in
-the topological order (the numbering ``viz`` uses too).
+the topological order (the numbering ``viz`` uses too). Only ``steps`` changes gradients (it is a
+backward pass); every other tool here leaves every ``.grad`` exactly as it found it.
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import Value, _check_value, _number, _record_hook, _recording_mode, contributions
+from .engine import Value, as_number, as_value, contributions, record_hook, reverse_pass
 from .graph import operands, toposort
-from .ops import SPECS
+from .ops import call_text, finite, fmt, is_infix
 
-__all__ = ["Step", "steps", "explain", "tape", "why", "find_nonfinite", "detect_anomaly", "render_steps",
-           "to_html", "NonFinite"]
+__all__ = ["Step", "steps", "explain", "tape", "why", "paths", "ChainPath", "find_nonfinite", "detect_anomaly",
+           "render_steps", "to_html", "NonFinite", "formula"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _origins: "weakref.WeakKeyDictionary[Value, tuple]" = weakref.WeakKeyDictionary()
+_fmt = fmt
+_check_value = as_value
 
 
 @dataclass
@@ -51,79 +54,108 @@ def _name(node: Value, index: dict) -> str:
     return node.label or f"n{index[node]}"
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.4f}" if x == 0 or 1e-4 <= abs(x) < 1e6 else f"{x:.4e}"
+def _walk(root: Value, seed: float, order: list):
+    """The steps of a backward pass from ``root``, without touching any ``.grad``: ``before`` and
+    ``after`` are the gradients as ``backward()`` would leave them (a leaf keeps earlier passes)."""
+    start = {node: node.grad for node in order if not node.op}  # taken now, not when first iterated
+    return _walk_from(root, seed, order, start)
+
+
+def _walk_from(root: Value, seed: float, order: list, start: dict):
+    index = {node: i for i, node in enumerate(order)}
+    running: dict = {}
+    walk = reverse_pass(root, seed)
+    next(walk)
+    number = 0
+    for node, g, applied in walk:
+        local = contributions(node, 1.0)  # after the real call: a breakpoint in the rule sees the true g first
+        for (k, parent, c), (_, _, d) in zip(applied, local):
+            total = running.get(parent)
+            running[parent] = c if total is None else total + c
+            base = start.get(parent, 0.0)
+            before = base if total is None else base + total
+            number += 1
+            yield Step(number, node, index[node], k, parent, index[parent], g, d, c, before, base + running[parent])
 
 
 def steps(root: Value, grad: float = 1.0):
     """Run backward() from ``root`` one edge at a time, yielding a ``Step`` after each contribution.
 
     Run to the end, it leaves exactly what ``root.backward(grad)`` leaves. Nodes whose upstream
-    gradient is 0 are skipped, as in backward (every rule is linear in it).
+    gradient is 0 are skipped, as in backward (a zero upstream gradient contributes nothing).
     """
-    _check_value(root, "steps")
+    as_value(root, "steps")
+    seed = as_number(grad, "steps(grad=...)")
     order = toposort(root)
-    index = {node: i for i, node in enumerate(order)}
-    seed = _number(grad, "steps(grad=...)")
+    walk = _walk(root, seed, order)
     for node in order:
         if node.op:
             node.grad = 0.0
-    root.grad += seed
-    number = 0
-    for node in reversed(order):
-        g = node.grad
-        if g == 0.0 or not node.op:
-            continue
-        applied = contributions(node, g)  # the real call first: a breakpoint in the rule sees the true g
-        local = [c for _, c in contributions(node, 1.0)]  # then the rule asked for d node / d parent
-        ks = [k for k, a in enumerate(operands(node)) if type(a) is not float]
-        for k, d, (parent, c) in zip(ks, local, applied):
-            before = parent.grad
-            parent.grad = before + c
-            number += 1
-            yield Step(number, node, index[node], k, parent, index[parent], g, d, c, before, parent.grad)
+    root.grad = seed + (0.0 if root.op else root.grad)
+    for step in walk:
+        step.parent.grad = step.after
+        yield step
 
 
 def explain(root: Value, grad: float = 1.0) -> str:
-    """Run backward from ``root`` and return every chain-rule step with its numbers, in order."""
-    index = {node: i for i, node in enumerate(toposort(root))}
-    lines = [f"backward from {_name(root, index)} (seeded with {_fmt(grad)}), one line per edge:"]
+    """Every chain-rule step of a backward pass from ``root`` with its numbers, in order (``.grad``
+    is left as it is)."""
+    as_value(root, "explain")
+    order = toposort(root)
+    index = {node: i for i, node in enumerate(order)}
+    lines = [f"backward from {_name(root, index)} (seeded with {fmt(grad)}), one line per edge:"]
     received: dict = {}
-    for s in steps(root, grad):
+    final: dict = {}
+    for s in _walk(root, as_number(grad, "explain(grad=...)"), order):
         p, n = _name(s.parent, index), _name(s.node, index)
-        lines.append(f"{s.number:4d}  {p}.grad += {n}.grad * d{n}/d{p} = {_fmt(s.upstream)} * {_fmt(s.local)}"
-                     f" = {_fmt(s.contribution)}   [{s.rule}]")
+        lines.append(f"{s.number:4d}  {p}.grad += {n}.grad * d{n}/d{p} = {fmt(s.upstream)} * {fmt(s.local)}"
+                     f" = {fmt(s.contribution)}   [{s.rule}]")
         received.setdefault(s.parent, []).append(s.contribution)
+        final[s.parent] = s.after
     reused = [(p, cs) for p, cs in received.items() if len(cs) > 1]
     if reused:
         lines.append("reused nodes: their gradient is the sum of every contribution")
         for p, cs in reused:
-            lines.append(f"      {_name(p, index)}.grad = {' + '.join(_fmt(c) for c in cs)} = {_fmt(sum(cs))}"
-                         + ("" if p.op else f" (this pass; a leaf also keeps earlier passes: {_fmt(p.grad)})"
-                            if not math.isclose(p.grad, sum(cs)) else ""))
+            lines.append(f"      {_name(p, index)}.grad = {' + '.join(fmt(c) for c in cs)} = {fmt(sum(cs))}"
+                         + ("" if p.op or math.isclose(final[p], sum(cs)) else
+                            f" (this pass; a leaf also keeps earlier passes: {fmt(final[p])})"))
     if len(lines) == 1:
         lines.append("      (no steps: the root is a leaf, or its gradient is 0)")
     return "\n".join(lines)
+
+
+def formula(root: Value, names: bool = True) -> str:
+    """The expression behind ``root`` rebuilt from the graph, e.g. ``tanh(a * b + exp(a))``.
+
+    Leaves print as their label (n<i> without one, or their number with ``names=False``); an
+    unlabelled interior node used twice is written out each time.
+    """
+    as_value(root, "formula")
+    order = toposort(root)
+    index = {node: i for i, node in enumerate(order)}
+    text: dict = {}
+    for node in order:
+        if not node.op:
+            text[node] = node.label if node.label and names else f"n{index[node]}" if names else repr(node.data)
+            continue
+        args = [repr(a) if type(a) is float and a >= 0 else f"({a!r})" if type(a) is float else text[a]
+                for a in operands(node)]
+        infix = {text[a] for a in operands(node) if type(a) is not float and a.op and is_infix(a.op)}
+        text[node] = call_text(node.op, args, lambda t: f"({t})" if t in infix else t)
+    return text[root]
 
 
 def _formula(node: Value, index: dict) -> tuple:
     """('mul(n0, n1)', '2.0000 * -3.0000 = -6.0000') for one node."""
     ops = operands(node)
     names = [repr(a) if type(a) is float else f"n{index[a]}" for a in ops]
-    nums = [_fmt(a if type(a) is float else a.data) for a in ops]
-    symbol = SPECS[node.op].symbol if node.op in SPECS else ""
-    if len(ops) == 2 and symbol:
-        math_text = f"{nums[0]} {symbol} {nums[1]}"
-    elif node.op == "neg":
-        math_text = f"-{nums[0]}"
-    else:
-        math_text = f"{node.op}({', '.join(nums)})"
-    return f"{node.op}({', '.join(names)})", f"{math_text} = {_fmt(node.data)}"
+    nums = [fmt(a if type(a) is float else a.data) for a in ops]
+    return f"{node.op}({', '.join(names)})", f"{call_text(node.op, nums, lambda t: t)} = {fmt(node.data)}"
 
 
 def tape(root: Value) -> str:
     """One line per node in topological order, like ``n2 = mul(n0, n1)   # 2.0 * -3.0 = -6.0   grad 1.0``."""
-    _check_value(root, "tape")
+    as_value(root, "tape")
     order = toposort(root)
     index = {node: i for i, node in enumerate(order)}
     rows = []
@@ -131,11 +163,61 @@ def tape(root: Value) -> str:
         if node.op:
             call, comment = _formula(node, index)
         else:
-            call, comment = "leaf", _fmt(node.data)
+            call, comment = "leaf", fmt(node.data)
         label = f"  [{node.label}]" if node.label else ""
-        rows.append((f"n{i} = {call}", f"# {comment}   grad {_fmt(node.grad)}{label}"))
+        rows.append((f"n{i} = {call}", f"# {comment}   grad {fmt(node.grad)}{label}"))
     width = max(len(left) for left, _ in rows)
     return "\n".join(f"{left.ljust(width)}   {right}" for left, right in rows)
+
+
+@dataclass
+class ChainPath:
+    """One path from the root down to a node: its nodes (root first), the local derivative along
+    each edge, and their product (the path's share of the gradient)."""
+
+    nodes: list
+    factors: list
+    product: float
+
+
+def paths(x: Value, root: Value, max_paths: int = 1000) -> list:
+    """Every path from ``root`` down to ``x`` (at most ``max_paths``) as ``ChainPath``s; their
+    products sum to d root / d x (the chain rule as a sum over paths).
+
+    Depth-first with a linked list of edges per path, so each path costs time linear in its length.
+    """
+    as_value(x, "paths")
+    as_value(root, "paths")
+    if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 1:
+        raise ValueError(f"paths: max_paths must be a positive int, got {max_paths!r}")
+    order = toposort(root)
+    reaches = {x}
+    for node in order:
+        if any(type(a) is not float and a in reaches for a in operands(node)):
+            reaches.add(node)
+    if root not in reaches:
+        return []
+    edges: dict = {}
+    found = []
+    stack = [(root, None)]  # (node, link); a link is (previous link, node, factor), root's is None
+    while stack and len(found) < max_paths:
+        node, link = stack.pop()
+        if node is x:
+            nodes, factors = [], []
+            while link is not None:
+                link, n, d = link
+                nodes.append(n)
+                factors.append(d)
+            nodes.append(root)
+            nodes.reverse()
+            factors.reverse()
+            found.append(ChainPath(nodes, factors, math.prod(factors)))
+            continue
+        if node not in edges:
+            edges[node] = [(p, d) for _, p, d in contributions(node, 1.0) if p in reaches]
+        for parent, d in reversed(edges[node]):
+            stack.append((parent, (link, parent, d)))
+    return found
 
 
 def why(x: Value, root: Value, max_paths: int = 1000) -> str:
@@ -144,40 +226,21 @@ def why(x: Value, root: Value, max_paths: int = 1000) -> str:
     The products sum to d root / d x (the chain rule as a sum over paths), so a vanishing factor
     on a path is easy to spot.
     """
-    _check_value(x, "why")
-    _check_value(root, "why")
+    as_value(x, "why")
+    as_value(root, "why")
     order = toposort(root)
     index = {node: i for i, node in enumerate(order)}
     if x not in index:
         return f"{x.label or 'x'} is not in the graph of {_name(root, index)}: d/dx = 0"
-    reaches = {x}
-    for node in order:
-        if any(type(a) is not float and a in reaches for a in operands(node)):
-            reaches.add(node)
-    local = {}
-    paths, total, truncated = [], 0.0, False
-    stack = [(root, [root], [])]
-    while stack:
-        node, nodes, factors = stack.pop()
-        if node is x:
-            if len(paths) >= max_paths:
-                truncated = True
-                break
-            product = math.prod(factors)
-            total += product
-            paths.append((nodes, factors, product))
-            continue
-        if node not in local:
-            local[node] = [c for _, c in contributions(node, 1.0)]
-        parents = [a for a in operands(node) if type(a) is not float]
-        for parent, d in reversed(list(zip(parents, local[node]))):
-            if parent in reaches:
-                stack.append((parent, nodes + [parent], factors + [d]))
+    found = paths(x, root, max_paths + 1)
+    truncated = len(found) > max_paths
+    found = found[:max_paths]
     lines = [f"paths from {_name(root, index)} to {_name(x, index)}:"]
-    for nodes, factors, product in paths:
-        chain = " <- ".join(f"{_name(n, index)}" + (f" ({n.op})" if n.op else "") for n in nodes)
-        lines.append(f"  {chain}\n      {' * '.join(_fmt(f) for f in factors)} = {_fmt(product)}")
-    lines.append(f"sum over {len(paths)} path{'s' * (len(paths) != 1)} = {_fmt(total)} = "
+    for p in found:
+        chain = " <- ".join(f"{_name(n, index)}" + (f" ({n.op})" if n.op else "") for n in p.nodes)
+        lines.append(f"  {chain}\n      {' * '.join(fmt(f) for f in p.factors)} = {fmt(p.product)}")
+    total = sum(p.product for p in found)
+    lines.append(f"sum over {len(found)} path{'s' * (len(found) != 1)} = {fmt(total)} = "
                  f"d{_name(root, index)}/d{_name(x, index)}")
     if truncated:
         lines.append(f"(stopped after max_paths={max_paths} paths; the sum is partial)")
@@ -203,46 +266,39 @@ class NonFinite:
         return f"first non-finite {self.stage} value at {self.detail}{where}{later}"
 
 
-def _finite(x) -> bool:
-    return math.isfinite(x if type(x) is float else x.data)
-
-
 def find_nonfinite(root: Value) -> NonFinite | None:
     """The first node whose inputs are finite but whose output, or backward contribution, is not.
 
-    Checks the forward values, then a fresh backward pass (``.grad`` is left alone). None if all
-    numbers are finite.
+    Checks the forward values, then a backward pass computed aside (``.grad`` is left alone).
+    None if all numbers are finite.
     """
-    _check_value(root, "find_nonfinite")
+    as_value(root, "find_nonfinite")
     order = toposort(root)
     index = {node: i for i, node in enumerate(order)}
     first = None
     later = []
     for node in order:
         if not math.isfinite(node.data):
-            if first is None and all(_finite(a) for a in operands(node)):
+            if first is None and all(finite(a) for a in operands(node)):
                 first = node
-                args = ", ".join(_fmt(a if type(a) is float else a.data) for a in operands(node))
+                args = ", ".join(fmt(a if type(a) is float else a.data) for a in operands(node))
                 detail = (f"node {index[node]} ({_name(node, index)} = {node.op}({args}) = {node.data!r})"
                           if node.op else f"leaf node {index[node]} ({_name(node, index)} = {node.data!r})")
             elif first is not None:
                 later.append(_name(node, index))
     if first is not None:
         return NonFinite(first, index[first], "forward", detail, _origins.get(first), later)
-    grads = {root: 1.0}
-    for node in reversed(order):
-        g = grads.get(node)
-        if g is None or not node.op or g == 0.0:
-            continue
-        for parent, c in contributions(node, g):
+    walk = reverse_pass(root, 1.0)
+    next(walk)
+    for node, g, applied in walk:
+        for _, parent, c in applied:
             if not math.isfinite(c):
                 if first is None and math.isfinite(g):
                     first = node
                     detail = (f"node {index[node]} ({_name(node, index)}, {node.op}_backward): upstream "
-                              f"{_fmt(g)}, contribution to {_name(parent, index)} is {c!r}")
+                              f"{fmt(g)}, contribution to {_name(parent, index)} is {c!r}")
                 elif first is not None:
                     later.append(_name(parent, index))
-            grads[parent] = grads.get(parent, 0.0) + c
     if first is None:
         return None
     return NonFinite(first, index[first], "backward", detail, _origins.get(first), later)
@@ -259,18 +315,15 @@ def _user_frame() -> tuple:
 def detect_anomaly():
     """Record where each node is made; raise FloatingPointError at the first op that turns finite
     inputs into a NaN or infinity, naming the op, its inputs and the file and line."""
-    outer = _recording_mode.get()
 
     def note(node: Value) -> None:
-        if outer is not None:
-            outer(node)
         _origins[node] = _user_frame()
-        if not math.isfinite(node.data) and all(_finite(a) for a in operands(node)):
+        if not math.isfinite(node.data) and all(finite(a) for a in operands(node)):
             file, line = _origins[node]
             args = ", ".join(repr(a if type(a) is float else a.data) for a in operands(node))
             raise FloatingPointError(f"detect_anomaly: {node.op}({args}) = {node.data!r} at {file}:{line}")
 
-    with _record_hook(note):
+    with record_hook(note):
         yield
 
 
@@ -279,33 +332,36 @@ STEP_BY_STEP_ADVICE = ("Stepping is for small graphs: build the same expression 
 
 
 def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, **options) -> list:
-    """Run backward from ``root`` and draw one picture per step (step_001.png, ...); returns the paths.
+    """Draw one picture per step of a backward pass from ``root`` (step_001.png, ...); returns the paths.
 
     The node whose rule runs is orange, the parent receiving the contribution yellow, finished
-    nodes green, every node shows its gradient as it stands at that step, and a caption gives the
-    chain-rule product of the step.
+    nodes green, every node shows its gradient as it would stand at that step, and a caption gives
+    the chain-rule product of the step. ``.grad`` is left as it is.
     """
-    from .viz import _check_size, _text, to_dot, write_dot  # needs the viz extra
+    from .viz import check_size, label_text, to_dot, write_dot  # needs the viz extra
 
+    as_value(root, "render_steps")
     out_dir = Path(out_dir)
     order = toposort(root)
     index = {node: i for i, node in enumerate(order)}
     if "max_nodes" not in options:
-        _check_size(len(order), 300, "render_steps", STEP_BY_STEP_ADVICE)
+        check_size(len(order), 300, "render_steps", STEP_BY_STEP_ADVICE)
+    grads = {node: 0.0 if node.op else node.grad for node in order}
+    grads[root] = 1.0 + (0.0 if root.op else root.grad)
     paths, done = [], set()
-    for s in steps(root):
+    for s in _walk(root, 1.0, order):
         if s.number > max_steps:
             raise ValueError(f"render_steps: more than max_steps={max_steps} steps; raise max_steps to draw them all")
+        grads[s.parent] = s.after
         highlight = {n: "#bbf7d0" for n in done}
         highlight.update({s.node: "#fdba74", s.parent: "#fde047"})
         done.add(s.node)
-        dot = to_dot(root, edge_derivatives=False, highlight=highlight, **options)
+        dot = to_dot(root, edge_derivatives=False, highlight=highlight, grads=grads, **options)
         p, n = _name(s.parent, index), _name(s.node, index)
         caption = (f"step {s.number} [{s.rule}]: {p}.grad += {n}.grad * d{n}/d{p} = "
                    f"{_fmt(s.upstream)} * {_fmt(s.local)} = {_fmt(s.contribution)}")
-        dot.attr(label=f"<{_text(caption, limit=300)}>", labelloc="t", labeljust="l")
-        source = dot.source
-        paths.append(write_dot(source, out_dir / f"step_{s.number:03d}.{fmt}"))
+        dot.attr(label=f"<{label_text(caption, limit=300)}>", labelloc="t", labeljust="l")
+        paths.append(write_dot(dot.source, out_dir / f"step_{s.number:03d}.{fmt}"))
     return paths
 
 

@@ -21,16 +21,17 @@ import threading
 import unicodedata
 from pathlib import Path
 
-from .engine import Value, _check_value, contributions
+from .engine import Value, as_value, contributions, made_by_backward
 from .files import atomic_write
 from .graph import operands, toposort
+from .ops import fmt
 
-__all__ = ["to_dot", "render", "find_renderer", "RendererNotFound", "GraphTooLarge", "MAX_NODES"]
+__all__ = ["to_dot", "render", "write_dot", "pipe_svg", "find_renderer", "check_size", "label_text",
+           "RendererNotFound", "GraphTooLarge", "MAX_NODES"]
 
 MAX_NODES = 2000
 PARAMETER = re.compile(r"^L\d+\.N\d+\.(w\d+|b)$")  # labels nn gives its parameters
 NEURON = re.compile(r"^L\d+\.N\d+$")  # labels nn gives a neuron's output
-BACKWARD = re.compile(r"_backward @ node \d+$|^accumulate @ node \d+$|^seed$")  # made by grad(create_graph=True)
 FONT = "Helvetica"
 STYLE = {  # fill colour per kind of node
     "leaf": "#dbeafe", "param": "#fde68a", "interior": "#ffffff", "root": "#bbf7d0",
@@ -54,7 +55,7 @@ def _graphviz():
     return graphviz
 
 
-def _text(s: str, limit: int = 48) -> str:
+def label_text(s: str, limit: int = 48) -> str:
     """User text made safe for an HTML-like label: escaped, control characters made visible."""
     out = []
     for ch in s[:limit]:
@@ -72,14 +73,10 @@ def _text(s: str, limit: int = 48) -> str:
     return text.replace("\n", '<BR ALIGN="LEFT"/>')
 
 
-def _num(x: float) -> str:
-    return f"{x:.4f}" if x == 0 or 1e-3 <= abs(x) < 1e5 else f"{x:.3e}"
-
-
 def _kind(node: Value, root: Value) -> str:
     if node is root:
         return "root"
-    if BACKWARD.search(node.label):
+    if made_by_backward(node):
         return "backward"
     if node.op:
         return "interior"
@@ -110,7 +107,8 @@ COLLAPSE_ADVICE = ("For a network pass collapse='neuron' or collapse='layer', dr
                    "input, or raise max_nodes")
 
 
-def _check_size(n: int, max_nodes, where: str, advice: str = COLLAPSE_ADVICE) -> None:
+def check_size(n: int, max_nodes, where: str, advice: str = COLLAPSE_ADVICE) -> None:
+    """GraphTooLarge naming ``where`` and giving ``advice`` when ``n`` is over ``max_nodes``."""
     if max_nodes is not None and n > max_nodes:
         raise GraphTooLarge(f"{where}: the graph has {n:,} nodes, over max_nodes={max_nodes:,}; a picture that "
                             f"size cannot be read. {advice}")
@@ -118,29 +116,31 @@ def _check_size(n: int, max_nodes, where: str, advice: str = COLLAPSE_ADVICE) ->
 
 def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_grad: bool = False,
            edge_derivatives: bool = False, collapse: str | None = None, max_nodes: int | None = MAX_NODES,
-           highlight: dict | None = None):
+           highlight: dict | None = None, grads: dict | None = None):
     """The graph behind ``root`` as a ``graphviz.Digraph`` (it displays itself in Jupyter).
 
     Each Value is a record (label | data | grad), each op a small node named by its key, with
     edges in argument order; constants are grey boxes. ``color_grad`` shades nodes by gradient
     sign and size, ``edge_derivatives`` labels each edge with the local derivative and the
     contribution it carried, ``collapse`` ('neuron' or 'layer') folds each neuron or layer of an
-    ``nn`` network into one summary node. ``highlight`` maps nodes to fill colours (for trace).
+    ``nn`` network into one summary node. ``highlight`` maps nodes to fill colours and ``grads``
+    nodes to the gradients to show instead of their ``.grad`` (for trace, which leaves ``.grad`` alone).
     """
-    _check_value(root, "to_dot")
+    as_value(root, "to_dot")
     if rankdir not in ("LR", "RL", "TB", "BT"):
         raise ValueError(f"to_dot: rankdir must be LR, RL, TB or BT, got {rankdir!r}")
     if collapse not in (None, "neuron", "layer"):
         raise ValueError(f"to_dot: collapse must be None, 'neuron' or 'layer', got {collapse!r}")
     order = toposort(root)
     groups = _groups(order, collapse) if collapse else {}
-    _check_size(len(order) - len(groups) + len(set(groups.values())), max_nodes, "to_dot")
+    check_size(len(order) - len(groups) + len(set(groups.values())), max_nodes, "to_dot")
     index = {node: i for i, node in enumerate(order)}
     graph = _digraph_class()(name="chainrule", format="svg", graph_attr={"rankdir": rankdir, "ordering": "in",
                                                            "fontname": FONT},
                              node_attr={"fontname": FONT, "fontsize": "11"},
                              edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.6"})
-    scale = max((abs(n.grad) for n in order if math.isfinite(n.grad)), default=0.0)
+    grad_of = (lambda n: grads.get(n, n.grad)) if grads else (lambda n: n.grad)
+    scale = max((abs(grad_of(n)) for n in order if math.isfinite(grad_of(n))), default=0.0)
     highlight = highlight or {}
     if groups:
         _add_groups(graph, order, groups, index, show_grad)
@@ -148,9 +148,9 @@ def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_gr
         if node in groups:
             continue
         i, kind = index[node], _kind(node, root)
-        fill = highlight.get(node) or (_grad_colour(node.grad, scale) if color_grad else STYLE[kind])
-        rows = [f"data {_num(node.data)}"] + ([f"grad {_num(node.grad)}"] if show_grad else [])
-        title = _text(node.label) if node.label else f"n{i}"
+        fill = highlight.get(node) or (_grad_colour(grad_of(node), scale) if color_grad else STYLE[kind])
+        rows = [f"data {fmt(node.data)}"] + ([f"grad {fmt(grad_of(node))}"] if show_grad else [])
+        title = label_text(node.label) if node.label else f"n{i}"
         graph.node(f"n{i}", _record(title, rows, fill, bold=kind in ("root", "param")), shape="plain",
                    tooltip=f"n{i}: {node.op or 'leaf'}")
         if not node.op:
@@ -169,7 +169,7 @@ def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_gr
             label = ""
             if local is not None:
                 d = local[k]
-                label = f"d={_num(d)}" + (f"\ng*d={_num(node.grad * d)}" if show_grad else "")
+                label = f"d={fmt(d)}" + (f"\ng*d={fmt(grad_of(node) * d)}" if show_grad else "")
             src = groups.get(a)
             graph.edge(f"g{src}" if src is not None else f"n{index[a]}", f"n{i}op", **({"label": label} if label else {}))
     return graph
@@ -178,10 +178,8 @@ def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_gr
 def _local_derivatives(node: Value) -> list:
     """d node / d operand for each operand (None for constants), from the node's rule with g = 1."""
     result = [None] * len(operands(node))
-    values = iter(c for _, c in contributions(node, 1.0))
-    for k, a in enumerate(operands(node)):
-        if type(a) is not float:
-            result[k] = next(values)
+    for k, _, d in contributions(node, 1.0):
+        result[k] = d
     return result
 
 
@@ -223,15 +221,15 @@ def _add_groups(graph, order, groups, index, show_grad) -> None:
         acts = sorted({n.op for n in nodes if n.op in ("relu", "tanh", "sigmoid")}) or ["linear"]
         rows = [f"{'/'.join(acts)}, " + (f"{len(outs)} neurons, " if len(outs) > 1 else "") + f"{len(params)} params"]
         if len(outs) == 1:
-            rows.append(f"out {_num(outs[0].data)}" + (f"  grad {_num(outs[0].grad)}" if show_grad else ""))
+            rows.append(f"out {fmt(outs[0].data)}" + (f"  grad {fmt(outs[0].grad)}" if show_grad else ""))
         else:
-            rows.append(f"outs {_num(min(n.data for n in outs))} .. {_num(max(n.data for n in outs))}")
+            rows.append(f"outs {fmt(min(n.data for n in outs))} .. {fmt(max(n.data for n in outs))}")
         if show_grad and params:
-            rows.append(f"max |param grad| {_num(max(abs(p.grad) for p in params))}")
+            rows.append(f"max |param grad| {fmt(max(abs(p.grad) for p in params))}")
         idle = acts == ["relu"] and all(n.data == 0.0 for n in outs)  # relu off: no gradient flows through
         if idle:
             rows.append("inactive on this input")
-        graph.node(f"g{g}", _record(_text(g), rows, STYLE["idle" if idle else "group"], bold=True, stacked=True),
+        graph.node(f"g{g}", _record(label_text(g), rows, STYLE["idle" if idle else "group"], bold=True, stacked=True),
                    shape="plain")
     seen = set()
     for node in order:
@@ -275,7 +273,8 @@ def _run(source: str, fmt: str, out: Path) -> None:
                            f"{done.stderr.decode('utf-8', 'replace').strip()[:2000]}")
 
 
-def _pipe_svg(source: str) -> str:
+def pipe_svg(source: str) -> str:
+    """The SVG text of DOT ``source``, drawn by the renderer ``find_renderer`` chooses."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "graph.svg"
         _run(source, "svg", path)
@@ -307,7 +306,7 @@ def _digraph_class():
         ``render``, ``pipe`` and ``view`` (and Jupyter's display) work without a system Graphviz."""
 
         def _repr_mimebundle_(self, include=None, exclude=None, **_):
-            return {"image/svg+xml": _pipe_svg(self.source)}
+            return {"image/svg+xml": pipe_svg(self.source)}
 
         def pipe(self, *args, **kwargs):
             with _our_renderer(graphviz):
@@ -330,7 +329,7 @@ def render(root: Value, path, *, max_nodes: int | None = MAX_NODES, **options) -
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("svg", "png", "dot", "gv"):
         raise ValueError(f"render: cannot tell the format from {str(path)!r}; use a .svg, .png or .dot suffix")
-    _check_value(root, "render")
+    as_value(root, "render")
     source = to_dot(root, max_nodes=max_nodes, **options).source
     return write_dot(source, path)
 
@@ -341,3 +340,6 @@ def write_dot(source: str, path) -> Path:
     if fmt in ("dot", "gv"):
         return atomic_write(path, lambda tmp: tmp.write_text(source, encoding="utf-8"))
     return atomic_write(path, lambda tmp: _run(source, fmt, tmp))
+
+
+_check_size, _pipe_svg = check_size, pipe_svg  # for trace.to_html until the stepper page moves out

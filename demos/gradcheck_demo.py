@@ -31,13 +31,13 @@ def check_a_function() -> None:
 def catch_a_wrong_derivative() -> None:
     print("\n2. sigmoid's rule replaced by a wrong one; gradcheck says:\n")
     right = rules.RULES["sigmoid"]
-    rules.register("sigmoid", wrong_sigmoid_backward)
+    rules.RULES["sigmoid"] = wrong_sigmoid_backward
     try:
         gradcheck(lambda a, b: (a * b).sigmoid() + a, [Value(0.5, "a"), Value(2.0, "b")])
     except GradcheckError as e:
         print(e)
     finally:
-        rules.register("sigmoid", right)
+        rules.RULES["sigmoid"] = right
 
 
 def at_a_kink() -> None:

@@ -7,7 +7,8 @@ import weakref
 
 import pytest
 
-from autograd import Value, enable_grad, grad, is_grad_enabled, no_grad
+from autograd import Value, enable_grad, grad, is_grad_enabled, maximum, minimum, no_grad
+from autograd.engine import apply
 from autograd.rules import RULES
 
 # op key -> (build from Value x, f, f', f'', points where all three are defined)
@@ -26,6 +27,14 @@ UNARY = {
     "relu": (Value.relu, lambda x: max(x, 0.0), lambda x: float(x > 0), lambda x: 0.0, [-1.0, 0.0, 2.5]),
     "sin": (Value.sin, math.sin, math.cos, lambda x: -math.sin(x), [-3.0, 0.0, 1.0, 1e6]),
     "cos": (Value.cos, math.cos, lambda x: -math.sin(x), lambda x: -math.cos(x), [-3.0, 0.0, 1.0, 1e6]),
+    "softplus": (Value.softplus, lambda x: max(x, 0.0) + math.log1p(math.exp(-abs(x))),
+                 lambda x: 0.5 * (1 + math.tanh(x / 2)),
+                 lambda x: (lambda s: s * (1 - s))(0.5 * (1 + math.tanh(x / 2))), [-800.0, -3.0, 0.0, 2.0, 800.0]),
+    "erf": (Value.erf, math.erf, lambda x: 2 / math.sqrt(math.pi) * math.exp(-x * x),
+            lambda x: -4 * x / math.sqrt(math.pi) * math.exp(-x * x), [-3.0, 0.0, 0.5, 10.0]),
+    "gelu": (Value.gelu, lambda x: x * 0.5 * math.erfc(-x / math.sqrt(2)),
+             lambda x: 0.5 * math.erfc(-x / math.sqrt(2)) + x * math.exp(-x * x / 2) / math.sqrt(2 * math.pi),
+             lambda x: (2 - x * x) * math.exp(-x * x / 2) / math.sqrt(2 * math.pi), [-800.0, -2.0, 0.0, 1.0, 800.0]),
 }
 
 # op key -> (build from Values x, y, f, (df/dx, df/dy), points)
@@ -36,6 +45,12 @@ BINARY = {
     "div": (lambda x, y: x / y, lambda x, y: x / y, lambda x, y: (1 / y, -x / y**2), [(1.0, 2.0), (-3.0, 1e-8)]),
     "pow": (lambda x, y: x ** y, lambda x, y: x ** y, lambda x, y: (y * x ** (y - 1), x**y * math.log(x)),
             [(2.0, 3.0), (0.5, -1.5), (3.0, 0.0)]),
+    "leaky_relu": (lambda x, y: apply("leaky_relu", x, y), lambda x, y: x if x > 0 else y * x,
+                   lambda x, y: (1.0, 0.0) if x > 0 else (y, x), [(2.0, 0.01), (-3.0, 0.2), (0.0, 0.1)]),
+    "maximum": (maximum, max, lambda x, y: (1.0, 0.0) if x > y else (0.0, 1.0) if y > x else (0.5, 0.5),
+                [(1.0, 2.0), (3.0, -1.0), (2.0, 2.0)]),
+    "minimum": (minimum, min, lambda x, y: (1.0, 0.0) if x < y else (0.0, 1.0) if y < x else (0.5, 0.5),
+                [(1.0, 2.0), (3.0, -1.0), (2.0, 2.0)]),
 }
 
 

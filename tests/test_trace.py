@@ -119,7 +119,7 @@ def test_find_nonfinite_names_the_forward_origin():
     out = (big - big).tanh() + 1.0
     report = trace.find_nonfinite(out)
     assert report.stage == "forward" and report.node is big and report.node_index == 1
-    assert "mul(1.0000e+200, 1.0000e+200) = inf" in str(report)
+    assert "mul(1.000e+200, 1.000e+200) = inf" in str(report)
     assert report.propagated and "detect_anomaly" in str(report)
     assert trace.find_nonfinite(example()[2]) is None
 
@@ -147,7 +147,7 @@ def test_detect_anomaly_records_where_nodes_were_made_and_raises_at_the_first_ba
 
 
 def test_render_steps_draws_one_picture_per_step(tmp_path):
-    """render_steps writes one valid image per chain-rule step and leaves backward's gradients."""
+    """render_steps writes one valid image per chain-rule step and leaves every .grad as it was."""
     pytest.importorskip("graphviz")
     a, b, c = example()
     paths = trace.render_steps(c, tmp_path, fmt="svg")
@@ -155,7 +155,7 @@ def test_render_steps_draws_one_picture_per_step(tmp_path):
     first, last = paths[0].read_text(), paths[-1].read_text()
     assert "#fdba74" in first and first != last
     assert "step 1 [tanh_backward]: n4.grad += c.grad * dc/dn4" in first
-    assert math.isclose(a.grad, 0.9672437435549209)
+    assert "grad 0.9672" in last and a.grad == 0.0
 
 
 def test_to_html_is_self_contained_and_escapes_labels(tmp_path):

@@ -175,7 +175,7 @@ def test_second_order_graph_tags_backward_nodes():
     x = Value(0.5, label="x")
     (d,) = grad(x * x * x, [x], create_graph=True)
     src = to_dot(d).source
-    assert "mul_backward @ node 2" in src and "mul_backward @ node 1" in src and ">seed<" in src
+    assert "mul_backward" in src and "accumulate" in src and ">seed<" in src
     assert "#ede9fe" in src
 
 
