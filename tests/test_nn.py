@@ -7,7 +7,7 @@ import os
 import pytest
 
 import nn
-from autograd import Value, grad, no_grad
+from autograd import Value, grad
 from nn.data import make_moons, make_sine, make_spiral, make_xor
 
 
