@@ -362,3 +362,42 @@ def test_nn_does_not_import_torch():
 
     code = "import sys, nn; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+# compiled mini-batch steps
+
+def test_compiled_minibatch_step_equals_the_eager_one_on_every_batch():
+    """compile_graph with the batch's inputs and targets as feeds gives the eager loss and gradients on every batch."""
+    from autograd.compile import compile_graph
+
+    X, y = make_moons(40, seed=2)
+    compiled_model, eager_model = nn.MLP(2, [6, 6, 1], seed=0), nn.MLP(2, [6, 6, 1], seed=0)
+    xs = [[Value(0.0), Value(0.0)] for _ in range(8)]
+    ts = [Value(1.0) for _ in range(8)]
+    loss = nn.hinge_loss([compiled_model(x) for x in xs], ts) + 1e-3 * nn.l2(compiled_model)
+    step = compile_graph(loss, compiled_model.parameters(), feeds=[v for row in xs for v in row] + ts)
+    for epoch in range(2):
+        for X_batch, y_batch in batches(X, y, 8, seed=epoch):
+            for row, x, t, target in zip(xs, X_batch, ts, y_batch):
+                row[0].data, row[1].data, t.data = x[0], x[1], target
+            compiled_model.zero_grad()
+            value = step()
+            eager = nn.hinge_loss([eager_model(x) for x in X_batch], y_batch) + 1e-3 * nn.l2(eager_model)
+            eager_model.zero_grad()
+            eager.backward()
+            assert abs(value - eager.data) < 1e-12
+            for p, q in zip(compiled_model.parameters(), eager_model.parameters()):
+                assert abs(p.grad - q.grad) < 1e-12
+                p.data -= 0.1 * p.grad
+                q.data -= 0.1 * q.grad
+    assert all(x.grad == 0.0 for row in xs for x in row) and all(t.grad == 0.0 for t in ts)
+
+
+def test_losses_take_value_targets():
+    """A loss given Values as targets reads their data (so targets can be compile_graph feeds) and checks it."""
+    assert nn.hinge_loss([0.5], [Value(-1.0)]).data == 1.5
+    assert nn.mse_loss([1.0], Value(3.0)).data == 4.0
+    with pytest.raises(ValueError, match="-1 or \\+1"):
+        nn.hinge_loss([0.5], [Value(0.5)])
+    with pytest.raises(ValueError, match="\\[0, 1\\]"):
+        nn.bce_with_logits([0.5], [Value(2.0)])
