@@ -28,6 +28,7 @@ def pictures(out):
     ("multiclass", ["--steps", "2", "--hidden", "4"], ["multiclass_curves.png", "multiclass_regions.png"]),
     ("graph_demo", [], ["neuron_after.png", "neuron_before.png"]),
     ("generalisation", ["--epochs", "3", "--every", "1"], ["generalisation_boundaries.png", "generalisation_curves.png"]),
+    ("learning_rate", ["--steps", "3", "--epochs", "1"], ["learning_rate.png"]),
 ])
 def test_demo_runs_and_writes_valid_pictures(tmp_path, capsys, name, argv, expected):
     """Each demo's main() exits 0, prints where its pictures went, and they are valid images."""
@@ -219,3 +220,15 @@ def test_regression_loss_descends_without_a_spike():
     _, _, _, history = regression.train()
     losses = [h[0] for h in history]
     assert all(b <= 1.01 * a for a, b in zip(losses[20:], losses[21:])) and losses[-1] < 0.012
+
+
+def test_learning_rate_sweep_shows_the_four_behaviours():
+    """In 40 full-batch steps the small rate barely moves, the good one descends steadily, the large one
+    overshoots (its loss jumps) and the divergent one blows up and stops early."""
+    from demos import learning_rate as demo
+
+    X, y, model, start = demo.setup()
+    rates = demo.sweep(X, y, model, start, demo.compiled_step(model, len(X)), steps=40)
+    small, good, large, divergent = rates.values()
+    assert good[-1] < 0.9 * small[-1] and all(b <= a for a, b in zip(good[1:], good[2:]))
+    assert max(b / a for a, b in zip(large, large[1:])) > 2 and len(divergent) < 40 and divergent[-1] > 1e3
