@@ -112,7 +112,7 @@ def plot_curves(curves, stopped_at, path):
     ax.set(xlabel="epoch", ylabel="cross-entropy (log scale)",
            title="30 noisy training rows, 337 parameters: validation loss")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower left", framealpha=0.9)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)  # below: no curve hidden
     return common.save(fig, path)
 
 

@@ -123,7 +123,7 @@ def plot(rates, sizes, path):
               title=f"batch size at lr {GOOD}: noise against speed")
     for ax in (left, right):
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="lower left")  # the corner no curve passes through
     return common.save(fig, path)
 
 
