@@ -7,6 +7,9 @@
 - micrograd: PyPI's micrograd (pip install -e ".[bench]"), same network, data and loss
 - floats: the same step written by hand on plain Python floats (forward and backward)
 
+Then mini-batch SGD, one epoch in batches of 10 and of 20: the eager loop against one compiled step
+with the batch's inputs and targets as ``compile_graph`` feeds, serving every batch of that size.
+
 Medians over interleaved repetitions (each variant's steps in a block of their own, after a full
 collection, so none pays for another's garbage), then ratios; then backward time per node on chains
 of 10^3 to 10^6 steps, and bytes per recorded node (tracemalloc). Ratios, not seconds, are the
@@ -27,7 +30,7 @@ import tracemalloc
 import nn
 from autograd import Value
 from autograd.compile import compile_graph
-from nn.data import make_moons
+from nn.data import batches, make_moons
 
 ALPHA = 1e-4
 LR = 0.01  # small, so repeated steps stay in the same regime
@@ -61,6 +64,34 @@ def make_compiled_step(model, X, y):
         return value
 
     return compiled_step
+
+
+def make_minibatch_epochs(X, y, size: int, seed: int) -> dict:
+    """One epoch of mini-batch SGD (batches of ``size``, reshuffled each epoch), eager and compiled with feeds."""
+    eager_model, compiled_model = nn.MLP(2, [16, 16, 1], seed=seed), nn.MLP(2, [16, 16, 1], seed=seed)
+    xs = [[Value(0.0), Value(0.0)] for _ in range(size)]
+    ts = [Value(1.0) for _ in range(size)]
+    params = compiled_model.parameters()
+    step = compile_graph(loss_of(compiled_model, xs, ts), params, feeds=[v for row in xs for v in row] + ts)
+    epochs = {"eager": 0, "compiled": 0}
+
+    def eager_epoch():
+        epochs["eager"] += 1
+        for X_batch, y_batch in batches(X, y, size, seed=epochs["eager"]):
+            eager_step(eager_model, X_batch, y_batch)
+
+    def compiled_epoch():
+        epochs["compiled"] += 1
+        for X_batch, y_batch in batches(X, y, size, seed=epochs["compiled"]):
+            for row, x, t, target in zip(xs, X_batch, ts, y_batch):  # every batch has `size` rows
+                row[0].data, row[1].data, t.data = x[0], x[1], target
+            for p in params:
+                p.grad = 0.0
+            step()
+            for p in params:
+                p.data -= LR * p.grad
+
+    return {"eager": eager_epoch, "compiled": compiled_epoch}
 
 
 def make_micrograd_step(X, y, seed):
@@ -230,6 +261,15 @@ def main(argv=None) -> int:
     if micro is None:
         print('  (micrograd not installed: pip install -e ".[bench]" to compare)')
     print(f"  compiling the graph once took {compile_seconds:.2f} s")
+    print(f"\nmini-batch SGD, one epoch of the 100 points, median of {2 * repeats}:")
+    print(f"  {'batch':>5} {'eager':>9} {'compiled, batches as feeds':>27} {'speed-up':>9}")
+    for size in (10, 20):
+        start = time.perf_counter()
+        epochs = make_minibatch_epochs(X, y, size, seed=1)
+        compile_seconds = time.perf_counter() - start
+        medians = median_times(epochs, repeats)
+        print(f"  {size:5} {medians['eager'] * 1e3:6.1f} ms {medians['compiled'] * 1e3:15.1f} ms/epoch "
+              f"{medians['eager'] / medians['compiled']:8.1f}x   (compiled once in {compile_seconds:.2f} s)")
     size, nodes = bytes_per_node(model, X, y)
     print(f"\nmemory: {size:.0f} bytes per recorded node ({nodes:,} nodes in one moons step)")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 from pathlib import Path
 
@@ -63,22 +64,23 @@ def widths(text: str) -> list:
     return ws
 
 
-def parser(doc: str, steps: int, out: str = "out") -> argparse.ArgumentParser:
-    """The options every training demo has: --steps, --seed, --out, --quiet."""
+def parser(doc: str, steps: int, out: str = "out", unit: str = "steps") -> argparse.ArgumentParser:
+    """The options every training demo has: --steps (or --epochs), --seed, --out, --quiet."""
     p = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
-    p.add_argument("--steps", type=positive_int, default=steps, help=f"gradient descent steps ({steps})")
+    p.add_argument(f"--{unit}", type=positive_int, default=steps,
+                   help=f"{'gradient descent steps' if unit == 'steps' else 'passes over the training set'} ({steps})")
     p.add_argument("--seed", type=int, default=1, help="seed for data and weights (1)")
     p.add_argument("--out", type=out_dir, default=out, help=f"directory for pictures ({out}/)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
-def progress(steps: int, quiet: bool = False, desc: str = "training"):
-    """A tqdm progress bar over range(steps) (plain range when quiet or tqdm is missing)."""
+def progress(steps: int, quiet: bool = False, desc: str = "training", unit: str = "step"):
+    """A tqdm progress bar over range(steps) on stderr (plain range when quiet), so stdout stays clean when piped."""
     if quiet:
         return range(steps)
     tqdm = need("tqdm").tqdm
-    return tqdm(range(steps), desc=desc, unit="step", dynamic_ncols=True, file=sys.stdout, mininterval=0.5)
+    return tqdm(range(steps), desc=desc, unit=unit, dynamic_ncols=True, file=sys.stderr, mininterval=0.5)
 
 
 def pyplot():
@@ -107,20 +109,34 @@ def grid_predictions(model, X, n: int = 60, margin: float = 0.5):
     return xs, ys, grid
 
 
-def plot_curves(history: list, path: Path, title: str) -> Path:
-    """Loss (log scale) and accuracy (if any) per step."""
+def percent_axis(ax, lowest: float = 0.0, label: str = "accuracy (%)") -> None:
+    """From the decade below ``lowest`` to 100%, with a margin so a curve at 100% is not hidden on the edge."""
+    lo = 10 * math.floor(max(0.0, min(lowest, 90.0)) / 10)
+    pad = (100 - lo) * 0.04
+    ax.set_ylim(lo - pad, 100 + pad)
+    ax.set_ylabel(label)
+
+
+def plot_curves(history: list, path: Path, title: str, val: list | None = None, xlabel: str = "step") -> Path:
+    """Loss (log scale) and accuracy (if any) per step, for training and (if given) validation."""
     plt = pyplot()
     has_acc = history and history[0][1] is not None
     fig, axes = plt.subplots(1, 2 if has_acc else 1, figsize=(9 if has_acc else 5, 3.2))
     axes = list(axes) if has_acc else [axes]
-    axes[0].plot([h[0] for h in history], color="#2563eb")
+    runs = [("training", history, "#2563eb")] + ([("validation", val, "#ea580c")] if val else [])
+    for name, h, colour in runs:
+        axes[0].plot([r[0] for r in h], color=colour, label=name)
+        if has_acc:
+            axes[1].plot([100 * r[1] for r in h], color=colour, label=name)
     axes[0].set_yscale("log")
-    axes[0].set(xlabel="step", ylabel="loss", title=f"{title}: loss")
+    axes[0].set(xlabel=xlabel, ylabel="loss", title=f"{title}: loss")
     if has_acc:
-        axes[1].plot([100 * h[1] for h in history], color="#16a34a")
-        axes[1].set(xlabel="step", ylabel="accuracy (%)", ylim=(0, 101), title=f"{title}: training accuracy")
+        axes[1].set(xlabel=xlabel, title=f"{title}: {'accuracy' if val else 'training accuracy'}")
+        percent_axis(axes[1], min(100 * r[1] for _, h, _ in runs for r in h))
     for ax in axes:
         ax.grid(alpha=0.3)
+        if val:
+            ax.legend(fontsize=8)
     return save(fig, path)
 
 

@@ -1,11 +1,13 @@
-"""micrograd's headline demo through chainrule's public API: an MLP learns the two moons.
+"""micrograd's headline demo through chainrule's public API, trained the way backprop is taught.
 
-    python -m demos.moons [--steps 100] [--seed 1] [--lr 1.0] [--hidden 16,16] [--activation relu] [--out out/]
+    python -m demos.moons [--epochs 40] [--batch-size 20] [--lr 0.2] [--seed 1] [--hidden 16,16] [--out out/]
 
-Gradient descent is written by hand below, as in micrograd's notebook. With the defaults it reaches
-100% training accuracy and leaves three pictures in --out: the decision boundary, the loss and
-accuracy curves, and the trained network on one input; and moons_replay.html, a page that replays the
-training step by step (open it in a browser).
+200 noisy moons points are split into training (60%), validation (20%) and test (20%) rows and
+standardised with the training rows' statistics. An MLP learns by mini-batch gradient descent,
+written by hand below as in micrograd's notebook; after every epoch the loss and accuracy on the
+training and validation rows are recorded; the test rows are used once, at the end. Leaves three
+pictures in --out: the decision boundary, the training and validation curves, and the trained
+network on one input.
 """
 
 from __future__ import annotations
@@ -15,98 +17,103 @@ import time
 
 import nn
 from autograd import no_grad
-from nn.data import make_moons
+from nn.data import Standardizer, batches, make_moons, split
 
 try:
     from demos import common
 except ImportError:  # run as a script from inside demos/
     import common
 
-
-def loss_and_accuracy(model, X, y, alpha=1e-4):
-    """Hinge loss plus L2 (alpha * sum p^2) over the whole batch, and the training accuracy."""
-    scores = [model(x) for x in X]
-    loss = nn.hinge_loss(scores, y) + alpha * sum(p * p for p in model.parameters())
-    accuracy = sum((s.data > 0) == (t > 0) for s, t in zip(scores, y)) / len(y)
-    return loss, accuracy
+ALPHA = 1e-4  # weight of the L2 penalty
 
 
-def train(steps=100, seed=1, lr=1.0, hidden=(16, 16), activation="relu", log=print, quiet=True, health_every=0,
-          replay=None):
-    """Train MLP(2, [*hidden, 1]) on 100 moons points; returns (model, X, y, history of (loss, accuracy)).
+def evaluate(model, X, y) -> tuple:
+    """(hinge loss, accuracy) of the model on rows X, without recording a graph."""
+    with no_grad():
+        scores = [model(x) for x in X]
+        return nn.hinge_loss(scores, y).data, nn.accuracy(scores, y)
 
-    With ``replay`` (a path), an nn.Recorder watches every step and writes the training-replay page there.
-    """
-    X, y = make_moons(100, noise=0.1, seed=seed)
+
+def train(epochs=40, seed=1, lr=0.2, hidden=(16, 16), activation="relu", batch_size=20, n=200,
+          log=print, quiet=True, health_every=0):
+    """Mini-batch SGD on MLP(2, [*hidden, 1]); returns (model, scaler, (train, val, test) raw rows, history)."""
+    X, y = make_moons(n, noise=0.1, seed=seed)
+    parts = split(X, y, val=0.2, test=0.2, seed=seed)
+    scaler = Standardizer.fit(parts[0][0])  # statistics of the training rows only
+    (X_train, y_train), (X_val, y_val) = [(scaler.transform(Xp), yp) for Xp, yp in parts[:2]]
     model = nn.MLP(2, [*hidden, 1], activation=activation, seed=seed)
-    # the chain-rule story follows the row nearest the gap between the moons, where learning goes on longest
-    middle = min(range(len(X)), key=lambda i: abs(X[i][0] - 0.5) + abs(X[i][1] - 0.25))
-    rec = nn.Recorder(model, train=(X, y), example=middle) if replay else None
-    history = []
-    bar = common.progress(steps, quiet)
-    for k in bar:
-        loss, accuracy = loss_and_accuracy(model, X, y)
-        model.zero_grad()
-        loss.backward()
-        rate = lr * (1.0 - 0.9 * k / steps)  # decays from lr towards lr / 10
-        if rec is not None:
-            rec.record(k, loss, lr=rate)  # after backward, before the update
-        if health_every and k % health_every == 0:
-            (bar.write if hasattr(bar, "write") else log)(f"step {k}: health\n{nn.health(model, X, lr=rate)}")
-        for p in model.parameters():
-            p.data -= rate * p.grad
-        history.append((loss.data, accuracy))
+    history = {"train": [evaluate(model, X_train, y_train)], "val": [evaluate(model, X_val, y_val)]}
+    steps, k = epochs * len(batches(X_train, y_train, batch_size)), 0
+    bar = common.progress(epochs, quiet, unit="epoch")
+    for epoch in bar:
+        for X_batch, y_batch in batches(X_train, y_train, batch_size, seed=epoch):
+            loss = nn.hinge_loss([model(x) for x in X_batch], y_batch) + ALPHA * nn.l2(model)
+            model.zero_grad()
+            loss.backward()
+            rate = lr * (1.0 - 0.9 * k / steps)  # decays from lr towards lr / 10
+            if health_every and epoch % health_every == 0 and k % (steps // epochs) == 0:
+                (bar.write if hasattr(bar, "write") else log)(
+                    f"epoch {epoch}, step {k}: health\n{nn.health(model, X_train, lr=rate)}")
+            for p in model.parameters():
+                p.data -= rate * p.grad
+            k += 1
+        history["train"].append(evaluate(model, X_train, y_train))
+        history["val"].append(evaluate(model, X_val, y_val))
+        (train_loss, train_acc), (val_loss, val_acc) = history["train"][-1], history["val"][-1]
         if hasattr(bar, "set_postfix"):
-            bar.set_postfix(loss=f"{loss.data:.4f}", accuracy=f"{accuracy:.0%}")
-        elif k % 10 == 0 or k == steps - 1:
-            log(f"step {k:3d}  loss {loss.data:.4f}  accuracy {accuracy:.0%}")
-    if rec is not None:
-        rec.to_html(replay)
-    return model, X, y, history
+            bar.set_postfix(loss=f"{train_loss:.4f}", val_loss=f"{val_loss:.4f}", val_accuracy=f"{val_acc:.0%}")
+        elif epoch % 10 == 0 or epoch == epochs - 1:
+            log(f"epoch {epoch:3d}  loss {train_loss:.4f} (validation {val_loss:.4f})  "
+                f"accuracy {train_acc:.0%} (validation {val_acc:.0%})")
+    return model, scaler, parts, history
 
 
-def plot_boundary(model, X, y, path):
-    """Decision regions (score > 0 vs < 0) with the data points, as micrograd's notebook shows."""
+def plot_boundary(model, scaler, parts, path):
+    """Decision regions (score > 0 vs < 0) with the training and validation points."""
     plt = common.pyplot()
-    xs, ys, grid = common.grid_predictions(model, X)
+    (X_train, y_train), (X_val, y_val), _ = parts
+    xs, ys, grid = common.grid_predictions(lambda p: model(scaler.transform([p])[0]), X_train + X_val)
     scores = [[v.data for v in row] for row in grid]
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
     ax.contourf(xs, ys, [[s > 0 for s in row] for row in scores], levels=[-0.5, 0.5, 1.5],
                 colors=["#fecaca", "#bfdbfe"], alpha=0.8)
     ax.contour(xs, ys, scores, levels=[0.0], colors="#111827", linewidths=1)
-    for label, colour in ((-1, "#dc2626"), (1, "#2563eb")):
-        pts = [x for x, t in zip(X, y) if t == label]
-        ax.scatter([p[0] for p in pts], [p[1] for p in pts], c=colour, s=18, edgecolors="white", linewidths=0.5,
-                   label=f"label {label:+d}")
+    for X, y, name, marker in ((X_train, y_train, "training", "o"), (X_val, y_val, "validation", "^")):
+        for label, colour in ((-1, "#dc2626"), (1, "#2563eb")):
+            pts = [x for x, t in zip(X, y) if t == label]
+            ax.scatter([p[0] for p in pts], [p[1] for p in pts], c=colour, s=22, marker=marker,
+                       edgecolors="white" if marker == "o" else "black", linewidths=0.5,
+                       label=f"{name}, label {label:+d}")
     ax.set(title="moons: decision boundary after training", xlabel="x0", ylabel="x1")
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper right", fontsize=7, framealpha=0.9)
     return common.save(fig, path)
 
 
 def main(argv=None) -> int:
-    p = common.parser(__doc__, steps=100)
-    p.add_argument("--lr", type=common.positive_float, default=1.0, help="initial learning rate (1.0)")
+    p = common.parser(__doc__, steps=40, unit="epochs")
+    p.add_argument("--batch-size", type=common.positive_int, default=20, help="rows per gradient step (20)")
+    p.add_argument("--lr", type=common.positive_float, default=0.2, help="initial learning rate (0.2)")
     p.add_argument("--hidden", type=common.widths, default=[16, 16], help="hidden widths (16,16)")
     p.add_argument("--activation", choices=["relu", "tanh", "sigmoid", "linear"], default="relu")
-    p.add_argument("--health-every", type=int, default=25, help="print nn.health every N steps (25; 0: never)")
+    p.add_argument("--health-every", type=int, default=10, help="print nn.health every N epochs (10; 0: never)")
     args = p.parse_args(argv)
     common.pyplot()  # fail early, before training, if matplotlib is missing
-    args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    model, X, y, history = train(args.steps, args.seed, args.lr, args.hidden, args.activation,
-                                 quiet=args.quiet, health_every=args.health_every,
-                                 replay=args.out / "moons_replay.html")
+    model, scaler, parts, history = train(args.epochs, args.seed, args.lr, args.hidden, args.activation,
+                                          args.batch_size, quiet=args.quiet, health_every=args.health_every)
     seconds = time.perf_counter() - start
-    with no_grad():
-        loss, accuracy = loss_and_accuracy(model, X, y)
-    pictures = [plot_boundary(model, X, y, args.out / "moons_boundary.png"),
-                common.plot_curves(history, args.out / "moons_curves.png", "moons"),
-                common.network_picture(model, X[0], args.out / "moons_network.svg"),
-                args.out / "moons_replay.html"]
+    X_test, y_test = parts[2]
+    test_loss, test_acc = evaluate(model, scaler.transform(X_test), y_test)  # the test rows' only use
+    (train_loss, train_acc), (val_loss, val_acc) = history["train"][-1], history["val"][-1]
+    pictures = [plot_boundary(model, scaler, parts, args.out / "moons_boundary.png"),
+                common.plot_curves(history["train"], args.out / "moons_curves.png", "moons",
+                                   val=history["val"], xlabel="epoch"),
+                common.network_picture(model, scaler.transform(parts[0][0][:1])[0], args.out / "moons_network.svg")]
     for path in filter(None, pictures):
         print(f"picture: {path}")
-    print(f"final loss {loss.data:.4f}, training accuracy {accuracy:.0%} "
-          f"({model!r}, {len(model.parameters())} parameters, {args.steps} steps in {seconds:.1f} s)")
+    print(f"{model!r}, {len(model.parameters())} parameters, {args.epochs} epochs in {seconds:.1f} s")
+    print(f"final loss {train_loss:.4f}, training accuracy {train_acc:.0%}, validation accuracy {val_acc:.0%}")
+    print(f"test accuracy {test_acc:.0%} ({len(y_test)} rows held out until now)")
     return 0
 
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 import nn
@@ -17,6 +18,8 @@ except ImportError:
     import common
 
 COLOURS = ["#dc2626", "#2563eb", "#16a34a"]
+REGIONS = ["#fecaca", "#bfdbfe", "#bbf7d0"]  # light versions of COLOURS
+REGION_NAMES = ["light red", "light blue", "light green"]
 
 
 def accuracy(model, X, y) -> float:
@@ -45,18 +48,27 @@ def train(steps=150, seed=1, hidden=(16, 16), lr=0.5, quiet=True):
     return model, X, y, history
 
 
-def plot_regions(model, X, y, path):
+def plot_regions(model, X, y, path, n=100):
+    """Each grid cell painted with its predicted class (no interpolation between class indices), and
+    the boundaries where the two largest logits are equal."""
     plt = common.pyplot()
-    xs, ys, grid = common.grid_predictions(model, X, n=50, margin=0.2)
-    classes = [[max(range(3), key=lambda c, o=o: o[c].data) for o in row] for row in grid]
-    fig, ax = plt.subplots(figsize=(5, 4))
-    ax.contourf(xs, ys, classes, levels=[-0.5, 0.5, 1.5, 2.5], colors=["#fecaca", "#bfdbfe", "#bbf7d0"], alpha=0.8)
+    from matplotlib.colors import ListedColormap
+
+    xs, ys, grid = common.grid_predictions(model, X, n=n, margin=0.2)
+    logits = [[[v.data for v in o] for o in row] for row in grid]
+    classes = [[o.index(max(o)) for o in row] for row in logits]
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    ax.pcolormesh(xs, ys, classes, cmap=ListedColormap(REGIONS), vmin=-0.5, vmax=2.5, shading="nearest")
+    for i, j in ((0, 1), (0, 2), (1, 2)):  # o_i - o_j = 0 where i and j are the two largest logits
+        gap = [[o[i] - o[j] if sorted(range(3), key=o.__getitem__)[1:] in ([i, j], [j, i]) else math.nan
+                for o in row] for row in logits]
+        ax.contour(xs, ys, gap, levels=[0.0], colors="#111827", linewidths=0.8)
     for c in range(3):
         pts = [x for x, t in zip(X, y) if t == c]
-        ax.scatter([p[0] for p in pts], [p[1] for p in pts], c=COLOURS[c], s=16, edgecolors="white",
-                   linewidths=0.5, label=f"class {c}")
-    ax.set(title="spiral: decision regions", xlabel="x0", ylabel="x1")
-    ax.legend(fontsize=8, loc="upper right")
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], c=COLOURS[c], s=18, edgecolors="white",
+                   linewidths=0.5, label=f"class {c} (region: {REGION_NAMES[c]})")
+    ax.set(title="spiral: predicted class per region", xlabel="x0", ylabel="x1")
+    ax.legend(fontsize=7, loc="upper right", framealpha=0.9)
     return common.save(fig, path)
 
 

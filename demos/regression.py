@@ -18,7 +18,7 @@ except ImportError:
     import common
 
 
-def train(steps=300, seed=1, hidden=16, lr=0.1, quiet=True):
+def train(steps=300, seed=1, hidden=16, lr=0.05, quiet=True):
     """MLP(1, [hidden, 1]) with tanh on 40 points of sin(x); returns (model, X, y, history)."""
     X, y = make_sine(40, noise=0.05, seed=seed)
     model = nn.MLP(1, [hidden, 1], activation="tanh", seed=seed)

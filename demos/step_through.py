@@ -44,8 +44,7 @@ def main(argv=None) -> int:
     # derivative by calling it with g = 1.0, so the breakpoint stops there too (`where` says who called).
     c.backward()
     print(f"\nafter c.backward(): a.grad = {a.grad:.6f}, b.grad = {b.grad:.6f}")
-    a, b, c = build()  # a fresh graph for the printed walk-through
-    print("\nThe graph, one line per node (trace.tape):")
+    print("\nThe graph it differentiated, one line per node with its gradient (trace.tape):")
     print(trace.tape(c))
     print("\nThe same backward pass, one chain-rule step per line (trace.explain):")
     print(trace.explain(c))

@@ -1,4 +1,6 @@
-"""Losses: each takes predictions (Values or numbers) and targets, and returns a Value (the mean)."""
+"""Losses: each takes predictions (Values or numbers) and targets, and returns a Value (the mean).
+
+Targets are numbers, or Values holding them (a mini-batch's targets as ``compile_graph`` feeds)."""
 
 from __future__ import annotations
 
@@ -12,13 +14,17 @@ __all__ = ["mse_loss", "hinge_loss", "bce_with_logits", "cross_entropy"]
 
 def _pairs(where: str, preds, targets) -> list:
     preds = [preds] if isinstance(preds, (Value, int, float)) else list(preds)
-    targets = [targets] if isinstance(targets, (int, float)) else list(targets)
+    targets = [targets] if isinstance(targets, (Value, int, float)) else list(targets)
     if not preds or len(preds) != len(targets):
         raise ValueError(f"{where}: {len(preds)} predictions and {len(targets)} targets; need the same, non-zero, number")
     for t in targets:
-        if isinstance(t, Value) or not isinstance(t, (int, float)) or not math.isfinite(t):
+        if not isinstance(_data(t), (int, float)) or not math.isfinite(_data(t)):
             raise ValueError(f"{where}: targets must be finite numbers, got {t!r}")
     return [(p if isinstance(p, Value) else Value(p), t) for p, t in zip(preds, targets)]
+
+
+def _data(t):
+    return t.data if isinstance(t, Value) else t
 
 
 def _mean(terms: list) -> Value:
@@ -34,7 +40,7 @@ def hinge_loss(scores, labels) -> Value:
     """mean(relu(1 - label * score)) with labels -1 or +1 (micrograd's max-margin loss)."""
     pairs = _pairs("hinge_loss", scores, labels)
     for _, y in pairs:
-        if y not in (-1, 1):
+        if _data(y) not in (-1, 1):
             raise ValueError(f"hinge_loss: labels must be -1 or +1, got {y!r}")
     return _mean([(1 - y * s).relu() for s, y in pairs])
 
@@ -43,7 +49,7 @@ def bce_with_logits(logits, targets) -> Value:
     """mean(binary cross-entropy of sigmoid(logit)), stable for any logit: relu(z) - z*t + log(1 + exp(-|z|))."""
     pairs = _pairs("bce_with_logits", logits, targets)
     for _, t in pairs:
-        if not 0 <= t <= 1:
+        if not 0 <= _data(t) <= 1:
             raise ValueError(f"bce_with_logits: targets must be in [0, 1], got {t!r}")
     terms = []
     for z, t in pairs:

@@ -1,4 +1,4 @@
-"""Networks built from Values with operators only: Module, Neuron, Layer, MLP."""
+"""Networks built from Values with operators only: Module, Neuron, Layer, MLP, Dropout."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from typing import Sequence
 
 from autograd import Value
 
-__all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS"]
+__all__ = ["Module", "Neuron", "Layer", "MLP", "Dropout", "ACTIVATIONS", "INITS"]
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+INITS = ("uniform", "xavier", "he")
 
 
 class Module:
-    """Something with parameters: ``parameters()``, ``zero_grad()`` and a state dict."""
+    """Something with parameters: ``parameters()``, ``zero_grad()``, a state dict, ``train()``/``eval()``."""
+
+    training = True  # new modules are in training mode (dropout on), as in PyTorch
 
     def parameters(self) -> list:
         """Every parameter, in a fixed order (layer by layer, neuron by neuron, weights then bias)."""
@@ -26,6 +29,19 @@ class Module:
         """Set every parameter's gradient to 0.0."""
         for p in self.parameters():
             p.grad = 0.0
+
+    def train(self, mode: bool = True) -> "Module":
+        """Switch this module and every module inside it to training mode (or eval mode if not ``mode``)."""
+        self.training = bool(mode)
+        for v in vars(self).values():
+            for m in v if isinstance(v, list) else [v]:
+                if isinstance(m, Module):
+                    m.train(mode)
+        return self
+
+    def eval(self) -> "Module":
+        """Switch to evaluation mode: dropout passes its inputs through unchanged."""
+        return self.train(False)
 
     def state_dict(self) -> dict:
         """{parameter label: number}, in ``parameters()`` order."""
@@ -76,14 +92,26 @@ def _check_width(n, what: str) -> int:
     return n
 
 
-class Neuron(Module):
-    """activation(w · x + b), with weights drawn uniformly from [-1, 1] and bias 0."""
+def init_bound(init: str, nin: int, nout: int) -> float:
+    """Half-width of the uniform range weights are drawn from: 1 ("uniform", micrograd's),
+    sqrt(6 / (nin + nout)) ("xavier", Glorot) or sqrt(6 / nin) ("he", variance 2 / nin, for relu)."""
+    if init == "uniform":
+        return 1.0
+    if init == "xavier":
+        return math.sqrt(6.0 / (nin + nout))
+    if init == "he":
+        return math.sqrt(6.0 / nin)
+    raise ValueError(f"init must be one of {', '.join(INITS)}; got {init!r}")
 
-    def __init__(self, nin: int, activation: str = "relu", seed=None, name: str = "N") -> None:
+
+class Neuron(Module):
+    """activation(w · x + b), with weights drawn uniformly from [-scale, scale] and bias 0."""
+
+    def __init__(self, nin: int, activation: str = "relu", seed=None, name: str = "N", scale: float = 1.0) -> None:
         _check_width(nin, "Neuron: nin")
         self.activation = _check_activation(activation)
         rng = seed if isinstance(seed, random.Random) else random.Random(seed)
-        self.w = [Value(rng.uniform(-1.0, 1.0), f"{name}.w{i}") for i in range(nin)]
+        self.w = [Value(rng.uniform(-scale, scale), f"{name}.w{i}") for i in range(nin)]
         self.b = Value(0.0, f"{name}.b")
         self.name = name
 
@@ -115,10 +143,13 @@ class Neuron(Module):
 class Layer(Module):
     """``nout`` neurons reading the same inputs; calling it always returns a list."""
 
-    def __init__(self, nin: int, nout: int, activation: str = "relu", seed=None, name: str = "L") -> None:
+    def __init__(self, nin: int, nout: int, activation: str = "relu", seed=None, name: str = "L",
+                 init: str = "uniform") -> None:
+        _check_width(nin, "Layer: nin")
         _check_width(nout, "Layer: nout")
+        scale = init_bound(init, nin, nout)
         rng = seed if isinstance(seed, random.Random) else random.Random(seed)
-        self.neurons = [Neuron(nin, activation, rng, f"{name}.N{j + 1}") for j in range(nout)]
+        self.neurons = [Neuron(nin, activation, rng, f"{name}.N{j + 1}", scale) for j in range(nout)]
 
     def __call__(self, x: Sequence) -> list:
         return [n(x) for n in self.neurons]
@@ -131,30 +162,62 @@ class Layer(Module):
         return f"Layer({len(n.w)}, {len(self.neurons)}, activation={n.activation!r})"
 
 
+class Dropout(Module):
+    """Inverted dropout: in training mode each input is zeroed with probability ``p`` and the others
+    are scaled by 1 / (1 - p), so the expected output equals the input; in eval mode it is the identity."""
+
+    def __init__(self, p: float = 0.5, seed=None) -> None:
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
+            raise ValueError(f"Dropout: p must be a probability in [0, 1), got {p!r}")
+        self.p = float(p)
+        self.rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+
+    def __call__(self, x: Sequence) -> list:
+        if not self.training or self.p == 0.0:
+            return list(x)
+        keep, scale = 1.0 - self.p, 1.0 / (1.0 - self.p)
+        # a dropped unit is multiplied by 0 rather than replaced, so the graph keeps its shape
+        return [v * (scale if self.rng.random() < keep else 0.0) for v in x]
+
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p})"
+
+
 class MLP(Module):
-    """Layers of the given widths; hidden layers use ``activation``, the last one is linear.
+    """Layers of the given widths; hidden layers use ``activation`` (then dropout, if any), the last is linear.
 
     Returns a Value when the last width is 1, else a list. Parameters are labelled like
-    ``L1.N3.w0`` (layer 1, neuron 3, weight on input 0). ``seed`` makes initialization reproducible.
+    ``L1.N3.w0`` (layer 1, neuron 3, weight on input 0). ``seed`` makes initialization (and the
+    dropout masks) reproducible; ``init`` picks the weights' range (see ``init_bound``).
     """
 
-    def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu", seed=None) -> None:
+    def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu", seed=None,
+                 init: str = "uniform", dropout: float = 0.0) -> None:
         _check_width(nin, "MLP: nin")
         widths = list(nouts) if hasattr(nouts, "__iter__") and not isinstance(nouts, str) else []
         if not widths:
             raise ValueError(f"MLP: nouts must be a non-empty list of widths, got {nouts!r}")
         widths = [_check_width(n, "MLP: each width") for n in widths]
         self.activation = _check_activation(activation)
+        if init not in INITS:
+            raise ValueError(f"MLP: init must be one of {', '.join(INITS)}; got {init!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"MLP: dropout must be a probability in [0, 1), got {dropout!r}")
+        self.init = init
         rng = random.Random(seed)
         sizes = [nin] + widths
         self.layers = [
-            Layer(sizes[i], sizes[i + 1], activation if i < len(widths) - 1 else "linear", rng, f"L{i + 1}")
+            Layer(sizes[i], sizes[i + 1], activation if i < len(widths) - 1 else "linear", rng, f"L{i + 1}", init)
             for i in range(len(widths))
         ]
+        # drawn after the weights, so adding dropout leaves a seeded network's weights unchanged
+        self.dropouts = [Dropout(dropout, random.Random(rng.getrandbits(64))) for _ in widths[:-1]] if dropout else []
 
     def __call__(self, x: Sequence):
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
             x = layer(x)
+            if i < len(self.dropouts):
+                x = self.dropouts[i](x)
         return x[0] if len(x) == 1 else x
 
     def parameters(self) -> list:
@@ -162,4 +225,6 @@ class MLP(Module):
 
     def __repr__(self) -> str:
         widths = [len(layer.neurons) for layer in self.layers]
-        return f"MLP({len(self.layers[0].neurons[0].w)}, {widths}, activation={self.activation!r})"
+        extra = (f", init={self.init!r}" if self.init != "uniform" else "") + (
+            f", dropout={self.dropouts[0].p}" if self.dropouts else "")
+        return f"MLP({len(self.layers[0].neurons[0].w)}, {widths}, activation={self.activation!r}{extra})"

@@ -22,11 +22,13 @@ def pictures(out):
 
 
 @pytest.mark.parametrize("name, argv, expected", [
-    ("moons", ["--steps", "3", "--health-every", "2"], ["moons_boundary.png", "moons_curves.png", "moons_network.svg"]),
+    ("moons", ["--epochs", "2", "--health-every", "1"], ["moons_boundary.png", "moons_curves.png", "moons_network.svg"]),
     ("xor", ["--steps", "5"], ["xor_curves.png"]),
     ("regression", ["--steps", "5", "--hidden", "4"], ["regression_curves.png", "regression_fit.png"]),
     ("multiclass", ["--steps", "2", "--hidden", "4"], ["multiclass_curves.png", "multiclass_regions.png"]),
     ("graph_demo", [], ["neuron_after.png", "neuron_before.png"]),
+    ("generalisation", ["--epochs", "3", "--every", "1"], ["generalisation_boundaries.png", "generalisation_curves.png"]),
+    ("learning_rate", ["--steps", "3", "--epochs", "1"], ["learning_rate.png"]),
 ])
 def test_demo_runs_and_writes_valid_pictures(tmp_path, capsys, name, argv, expected):
     """Each demo's main() exits 0, prints where its pictures went, and they are valid images."""
@@ -41,22 +43,48 @@ def test_demo_runs_and_writes_valid_pictures(tmp_path, capsys, name, argv, expec
     assert all(str(tmp_path / e) in out for e in expected)
 
 
-def test_moons_demo_prints_progress_health_and_final_accuracy(tmp_path, capsys):
-    """The moons demo shows a progress bar, nn.health tables and the final accuracy."""
+def test_moons_demo_prints_health_and_accuracies_with_the_progress_bar_on_stderr(tmp_path, capsys):
+    """The moons demo prints nn.health tables, the final accuracies and one test accuracy on stdout,
+    and its progress bar on stderr only."""
     from demos import moons
 
-    moons.main(["--steps", "4", "--health-every", "2", "--out", str(tmp_path)])
-    out = capsys.readouterr().out
-    assert "training" in out and "step 2: health" in out and "lr*|g|/|w|" in out
-    assert "training accuracy" in out and "337 parameters" in out
+    moons.main(["--epochs", "3", "--health-every", "2", "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "epoch 2, step 12: health" in out and "lr*|g|/|w|" in out
+    assert "training accuracy" in out and "validation accuracy" in out and "337 parameters" in out
+    assert out.count("test accuracy") == 1
+    assert "\r" not in out and "training:" in captured.err and "epoch/s" in captured.err
+
+
+def test_moons_default_learning_rate_is_healthy_at_the_first_step():
+    """At the default settings' first step, nn.health gives no hint (no too-large update/weight ratio)."""
+    from demos import moons
+
+    lines = []
+    moons.train(epochs=1, health_every=1, log=lines.append)
+    assert lines[0].startswith("epoch 0, step 0: health") and "hint" not in lines[0]
+
+
+def test_moons_learns_and_keeps_the_parts_apart():
+    """The default moons run reaches 95% on validation and test; train, val and test rows are disjoint."""
+    from demos import moons
+
+    model, scaler, parts, history = moons.train()
+    (X_train, _), (X_val, _), (X_test, y_test) = parts
+    assert len(X_train) == 120 and len(X_val) == 40 and len(X_test) == 40
+    rows = [tuple(x) for x in X_train + X_val + X_test]
+    assert len(set(rows)) == 200
+    assert history["val"][-1][1] >= 0.95 and moons.evaluate(model, scaler.transform(X_test), y_test)[1] >= 0.95
+    assert len(history["train"]) == len(history["val"]) == 41
 
 
 def test_bad_demo_arguments_are_clear_errors(capsys, tmp_path):
-    """Bad --steps, --lr, --hidden, --activation or --out give argparse's error and exit 2 (before training)."""
+    """Bad --epochs, --batch-size, --lr, --hidden, --activation or --out give argparse's error and exit 2 (before training)."""
     from demos import moons
 
     (tmp_path / "taken").write_text("a file where the pictures' directory should go")
-    for argv, words in [(["--steps", "0"], "positive integer"), (["--lr", "-1"], "positive number"),
+    for argv, words in [(["--epochs", "0"], "positive integer"), (["--batch-size", "0"], "positive integer"), (["--lr", "-1"], "positive number"),
                         (["--hidden", "16,x"], "widths like 16,16"), (["--activation", "gelu"], "invalid choice"),
                         (["--out", str(tmp_path / "taken")], "is a file, not a directory for pictures"),
                         (["--out", str(tmp_path / "taken" / "sub")], "cannot use")]:
@@ -147,11 +175,13 @@ def test_health_reports_saturated_tanh_units():
 
 
 def test_step_through_demo_explains_and_matches_backward(capsys):
-    """step_through prints the pdb recipe, the tape, the chain-rule steps and the final gradients."""
+    """step_through prints the pdb recipe, the tape of the graph it differentiated (with its gradients),
+    the chain-rule steps and the final gradients."""
     from demos import step_through
 
     assert step_through.main([]) == 0
     out = capsys.readouterr().out
+    assert "grad 0.9672  [a]" in out and "grad 1.0000  [c]" in out
     assert "break autograd.rules.mul_backward" in out and "n2 = mul(n0, n1)" in out
     assert "[mul_backward]" in out and "sum over 2 paths" in out and "a.grad = 0.967244" in out
 
@@ -181,3 +211,24 @@ def test_network_picture_shows_this_inputs_gradients_only(tmp_path):
     svg = network_picture(model, [0.5, -0.25], tmp_path / "net.svg").read_text()
     assert "1.234e+04" not in svg and "12345" not in svg
     assert "max |param grad|" in svg
+
+
+def test_regression_loss_descends_without_a_spike():
+    """The regression demo's default schedule never lets the loss rise by more than 1% after step 20."""
+    from demos import regression
+
+    _, _, _, history = regression.train()
+    losses = [h[0] for h in history]
+    assert all(b <= 1.01 * a for a, b in zip(losses[20:], losses[21:])) and losses[-1] < 0.012
+
+
+def test_learning_rate_sweep_shows_the_four_behaviours():
+    """In 40 full-batch steps the small rate barely moves, the good one descends steadily, the large one
+    overshoots (its loss jumps) and the divergent one blows up and stops early."""
+    from demos import learning_rate as demo
+
+    X, y, model, start = demo.setup()
+    rates = demo.sweep(X, y, model, start, demo.compiled_step(model, len(X)), steps=40)
+    small, good, large, divergent = rates.values()
+    assert good[-1] < 0.9 * small[-1] and all(b <= a for a, b in zip(good[1:], good[2:]))
+    assert max(b / a for a, b in zip(large, large[1:])) > 2 and len(divergent) < 40 and divergent[-1] > 1e3

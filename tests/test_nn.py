@@ -1,4 +1,4 @@
-"""The network package: shapes, parameters, losses, weight files and the moons demo."""
+"""The network package: shapes, parameters, losses and weight files."""
 
 import json
 import math
@@ -7,7 +7,7 @@ import os
 import pytest
 
 import nn
-from autograd import Value, grad, no_grad
+from autograd import Value, grad
 from nn.data import make_moons, make_sine, make_spiral, make_xor
 
 
@@ -219,17 +219,6 @@ def test_datasets_are_seeded_and_shaped():
     assert math.isclose(y[0], math.sin(-math.pi), abs_tol=1e-12)
     with pytest.raises(ValueError, match="make_moons"):
         make_moons(1)
-
-
-def test_moons_demo_reaches_full_accuracy():
-    """micrograd's demo through the public API: 100 steps reach 100% training accuracy."""
-    from demos.moons import loss_and_accuracy, train
-
-    model, X, y, history = train(100, seed=1, log=lambda line: None)
-    assert history[-1][0] < history[0][0]
-    with no_grad():
-        _, accuracy = loss_and_accuracy(model, X, y)
-    assert accuracy == 1.0
 
 
 def test_saved_weights_get_ordinary_permissions(tmp_path):
