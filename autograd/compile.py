@@ -51,9 +51,13 @@ class Tape:
                 self.leaves[i] = ("input", position[node]) if node in position else \
                     ("feed", fed[node]) if node in fed else ("const", node.data)
 
+    def refs(self, i: int) -> list:
+        """Node i's operand references (node index, or ~k for ``consts[k]``)."""
+        return [r for r in (self.a[i], self.b[i]) if r != NONE]
+
     def args(self, i: int, values) -> list:
-        """Node i's operands as numbers, given every node's value."""
-        return [values[r] if r >= 0 else self.consts[~r] for r in (self.a[i], self.b[i]) if r != NONE]
+        """Node i's operands as numbers, given every node's value (a mapping or a list)."""
+        return [values[r] if r >= 0 else self.consts[~r] for r in self.refs(i)]
 
     def replay(self, inputs: tuple, feeds: tuple) -> tuple:
         """(value, input gradients) by the engine's own rules, forward then reverse, skipping a
@@ -72,8 +76,7 @@ class Tape:
             g, op = grads[i], self.ops[i]
             if g == 0.0 or not op:
                 continue
-            refs = [r for r in (self.a[i], self.b[i]) if r != NONE]
-            for r, c in zip(refs, RULES[op](g, *self.args(i, values), values[i])):
+            for r, c in zip(self.refs(i), RULES[op](g, *self.args(i, values), values[i])):
                 if r >= 0:
                     grads[r] += c
         totals = [0.0] * len(inputs)
@@ -122,8 +125,7 @@ class CompiledGraph:
         if i < 0:
             return type(error)(f"compiled graph: {error}")
         local, tape = tb.tb_frame.f_locals, self._tape
-        refs = [r for r in (tape.a[i], tape.b[i]) if r != NONE]
-        args = [local.get(f"v{r}", math.nan) if r >= 0 else tape.consts[~r] for r in refs]
+        args = tape.args(i, {r: local.get(f"v{r}", math.nan) for r in tape.refs(i) if r >= 0})
         try:
             apply(tape.ops[i], *[Value(a) for a in args])
         except (ValueError, ZeroDivisionError, OverflowError) as clear:

@@ -278,6 +278,7 @@ def _method(spec: Op):
         params = list(inspect.signature(spec.forward).parameters.values())
         second = params[1].replace(default=spec.defaults[0]) if spec.defaults else params[1]
         signature = inspect.Signature([params[0].replace(name="self"), second])
+        function = _op_function(spec)
 
         def method(self, *args, **kwargs):
             try:
@@ -285,7 +286,7 @@ def _method(spec: Op):
             except TypeError as e:
                 raise TypeError(f"{spec.key}: {e}") from None
             bound.apply_defaults()
-            return _op_function(spec)(*bound.args)
+            return function(*bound.args)
         method.__signature__ = signature
     method.__name__ = method.__qualname__ = spec.key
     method.__doc__ = (spec.forward.__doc__ or f"The op {spec.key!r}.").strip().splitlines()[0]
@@ -388,8 +389,8 @@ def reverse_pass(root: Value, seed, as_values: bool = False):
     for i in range(len(order) - 1, -1, -1):
         node = order[i]
         g = grads.get(node)
-        if g is None or not node.op:
-            continue
+        if g is None or not node.op or (not as_values and g == 0.0):
+            continue  # a zero upstream gradient contributes nothing (as values, its terms may still vary)
         steps = contributions(node, g, as_values)
         yield node, g, steps
         for _, parent, c in steps:

@@ -128,8 +128,9 @@ def _numbers(node: Value) -> list:
 
 def _kink_signature(out: Value) -> list:
     """(node index, op, argument, side of each kink) for every node of an op with kinks, in order."""
-    return [(n, node.op, _numbers(node)[0], OPS[node.op].side(_numbers(node)))
-            for n, node in enumerate(toposort(out)) if node.op in OPS and OPS[node.op].kinks]
+    return [(n, node.op, xs[0], OPS[node.op].side(xs))
+            for n, node in enumerate(toposort(out)) if node.op in OPS and OPS[node.op].kinks
+            for xs in (_numbers(node),)]
 
 
 def _branches(sig: list) -> list:

@@ -49,9 +49,13 @@ class Op:
         """Whether ``x`` lies in the safe test domain of argument ``k``."""
         return self.domain is not None and any(lo <= x <= hi for lo, hi in self.domain[k])
 
+    def kink_arg(self, xs) -> float:
+        """The quantity whose kinks count at inputs ``xs``: argument 0, or ``kink_var`` of them."""
+        return self.kink_var(*xs) if self.kink_var else xs[0]
+
     def side(self, xs) -> tuple:
         """Which side of each kink the inputs ``xs`` lie on (-1, 0 or 1 per kink)."""
-        t = self.kink_var(*xs) if self.kink_var else xs[0]
+        t = self.kink_arg(xs)
         return tuple((t > k) - (t < k) for k in self.kinks)
 
     def sample(self) -> tuple:
@@ -71,9 +75,6 @@ def register(op: Op) -> Op:
         raise ValueError(f"define_op: an op named {op.key!r} already exists; choose another name")
     if op.arity not in (1, 2):
         raise ValueError(f"define_op {op.key}: forward must take 1 or 2 numbers, got arity {op.arity}")
-    for what, f in (("forward", op.forward), ("backward", op.rule)):
-        if not callable(f):
-            raise TypeError(f"define_op {op.key}: {what} must be callable, got {type(f).__name__}")
     if op.domain is not None:
         if len(op.domain) != op.arity or not all(
                 iv and all(len(p) == 2 and p[0] < p[1] for p in iv) for iv in op.domain):
@@ -84,9 +85,11 @@ def register(op: Op) -> Op:
     return op
 
 
-def fmt(x: float, digits: int = 4) -> str:
-    """A number as the pictures and traces print it: fixed point in a readable range, else exponent."""
-    return f"{x:.{digits}f}" if x == 0 or 1e-3 <= abs(x) < 1e5 else f"{x:.{digits - 1}e}"
+def fmt(x: float) -> str:
+    """A number as the pictures, traces and pages print it: 4 decimals, or 4 significant digits in
+    e-notation (-0.0 prints as 0.0000: a sign a learner cannot act on)."""
+    x = x + 0.0
+    return f"{x:.4f}" if x == 0 or 1e-4 <= abs(x) < 1e6 else f"{x:.4e}"
 
 
 def call_text(op: str, args: list, wrap: Callable[[str], str] = lambda t: f"({t})") -> str:

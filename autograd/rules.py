@@ -381,10 +381,14 @@ def maximum_forward(x: float, y: float) -> float:
     return x if x > y else y if y > x else x if x == y else NAN
 
 
+def _share_of_larger(a: float, b: float) -> float:
+    """How much of max(a, b)'s gradient goes to a: 1, 0, 1/2 at a tie, NaN if either is NaN."""
+    return 1.0 if a > b else 0.0 if b > a else 0.5 if a == b else NAN
+
+
 def maximum_backward(g, x, y, out):
     """d max(x, y) = (g, 0) where x > y, (0, g) where y > x, (g / 2, g / 2) at a tie (as PyTorch)"""
-    xd, yd = _data(x), _data(y)
-    wx = 1.0 if xd > yd else 0.0 if yd > xd else 0.5 if xd == yd else NAN
+    wx = _share_of_larger(_data(x), _data(y))
     return g * wx, g * (1.0 - wx)
 
 
@@ -400,8 +404,7 @@ def minimum_forward(x: float, y: float) -> float:
 
 def minimum_backward(g, x, y, out):
     """d min(x, y) = (g, 0) where x < y, (0, g) where y < x, (g / 2, g / 2) at a tie (as PyTorch)"""
-    xd, yd = _data(x), _data(y)
-    wx = 1.0 if xd < yd else 0.0 if yd < xd else 0.5 if xd == yd else NAN
+    wx = _share_of_larger(_data(y), _data(x))  # x's share of the smaller is y's share of the larger
     return g * wx, g * (1.0 - wx)
 
 

@@ -19,11 +19,18 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from .engine import Value, apply, as_value as _check_value, contributions, enable_grad, no_grad
+from .engine import Value, apply, as_value as _check_value, contributions, enable_grad, no_grad, reverse_pass
 from .graph import operands, toposort
-from .ops import OPS
+from .ops import OPS, fmt
 
-# Everything this module needs from the op table and the engine, in one place.
+__all__ = ["DerivativeText", "local_text", "PageStep", "describe_steps", "chain_rule_line", "formula", "fmt",
+           "finite_differences", "page_data", "to_html", "stepper", "Stepper"]
+
+_PORT = (900, 690)  # the picture's size in points on a 1400x900 screen, to choose the layout that shows it largest
+MAX_NODES = 300  # the expanded picture and the step table stop being readable beyond this
+FD_MAX_NODES = 200  # finite differences cost two evaluations of the graph per leaf
+ADVICE = ("Stepping is for small graphs: build the same expression on one input (for a network, "
+          "one example), or raise max_nodes")
 
 
 def _known(op: str) -> bool:
@@ -35,22 +42,6 @@ def _symbol(op: str) -> str:
     """The infix symbol of ``op`` ('+', '**'; '-' for neg), or '' for a function-style op."""
     spec = OPS.get(op)
     return spec.symbol if spec is not None else ""
-
-
-def _edges(node: Value, g: float) -> list:
-    """[(operand index, parent, local derivative, contribution), ...] of ``node``'s rule at upstream ``g``."""
-    applied = contributions(node, g)  # the real call first: a breakpoint in the rule sees the true g
-    local = contributions(node, 1.0)
-    return [(k, parent, d, c) for (k, parent, c), (_, _, d) in zip(applied, local)]
-
-__all__ = ["DerivativeText", "local_text", "PageStep", "describe_steps", "formula", "fmt",
-           "finite_differences", "page_data", "to_html", "stepper", "Stepper"]
-
-_PORT = (900, 690)  # the picture's size in points on a 1400x900 screen, to choose the layout that shows it largest
-MAX_NODES = 300  # the expanded picture and the step table stop being readable beyond this
-FD_MAX_NODES = 200  # finite differences cost two evaluations of the graph per leaf
-ADVICE = ("Stepping is for small graphs: build the same expression on one input (for a network, "
-          "one example), or raise max_nodes")
 
 
 @dataclass(frozen=True)
@@ -73,13 +64,6 @@ def local_text(op: str, arity: int) -> DerivativeText:
 def _generic(op: str, arity: int) -> DerivativeText:
     """An op without an entry (a user's op): the rule's number, without a formula."""
     return DerivativeText(f"d {op}({'u, v' if arity == 2 else 'u'})", (("", ""),) * arity)
-
-
-def fmt(x: float) -> str:
-    """A number as the trace tools print it: 4 decimals, or 4 significant digits in e-notation
-    (-0.0 prints as 0.0000: a sign a learner cannot act on)."""
-    x = x + 0.0
-    return f"{x:.4f}" if x == 0 or 1e-4 <= abs(x) < 1e6 else f"{x:.4e}"
 
 
 def _paren(x: float) -> str:
@@ -217,22 +201,21 @@ class PageStep:
     value: float | None = None  # forward: the node's value; update: the leaf's new value
 
 
-def _pass(order: list, root: Value, seed: float) -> list:
-    """[(node, k, parent, upstream, local, contribution)] for every edge, as backward visits them.
-
-    Gradients live in a dict, so the user's ``.grad`` are never touched. Nodes whose upstream
-    gradient is 0 are skipped, as in backward (every rule is linear in it).
-    """
-    grads = {root: seed}
+def _pass(root: Value, seed: float) -> list:
+    """[(node, k, parent, upstream, local, contribution)] for every edge, as backward visits them
+    (the engine's reverse_pass: gradients in a dict, ``.grad`` never touched, zero upstream skipped)."""
+    walk = reverse_pass(root, seed)
+    next(walk)
     edges = []
-    for node in reversed(order):
-        g = grads.get(node, 0.0)
-        if g == 0.0 or not node.op:
-            continue
-        for k, parent, d, c in _edges(node, g):
-            grads[parent] = grads.get(parent, 0.0) + c
-            edges.append((node, k, parent, g, d, c))
+    for node, g, applied in walk:
+        local = contributions(node, 1.0)  # after the real call: a breakpoint in the rule sees the true g first
+        edges += [(node, k, parent, g, d, c) for (k, parent, c), (_, _, d) in zip(applied, local)]
     return edges
+
+
+def chain_rule_line(parent: str, node: str, g: float, d: float, c: float, rule: str) -> str:
+    """One backward edge as ``trace.explain`` and the page print it: ``a.grad += n3.grad * dn3/da = ...``."""
+    return f"{parent}.grad += {node}.grad * d{node}/d{parent} = {fmt(g)} * {fmt(d)} = {fmt(c)}   [{rule}]"
 
 
 def describe_steps(root: Value, lr: float | None = None, seed: float = 1.0) -> list:
@@ -255,7 +238,7 @@ def describe_steps(root: Value, lr: float | None = None, seed: float = 1.0) -> l
     line = f"{r}.grad = {fmt(seed)}"
     steps.append(PageStep("seed", index[root], f"Seed: d{r}/d{r} = {fmt(seed)}", line,
                           [line, f"The pass starts at the output: d{r}/d{r} = 1. Every other gradient starts at 0."]))
-    edges = _pass(order, root, seed)
+    edges = _pass(root, seed)
     total = {}
     for _, _, parent, *_ in edges:
         total[parent] = total.get(parent, 0) + 1
@@ -269,7 +252,7 @@ def describe_steps(root: Value, lr: float | None = None, seed: float = 1.0) -> l
         received.setdefault(parent, []).append(c)
         share = (len(received[parent]), total[parent])
         rule = f"{node.op}_backward"
-        line = f"{p}.grad += {n}.grad * d{n}/d{p} = {fmt(g)} * {fmt(d)} = {fmt(c)}   [{rule}]"
+        line = chain_rule_line(p, n, g, d, c, rule)
         where = ", ".join(f"{'uv'[i]} = {_const(a) + ' (a constant)' if type(a) is float else f'{names[a]} = {fmt(a.data)}'}"
                           for i, a in enumerate(operands(node)))
         lines = [local_formula(node, k, d), f"where {where}; {n} = {fmt(node.data)}",

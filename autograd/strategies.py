@@ -116,7 +116,7 @@ def _expressions(draw, ops, max_leaves, max_depth, max_steps) -> Expression:
         if len(args) != spec.arity or all(a[0] == "c" for a in args):
             continue
         if spec.kinks:  # away from kinks (max(x, y) near x = y), where finite differences cannot judge
-            t = spec.kink_var(*(a[2] for a in args)) if spec.kink_var else args[0][2]
+            t = spec.kink_arg([a[2] for a in args])
             if min(abs(t - k) for k in spec.kinks) < KINK_MARGIN:
                 continue
         try:

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from .engine import Value, as_number, as_value, contributions, record_hook, reverse_pass
 from .graph import operands, toposort
-from .ops import call_text, finite, fmt, fmt as number
+from . import ops
+from .ops import call_text, finite, fmt
+from .stepper import chain_rule_line
 
 __all__ = ["Step", "steps", "explain", "tape", "why", "paths", "ChainPath", "find_nonfinite", "detect_anomaly",
            "render_steps", "to_html", "stepper", "NonFinite", "formula"]
@@ -105,8 +107,7 @@ def explain(root: Value, grad: float = 1.0) -> str:
     final: dict = {}
     for s in _walk(root, as_number(grad, "explain(grad=...)"), order):
         p, n = _name(s.parent, index), _name(s.node, index)
-        lines.append(f"{s.number:4d}  {p}.grad += {n}.grad * d{n}/d{p} = {fmt(s.upstream)} * {fmt(s.local)}"
-                     f" = {fmt(s.contribution)}   [{s.rule}]")
+        lines.append(f"{s.number:4d}  {chain_rule_line(p, n, s.upstream, s.local, s.contribution, s.rule)}")
         received.setdefault(s.parent, []).append(s.contribution)
         final[s.parent] = s.after
     reused = [(p, cs) for p, cs in received.items() if len(cs) > 1]
@@ -335,7 +336,7 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
         dot = to_dot(root, edge_derivatives=False, highlight=highlight, grads=grads, **options)
         p, n = _name(s.parent, index), _name(s.node, index)
         caption = (f"step {s.number} [{s.rule}]: {p}.grad += {n}.grad * d{n}/d{p} = "
-                   f"{number(s.upstream)} * {number(s.local)} = {number(s.contribution)}")
+                   f"{ops.fmt(s.upstream)} * {ops.fmt(s.local)} = {ops.fmt(s.contribution)}")
         dot.attr(label=f"<{label_text(caption, limit=300)}>", labelloc="t", labeljust="l")
         paths.append(write_dot(dot.source, out_dir / f"step_{s.number:03d}.{fmt}"))
     return paths

@@ -118,7 +118,7 @@ def test_find_nonfinite_names_the_forward_origin():
     out = (big - big).tanh() + 1.0
     report = trace.find_nonfinite(out)
     assert report.stage == "forward" and report.node is big and report.node_index == 1
-    assert "mul(1.000e+200, 1.000e+200) = inf" in str(report)
+    assert "mul(1.0000e+200, 1.0000e+200) = inf" in str(report)
     assert report.propagated and "detect_anomaly" in str(report)
     assert trace.find_nonfinite(example()[2]) is None
 
