@@ -7,7 +7,8 @@ standardised with the training rows' statistics. An MLP learns by mini-batch gra
 written by hand below as in micrograd's notebook; after every epoch the loss and accuracy on the
 training and validation rows are recorded; the test rows are used once, at the end. Leaves three
 pictures in --out: the decision boundary, the training and validation curves, and the trained
-network on one input.
+network on one input; and moons_replay.html, a page that replays the training step by step (open it
+in a browser).
 """
 
 from __future__ import annotations
@@ -35,8 +36,11 @@ def evaluate(model, X, y) -> tuple:
 
 
 def train(epochs=40, seed=1, lr=0.2, hidden=(16, 16), activation="relu", batch_size=20, n=200,
-          log=print, quiet=True, health_every=0):
-    """Mini-batch SGD on MLP(2, [*hidden, 1]); returns (model, scaler, (train, val, test) raw rows, history)."""
+          log=print, quiet=True, health_every=0, replay=None):
+    """Mini-batch SGD on MLP(2, [*hidden, 1]); returns (model, scaler, (train, val, test) raw rows, history).
+
+    With ``replay`` (a path), an nn.Recorder watches every third step and writes the replay page there.
+    """
     X, y = make_moons(n, noise=0.1, seed=seed)
     parts = split(X, y, val=0.2, test=0.2, seed=seed)
     scaler = Standardizer.fit(parts[0][0])  # statistics of the training rows only
@@ -44,6 +48,10 @@ def train(epochs=40, seed=1, lr=0.2, hidden=(16, 16), activation="relu", batch_s
     model = nn.MLP(2, [*hidden, 1], activation=activation, seed=seed)
     history = {"train": [evaluate(model, X_train, y_train)], "val": [evaluate(model, X_val, y_val)]}
     steps, k = epochs * len(batches(X_train, y_train, batch_size)), 0
+    # the chain-rule story follows the training row nearest the gap between the moons
+    middle = min(range(len(X_train)), key=lambda i: abs(X_train[i][0]) + abs(X_train[i][1]))
+    rec = nn.Recorder(model, train=(X_train, y_train), val=(X_val, y_val), every=3, example=middle) \
+        if replay else None
     bar = common.progress(epochs, quiet, unit="epoch")
     for epoch in bar:
         for X_batch, y_batch in batches(X_train, y_train, batch_size, seed=epoch):
@@ -51,6 +59,8 @@ def train(epochs=40, seed=1, lr=0.2, hidden=(16, 16), activation="relu", batch_s
             model.zero_grad()
             loss.backward()
             rate = lr * (1.0 - 0.9 * k / steps)  # decays from lr towards lr / 10
+            if rec is not None:
+                rec.record(k, loss, lr=rate)  # after backward, before the update
             if health_every and epoch % health_every == 0 and k % (steps // epochs) == 0:
                 (bar.write if hasattr(bar, "write") else log)(
                     f"epoch {epoch}, step {k}: health\n{nn.health(model, X_train, lr=rate)}")
@@ -65,6 +75,8 @@ def train(epochs=40, seed=1, lr=0.2, hidden=(16, 16), activation="relu", batch_s
         elif epoch % 10 == 0 or epoch == epochs - 1:
             log(f"epoch {epoch:3d}  loss {train_loss:.4f} (validation {val_loss:.4f})  "
                 f"accuracy {train_acc:.0%} (validation {val_acc:.0%})")
+    if rec is not None:
+        rec.to_html(replay)
     return model, scaler, parts, history
 
 
@@ -100,7 +112,8 @@ def main(argv=None) -> int:
     common.pyplot()  # fail early, before training, if matplotlib is missing
     start = time.perf_counter()
     model, scaler, parts, history = train(args.epochs, args.seed, args.lr, args.hidden, args.activation,
-                                          args.batch_size, quiet=args.quiet, health_every=args.health_every)
+                                          args.batch_size, quiet=args.quiet, health_every=args.health_every,
+                                          replay=args.out / "moons_replay.html")
     seconds = time.perf_counter() - start
     X_test, y_test = parts[2]
     test_loss, test_acc = evaluate(model, scaler.transform(X_test), y_test)  # the test rows' only use
@@ -111,6 +124,7 @@ def main(argv=None) -> int:
                 common.network_picture(model, scaler.transform(parts[0][0][:1])[0], args.out / "moons_network.svg")]
     for path in filter(None, pictures):
         print(f"picture: {path}")
+    print(f"training replay: {args.out / 'moons_replay.html'} (open it in a browser)")
     print(f"{model!r}, {len(model.parameters())} parameters, {args.epochs} epochs in {seconds:.1f} s")
     print(f"final loss {train_loss:.4f}, training accuracy {train_acc:.0%}, validation accuracy {val_acc:.0%}")
     print(f"test accuracy {test_acc:.0%} ({len(y_test)} rows held out until now)")
