@@ -250,17 +250,18 @@ def _parts(body: list, lines: dict) -> list:
     size = CHUNK if len(body) <= CHUNK else SMALL_CHUNK
     chunks = [body[k:k + size] for k in range(0, len(body), size)]
     mentioned = [{w for s, _ in chunk for w in NAME.findall(s)} for chunk in chunks]
-    needed_later, later = [], set()  # per chunk: names some later chunk mentions
+    stores, later = [], set()  # per chunk: the names it mentions that a later chunk mentions too
     for names in reversed(mentioned):
-        needed_later.append(set(later))
+        stores.append(sorted(names & later))
         later |= names
-    needed_later.reverse()
+    stores.reverse()
+    del later
     parts, earlier = [], set()
     for p, chunk in enumerate(chunks):
         loads = sorted(mentioned[p] & earlier)  # handed on by earlier chunks
         head = ["def step(_inputs, _feeds):" if len(chunks) == 1 else "def step(_inputs, _feeds, _s):"]
         text = head + [f"    {n} = _s[{n!r}]" for n in loads] + [f"    {s}" for s, _ in chunk]
-        text += [f"    _s[{n!r}] = {n}" for n in sorted(mentioned[p] & needed_later[p])]
+        text += [f"    _s[{n!r}] = {n}" for n in stores[p]]
         filename = f"<chainrule compiled part {p}>"
         lines[filename] = array("q", [-1] * (len(head) + len(loads) + 1) + [-1 if i is None else i for _, i in chunk])
         earlier |= mentioned[p]
