@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from array import array
+from itertools import chain, islice
 
 from .engine import Value, apply, as_value
 from .graph import operands, toposort
@@ -92,13 +93,18 @@ NONE = -(2 ** 62)  # an empty operand slot
 class CompiledGraph:
     """The compiled step: call it with no arguments; ``source`` is the generated code."""
 
-    def __init__(self, parts: list, lines: dict, tape: Tape, inputs: tuple, feeds: tuple) -> None:
-        self.source = "".join(text for _, text in parts)
+    def __init__(self, parts: list, tape: Tape, inputs: tuple, feeds: tuple) -> None:
         self._function = _link(parts)
-        self._lines = lines  # file name -> array of node index per line (-1: none)
+        self._sources = [source for _, source, _ in parts]
+        self._lines = {name: nodes for name, _, nodes in parts}  # node index per line (-1: none)
         self._tape = tape  # no Values: dropping the graph frees it (its Values burden the collector)
         self.inputs = inputs
         self.feeds = feeds
+
+    @property
+    def source(self) -> str:
+        """The generated Python, one line per node (joined when asked: 10^6 nodes make 80 MB)."""
+        return "".join(self._sources)
 
     def __call__(self) -> float:
         try:
@@ -171,20 +177,22 @@ def compile_graph(root: Value, inputs, feeds=()) -> CompiledGraph:
         fed.setdefault(x, k)
     order = toposort(root)
     index = {node: i for i, node in enumerate(order)}
-    uses: dict = {}  # how many times each node is an operand
+    uses = array("i", bytes(4 * len(order)))  # how many times each node is an operand
     for i, node in enumerate(order):
         if node.op and node.op not in OPS:
             raise ValueError(f"compile_graph: node n{i} uses op {node.op!r}, which the op table does not know")
         for a in operands(node):
             if type(a) is not float:
-                uses[a] = uses.get(a, 0) + 1
-    lines: dict = {}
-    parts = _parts(_generate(order, index, uses, position, fed, inputs, root), lines)
-    return CompiledGraph(parts, lines, Tape(order, index, position, fed), inputs, feeds)
+                uses[index[a]] += 1
+    tape = Tape(order, index, position, fed)
+    parts = _parts(_statements(order, index, uses, position, fed, inputs, root))
+    del order, index, uses  # before compiling the parts: on 10^6 nodes the index alone is 80 MB
+    return CompiledGraph(parts, tape, inputs, feeds)
 
 
-def _generate(order, index, uses, position, fed, inputs, root) -> list:
-    """The step's statements, each with the node it belongs to (or None)."""
+def _statements(order, index, uses, position, fed, inputs, root):
+    """The step's statements, one at a time (a graph of 10^6 nodes makes millions), each with the
+    node it belongs to (or -1)."""
     def value(x) -> str:
         if type(x) is float:
             return _literal(x)
@@ -192,10 +200,11 @@ def _generate(order, index, uses, position, fed, inputs, root) -> list:
             return _literal(x.data)  # a leaf that is neither input nor feed: baked in
         return f"v{index[x]}"
 
-    body = []  # (statement, node index or None)
-    used = sorted({position[n] for n in order if n in position})
-    body += [(f"v{index[inputs[k]]} = _inputs[{k}].data", None) for k in used]
-    body += [(f"v{index[x]} = _feeds[{k}].data", None) for x, k in fed.items() if x in index]
+    for k in sorted({position[n] for n in order if n in position}):
+        yield f"v{index[inputs[k]]} = _inputs[{k}].data", -1
+    for x, k in fed.items():
+        if x in index:
+            yield f"v{index[x]} = _feeds[{k}].data", -1
     for i, node in enumerate(order):
         if not node.op:
             continue
@@ -207,66 +216,104 @@ def _generate(order, index, uses, position, fed, inputs, root) -> list:
             text = spec.compile[0].format(a=args[0], b=args[1] if len(args) > 1 else "")
         else:
             text = f"_f_{node.op}({', '.join(args)})"
-        body.append((f"v{i} = {text}  # n{i} {node.op}", i))
+        yield f"v{i} = {text}  # n{i} {node.op}", i
     # Backward: reverse topological order; each gradient is a local, aliased when it is just a copy.
-    gname = {root: "g_root"}
-    body.append(("g_root = 1.0", None))
-    assigned = {"g_root"}
-    for i in range(len(order) - 1, -1, -1):
+    n, top = len(order), index[root]
+    holder = array("q", [-1]) * n  # the node whose gradient local holds node i's gradient
+    assigned = bytearray(n)
+    holder[top], assigned[top] = top, 1
+
+    def gname(k: int) -> str:
+        return "g_root" if k == top else f"g{k}"
+
+    yield "g_root = 1.0", -1
+    for i in range(n - 1, -1, -1):
         node = order[i]
-        if not node.op or node not in gname:
+        if not node.op or holder[i] < 0:
             continue
-        g, ops, spec = gname[node], operands(node), OPS[node.op]
+        g, ops, spec = gname(holder[i]), operands(node), OPS[node.op]
         fill = {"g": g, "a": value(ops[0]), "b": value(ops[1]) if len(ops) > 1 else "", "out": f"v{i}"}
         if spec.compile:
             exprs = [e.format(**fill) for e in spec.compile[1]]
         else:
             args = ", ".join([fill["a"]] + ([fill["b"]] if len(ops) > 1 else []))
-            body.append((f"t{i} = _rule_{node.op}({g}, {args}, v{i})", i))
+            yield f"t{i} = _rule_{node.op}({g}, {args}, v{i})", i
             exprs = [f"t{i}[{k}]" for k in range(len(ops))]
-        for k, (parent, expr) in enumerate(zip(ops, exprs)):
+        for parent, expr in zip(ops, exprs):
             if type(parent) is float or (not parent.op and parent not in position):
                 continue
-            if parent not in gname and expr == g and uses[parent] == 1:
-                gname[parent] = g  # add/sub pass the gradient through unchanged: no code
+            p = index[parent]
+            if holder[p] < 0 and expr == g and uses[p] == 1:
+                holder[p] = holder[i]  # add/sub pass the gradient through unchanged: no code
                 continue
-            name = gname.setdefault(parent, f"g{index[parent]}")
-            if name in assigned:
-                body.append((f"{name} = {name} + {expr}", i))
+            if holder[p] < 0:
+                holder[p] = p
+            name = gname(holder[p])
+            if assigned[holder[p]]:
+                yield f"{name} = {name} + {expr}", i
             else:
-                body.append((f"{name} = {expr}", i))
-                assigned.add(name)
-    grads = ", ".join(gname[inputs[k]] if inputs[k] in gname else "0.0" for k in range(len(inputs)))
-    result = f"v{index[root]}" if root.op or root in position or root in fed else value(root)
-    body.append((f"return {result}, ({grads}{',' if len(inputs) == 1 else ''})", None))
-    return body
+                yield f"{name} = {expr}", i
+                assigned[holder[p]] = 1
+    grads = ", ".join(gname(holder[index[x]]) if x in index and holder[index[x]] >= 0 else "0.0" for x in inputs)
+    result = f"v{top}" if root.op or root in position or root in fed else value(root)
+    yield f"return {result}, ({grads}{',' if len(inputs) == 1 else ''})", -1
 
 
-def _parts(body: list, lines: dict) -> list:
-    """[(file name, source), ...]: one function up to CHUNK statements; beyond, a chain of functions
-    of at most SMALL_CHUNK statements, handing on in a dict only the locals a later one mentions
-    (Python's compiler needs memory by the gigabyte for one function of 10^6 lines). Records each
-    line's node in ``lines``."""
-    size = CHUNK if len(body) <= CHUNK else SMALL_CHUNK
-    chunks = [body[k:k + size] for k in range(0, len(body), size)]
-    mentioned = [{w for s, _ in chunk for w in NAME.findall(s)} for chunk in chunks]
-    stores, later = [], set()  # per chunk: the names it mentions that a later chunk mentions too
-    for names in reversed(mentioned):
-        stores.append(sorted(names & later))
-        later |= names
-    stores.reverse()
-    del later
-    parts, earlier = [], set()
-    for p, chunk in enumerate(chunks):
-        loads = sorted(mentioned[p] & earlier)  # handed on by earlier chunks
-        head = ["def step(_inputs, _feeds):" if len(chunks) == 1 else "def step(_inputs, _feeds, _s):"]
-        text = head + [f"    {n} = _s[{n!r}]" for n in loads] + [f"    {s}" for s, _ in chunk]
-        text += [f"    _s[{n!r}] = {n}" for n in stores[p]]
-        filename = f"<chainrule compiled part {p}>"
-        lines[filename] = array("q", [-1] * (len(head) + len(loads) + 1) + [-1 if i is None else i for _, i in chunk])
-        earlier |= mentioned[p]
-        parts.append((filename, "\n".join(text) + "\n"))
+def _parts(statements) -> list:
+    """[(file name, source, node of each line), ...]: one function of up to CHUNK statements;
+    beyond, a chain of functions of SMALL_CHUNK statements, handing on in a dict the locals a later
+    one mentions (Python's compiler needs memory by the gigabyte for one function of 10^6 lines).
+    Statements are consumed as they come and kept only as text."""
+    statements = iter(statements)
+    first = list(islice(statements, CHUNK + 1))
+    if len(first) <= CHUNK:
+        return [_part(0, "def step(_inputs, _feeds):", (), _body(first), ())]
+    # Pass 1: each chunk's text, and for every local the first and the last chunk that mention it.
+    marks = {kind: array("i") for kind in "vgtr"}  # per kind of local, per number: first, last
+    bodies = []
+    chunks = chain(first, statements)
+    del first
+    while chunk := list(islice(chunks, SMALL_CHUNK)):
+        body = _body(chunk)
+        for kind, k in map(_slot, set(NAME.findall(body[0]))):
+            m = marks[kind]
+            if len(m) <= 2 * k:
+                m.extend([-1] * (2 * k + 2 - len(m)))
+            if m[2 * k] < 0:
+                m[2 * k] = len(bodies)
+            m[2 * k + 1] = len(bodies)
+        bodies.append(body)
+    # Pass 2: each function loads what an earlier one set and stores what a later one reads.
+    parts = []
+    for p, body in enumerate(bodies):
+        loads, stores = [], []
+        for name in sorted(set(NAME.findall(body[0]))):
+            kind, k = _slot(name)
+            if marks[kind][2 * k] < p:
+                loads.append(name)
+            if marks[kind][2 * k + 1] > p:
+                stores.append(name)
+        parts.append(_part(p, "def step(_inputs, _feeds, _s):", loads, body, stores))
+        bodies[p] = None
     return parts
+
+
+def _body(chunk: list) -> tuple:
+    """Statements as indented lines of text, and the node of each line."""
+    return "".join(f"    {s}\n" for s, _ in chunk), array("i", [i for _, i in chunk])
+
+
+def _slot(name: str) -> tuple:
+    """A local's kind and number (v12 -> ("v", 12)); g_root is the one local of kind r."""
+    return ("r", 0) if name == "g_root" else (name[0], int(name[1:]))
+
+
+def _part(p: int, head: str, loads, body: tuple, stores) -> tuple:
+    """One function's (file name, source, node of each line, from line 0)."""
+    text, nodes = body
+    top = [head] + [f"    {n} = _s[{n!r}]" for n in loads]
+    source = "\n".join(top) + "\n" + text + "".join(f"    _s[{n!r}] = {n}\n" for n in stores)
+    return f"<chainrule compiled part {p}>", source, array("i", [-1]) * (len(top) + 1) + nodes
 
 
 def _link(parts: list):
@@ -275,7 +322,7 @@ def _link(parts: list):
     namespace.update({f"_rule_{op}": rule for op, rule in RULES.items()})
     namespace.update({f"_f_{key}": op.forward for key, op in OPS.items()})
     functions = []
-    for filename, source in parts:
+    for filename, source, _ in parts:
         exec(compile(source, filename, "exec"), namespace)
         functions.append(namespace.pop("step"))
     if len(functions) == 1:

@@ -52,6 +52,43 @@ def test_compiled_random_graphs_equal_eager(expr):
     assert [x.grad for x in inputs] == eager
 
 
+@settings(deadline=None)
+@given(expressions(ops=["mul", "add", "tanh", "relu", "pow", "log", "maximum"]))
+def test_graphs_split_into_many_functions_equal_eager(expr):
+    """Split into functions of a few statements (as a graph past CHUNK is), the step still equals backward()."""
+    from autograd import compile as compiled
+
+    inputs = expr.inputs
+    out = expr.fn(*inputs)
+    out = out * out + out.tanh() * inputs[0]  # reused nodes whose gradients gather across functions
+    out.backward()
+    eager = [x.grad for x in inputs]
+    for x in inputs:
+        x.grad = 0.0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compiled, "CHUNK", 6)
+        patch.setattr(compiled, "SMALL_CHUNK", 3)
+        step = compile_graph(out, inputs)
+    assert step() == out.data
+    assert [x.grad for x in inputs] == eager
+    assert step.source.count("def step(") > 2
+
+
+def test_errors_in_a_later_function_name_their_node(monkeypatch):
+    """When the step is split into functions, a domain error still names the node that failed."""
+    from autograd import compile as compiled
+
+    monkeypatch.setattr(compiled, "CHUNK", 4)
+    monkeypatch.setattr(compiled, "SMALL_CHUNK", 2)
+    x = Value(2.0, label="x")
+    step = compile_graph(((x * 3.0 + 1.0) * 2.0 - 10.0).log() * x, [x])
+    assert step.source.count("def step(") > 3 and "_s['v" in step.source
+    assert math.isclose(step(), math.log(4.0) * 2.0) and math.isclose(x.grad, math.log(4.0) + 2.0 * 6.0 / 4.0)
+    x.data = 1.0
+    with pytest.raises(ValueError, match=r"log: undefined for x <= 0, got x = -2.0 \(compiled graph, node n5\)"):
+        step()
+
+
 def test_calls_accumulate_and_read_current_data():
     """Each call adds into .grad (like backward) and reads the inputs' current .data."""
     x, w = Value(2.0, label="x"), Value(3.0, label="w")

@@ -403,6 +403,7 @@ def test_browser_network_page_is_small_fast_and_readable(tmp_path, open_page):
     assert float(page.evaluate("document.body.dataset.zoom")) >= 1.0  # opens at a readable scale, not fit-all
     for _ in range(70):
         page.keyboard.press("n")
+    page.wait_for_function("!document.body.dataset.moving")  # the camera has arrived
     current = page.evaluate("document.body.dataset.current")
     box = page.eval_on_selector("#graph g.node.current", "g => { const r = g.getBoundingClientRect(); "
                                 "return [r.left, r.top, r.right, r.bottom]; }")

@@ -183,14 +183,16 @@
   }
   function setCam(x, y, s, animate) {
     if (animation) cancelAnimationFrame(animation);
-    if (!animate || reduceMotion) { cam = { x, y, s }; applyCam(); return; }
+    if (!animate || reduceMotion) { cam = { x, y, s }; applyCam(); delete document.body.dataset.moving; return; }
     const from = { ...cam }, t0 = performance.now();
-    const tick = (t) => {
-      const a = Math.min(1, (t - t0) / 180), e = a * (2 - a);
+    const tick = (t) => { // a frame's time stamp may precede t0: clamp, or the camera overshoots backwards
+      const a = Math.max(0, Math.min(1, (t - t0) / 180)), e = a * (2 - a);
       cam = { x: from.x + (x - from.x) * e, y: from.y + (y - from.y) * e, s: from.s + (s - from.s) * e };
       applyCam();
       animation = a < 1 ? requestAnimationFrame(tick) : null;
+      if (!animation) delete document.body.dataset.moving;
     };
+    document.body.dataset.moving = "1";
     animation = requestAnimationFrame(tick);
   }
   function clampAxis(start, span, total) { // keep the picture on screen: centred when it fits, else no empty side
