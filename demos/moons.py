@@ -106,7 +106,7 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=common.positive_int, default=20, help="rows per gradient step (20)")
     p.add_argument("--lr", type=common.positive_float, default=0.2, help="initial learning rate (0.2)")
     p.add_argument("--hidden", type=common.widths, default=[16, 16], help="hidden widths (16,16)")
-    p.add_argument("--activation", choices=["relu", "tanh", "sigmoid", "linear"], default="relu")
+    p.add_argument("--activation", choices=nn.ACTIVATIONS, default="relu")
     p.add_argument("--health-every", type=int, default=10, help="print nn.health every N epochs (10; 0: never)")
     args = p.parse_args(argv)
     common.pyplot()  # fail early, before training, if matplotlib is missing

@@ -12,7 +12,7 @@ from autograd import Value
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "Dropout", "ACTIVATIONS", "INITS"]
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "softplus", "gelu", "linear")  # the ops of the same names
 INITS = ("uniform", "xavier", "he")
 
 

@@ -293,7 +293,7 @@ def test_early_stopping_errors():
 
 # the PyTorch bridge
 
-@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear"])
+@pytest.mark.parametrize("activation", nn.ACTIVATIONS)
 def test_to_torch_computes_the_same_outputs(activation):
     """to_torch's Sequential gives the same outputs as the chainrule MLP on random inputs, to 1e-12."""
     torch = pytest.importorskip("torch")
