@@ -6,7 +6,8 @@
 learns the noise (training loss falls while validation loss climbs). The same run again with an L2
 penalty (nn.l2), with dropout (MLP(dropout=...)), and with early stopping (nn.EarlyStopping, which
 puts back the weights of the best validation epoch). Prints a table of training, validation and
-test accuracy; draws the four validation curves and the four decision boundaries.
+test accuracy; draws the four validation curves and the four decision boundaries, and writes a
+replay page of each run (generalisation_replay_*.html: watch the boundary bend around the noise).
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ def evaluate(model, X, y) -> tuple:
     return nn.bce_with_logits(logits, y).data, nn.accuracy(logits, y)
 
 
-def full_batch_step(model, X, y, alpha):
-    """One gradient step on the whole training set. A fixed graph is compiled once; dropout draws a
-    new mask every step, so its graph changes and it runs eagerly."""
+def full_batch_gradient(model, X, y, alpha):
+    """A function that sets every parameter's .grad to the full training set's gradient and returns
+    the loss. A fixed graph is compiled once; dropout draws a new mask every step, so its graph
+    changes and it runs eagerly."""
     params = model.parameters()
 
     def loss():
@@ -54,26 +56,28 @@ def full_batch_step(model, X, y, alpha):
 
     compiled = None if model.dropouts else compile_graph(loss(), params)
 
-    def step(lr):
+    def gradient() -> float:
         model.zero_grad()
-        if compiled is None:
-            loss().backward()
-        else:
-            compiled()
-        for p in params:
-            p.data -= lr * p.grad
+        if compiled is not None:
+            return compiled()
+        value = loss()
+        value.backward()
+        return value.data
 
-    return step
+    return gradient
 
 
-def train(run, epochs=200, seed=1, lr=0.3, alpha=0.01, dropout=0.5, patience=10, every=5, quiet=True):
+def train(run, epochs=200, seed=1, lr=0.3, alpha=0.01, dropout=0.5, patience=10, every=5, quiet=True,
+          replay=None):
     """Train one run ("none", "L2", "dropout" or "early stopping"); returns (model, curve) where the
-    curve holds (epoch, training loss, validation loss) every ``every`` epochs."""
+    curve holds (epoch, training loss, validation loss) every ``every`` epochs. With ``replay`` (a
+    path), an nn.Recorder watches every second epoch and writes the replay page there."""
     parts, scaler = data(seed)
     (X_train, y_train), (X_val, y_val) = [(scaler.transform(X), y) for X, y in parts[:2]]
     model = nn.MLP(2, [16, 16, 1], seed=seed, init="xavier", dropout=dropout if run == "dropout" else 0.0)
-    step = full_batch_step(model, X_train, y_train, alpha if run == "L2" else 0.0)
+    gradient = full_batch_gradient(model, X_train, y_train, alpha if run == "L2" else 0.0)
     stopper = nn.EarlyStopping(patience=patience) if run == "early stopping" else None
+    rec = nn.Recorder(model, train=(X_train, y_train), val=(X_val, y_val), every=2) if replay else None
     curve = []
     for epoch in common.progress(epochs + 1, quiet, desc=run, unit="epoch"):
         if epoch % every == 0:
@@ -83,10 +87,16 @@ def train(run, epochs=200, seed=1, lr=0.3, alpha=0.01, dropout=0.5, patience=10,
                 stopper.restore(model)
                 break
         if epoch < epochs:
-            step(lr)
+            loss = gradient()
+            if rec:
+                rec.record(epoch, loss, lr=lr)  # after the gradient, before the update
+            for p in model.parameters():
+                p.data -= lr * p.grad
     if stopper and stopper.best_epoch is not None:
         stopper.restore(model)  # also when it ran out of epochs before its patience
     model.eval()
+    if rec:
+        rec.to_html(replay)
     return model, curve
 
 
@@ -152,9 +162,12 @@ def main(argv=None) -> int:
     common.pyplot()
     parts, scaler = data(args.seed)
     scaled = [(scaler.transform(X), y) for X, y in parts]
-    models, curves, table = {}, {}, {}
+    models, curves, table, pages = {}, {}, {}, []
     for run in RUNS:
-        models[run], curves[run] = train(run, args.epochs, args.seed, every=args.every, quiet=args.quiet)
+        replay = args.out / f"generalisation_replay_{run.replace(' ', '_')}.html"
+        models[run], curves[run] = train(run, args.epochs, args.seed, every=args.every, quiet=args.quiet,
+                                         replay=replay)
+        pages.append(replay)
         table[run] = tuple(evaluate(models[run], X, y)[1] for X, y in scaled) + (
             evaluate(models[run], *scaled[1])[0],)
     es_curve = curves["early stopping"]
@@ -165,6 +178,8 @@ def main(argv=None) -> int:
     print(f"early stopping stopped at epoch {es_curve[-1][0]}, restoring epoch {best[0]}")
     print(f"picture: {plot_curves(curves, (best[0], best[2]), args.out / 'generalisation_curves.png')}")
     print(f"picture: {plot_boundaries(models, parts, scaler, table, args.out / 'generalisation_boundaries.png')}")
+    for page in pages:
+        print(f"training replay: {page} (open it in a browser)")
     return 0
 
 

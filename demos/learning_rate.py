@@ -8,6 +8,8 @@ weights every time. Left: full-batch gradient descent at four learning rates (to
 large, divergent). Right: the good rate with batches of 1 and 16 rows and the full batch, per
 epoch: small batches take many noisy steps per epoch, the full batch one smooth one. Each training
 step is compiled once with ``compile_graph``; the mini-batches' rows and targets are its ``feeds``.
+Each rate's run also leaves a replay page (learning_rate_replay_<rate>.html): watch the good rate
+settle and the divergent one blow up.
 """
 
 from __future__ import annotations
@@ -37,40 +39,51 @@ def setup(seed=1, n=64):
     return Standardizer.fit(X).transform(X), y, model, model.state_dict()
 
 
-def compiled_step(model, size):
-    """One compiled SGD step for batches of ``size`` rows: call it with a batch and a learning rate."""
+def compiled_gradient(model, size):
+    """The gradient of the mean squared error on a batch of ``size`` rows, compiled once: call it
+    with the batch; it sets every parameter's .grad and returns the loss."""
     xs = [[Value(0.0), Value(0.0)] for _ in range(size)]
     ts = [Value(0.0) for _ in range(size)]
     params = model.parameters()
     step = compile_graph(nn.mse_loss([model(x) for x in xs], ts), params, feeds=[v for r in xs for v in r] + ts)
 
-    def run(X, y, lr):
+    def gradient(X, y) -> float:
         for row, x, t, target in zip(xs, X, ts, y):
             row[0].data, row[1].data, t.data = x[0], x[1], target
         model.zero_grad()
-        loss = step()  # reads the feeds and the parameters, adds the gradients into p.grad
-        for p in params:
-            p.data -= lr * p.grad
-        return loss
+        return step()  # reads the feeds and the parameters, adds the gradients into p.grad
 
-    return run
+    return gradient
 
 
-def sweep(X, y, model, start, step, steps=100):
+def update(model, lr) -> None:
+    """Gradient descent, by hand: w <- w - lr * dL/dw."""
+    for p in model.parameters():
+        p.data -= lr * p.grad
+
+
+def sweep(X, y, model, start, gradient, steps=100, replay=None):
     """Full-batch loss per step for each rate in RATES, from the weights ``start`` (a run stops once
-    its loss passes 1e3); ``step`` is the compiled full-batch step."""
+    its loss passes 1e3); ``gradient`` is the compiled full-batch gradient. With ``replay`` (a
+    function of the rate giving a path), each run also writes its replay page there."""
     curves = {}
     for lr in RATES:
         model.load_state_dict(start)
+        rec = nn.Recorder(model, train=(X, y), every=1, loss_fn=nn.mse_loss) if replay else None
         curves[lr] = []
-        for _ in range(steps):
+        for k in range(steps):
             try:
-                loss = step(X, y, lr)
+                loss = gradient(X, y)
             except (OverflowError, ValueError):  # the weights grew past what a float holds
                 break
             curves[lr].append(loss)
+            if rec:
+                rec.record(k, loss, lr=lr)
             if not loss < 1e3:
                 break
+            update(model, lr)
+        if rec:
+            rec.to_html(replay(lr))
     return curves
 
 
@@ -78,7 +91,7 @@ def batch_sizes(X, y, model, start, full, epochs=20, per_epoch=8, quiet=True):
     """Full training loss ``per_epoch`` times per epoch for batches of each size in SIZES, at the good rate."""
     curves = {}
     for size in SIZES:
-        step = full if size == len(X) else compiled_step(model, size)
+        gradient = full if size == len(X) else compiled_gradient(model, size)
         model.load_state_dict(start)
         every = max(1, len(X) // size // per_epoch)
         curves[size] = []
@@ -86,7 +99,8 @@ def batch_sizes(X, y, model, start, full, epochs=20, per_epoch=8, quiet=True):
             for k, (X_batch, y_batch) in enumerate(batches(X, y, size, seed=epoch)):
                 if k % every == 0:
                     curves[size].append((epoch + k * size / len(X), loss_of(model, X, y)))
-                step(X_batch, y_batch, GOOD)
+                gradient(X_batch, y_batch)
+                update(model, GOOD)
         curves[size].append((epochs, loss_of(model, X, y)))
     return curves
 
@@ -133,8 +147,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     common.pyplot()
     X, y, model, start = setup(args.seed)
-    full = compiled_step(model, len(X))  # compiled once, used by both experiments
-    rates = sweep(X, y, model, start, full, args.steps)
+    full = compiled_gradient(model, len(X))  # compiled once, used by both experiments
+    pages = {lr: args.out / f"learning_rate_replay_{lr}.html" for lr in RATES}
+    rates = sweep(X, y, model, start, full, args.steps, replay=pages.get)
     sizes = batch_sizes(X, y, model, start, full, args.epochs, quiet=args.quiet)
     for lr, curve in rates.items():
         end = f"loss {curve[-1]:.4f} after {len(curve)} steps" if math.isfinite(curve[-1]) else "diverged"
@@ -142,6 +157,8 @@ def main(argv=None) -> int:
     for size, curve in sizes.items():
         print(f"batches of {size:2}: loss {curve[-1][1]:.4f} after {args.epochs} epochs")
     print(f"picture: {plot(rates, sizes, args.out / 'learning_rate.png')}")
+    for lr, page in pages.items():
+        print(f"training replay, lr {lr} ({RATES[lr]}): {page} (open it in a browser)")
     return 0
 
 

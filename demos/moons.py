@@ -4,8 +4,9 @@
 
 200 noisy moons points are split into training (60%), validation (20%) and test (20%) rows and
 standardised with the training rows' statistics. An MLP learns by mini-batch gradient descent,
-written by hand below as in micrograd's notebook; after every epoch the loss and accuracy on the
-training and validation rows are recorded; the test rows are used once, at the end. Leaves three
+written by hand below as in micrograd's notebook; the loss and accuracy on all the
+training and validation rows are measured every second step (by the nn.Recorder that also makes
+the replay page); the test rows are used once, at the end. Leaves three
 pictures in --out: the decision boundary, the training and validation curves, and the trained
 network on one input; and moons_replay.html, a page that replays the training step by step (open it
 in a browser).
@@ -36,22 +37,24 @@ def evaluate(model, X, y) -> tuple:
 
 
 def train(epochs=40, seed=1, lr=0.2, hidden=(16, 16), activation="relu", batch_size=20, n=200,
-          log=print, quiet=True, health_every=0, replay=None):
+          log=print, quiet=True, health_every=0, replay=None, every=2):
     """Mini-batch SGD on MLP(2, [*hidden, 1]); returns (model, scaler, (train, val, test) raw rows, history).
 
-    With ``replay`` (a path), an nn.Recorder watches every third step and writes the replay page there.
+    An nn.Recorder measures the loss and accuracy on all training and validation rows every
+    ``every`` steps (``history["at"]``: those steps and the end); ``history["batch"]`` is each
+    step's mini-batch loss, as backward saw it. With ``replay`` (a path) it also writes the replay page.
     """
     X, y = make_moons(n, noise=0.1, seed=seed)
     parts = split(X, y, val=0.2, test=0.2, seed=seed)
     scaler = Standardizer.fit(parts[0][0])  # statistics of the training rows only
     (X_train, y_train), (X_val, y_val) = [(scaler.transform(Xp), yp) for Xp, yp in parts[:2]]
     model = nn.MLP(2, [*hidden, 1], activation=activation, seed=seed)
-    history = {"train": [evaluate(model, X_train, y_train)], "val": [evaluate(model, X_val, y_val)]}
-    steps, k = epochs * len(batches(X_train, y_train, batch_size)), 0
+    per_epoch = len(batches(X_train, y_train, batch_size))
+    steps, k = epochs * per_epoch, 0
     # the chain-rule story follows the training row nearest the gap between the moons
     middle = min(range(len(X_train)), key=lambda i: abs(X_train[i][0]) + abs(X_train[i][1]))
-    rec = nn.Recorder(model, train=(X_train, y_train), val=(X_val, y_val), every=3, example=middle) \
-        if replay else None
+    rec = nn.Recorder(model, train=(X_train, y_train), val=(X_val, y_val), every=every, example=middle)
+    batch_losses = []
     bar = common.progress(epochs, quiet, unit="epoch")
     for epoch in bar:
         for X_batch, y_batch in batches(X_train, y_train, batch_size, seed=epoch):
@@ -59,25 +62,55 @@ def train(epochs=40, seed=1, lr=0.2, hidden=(16, 16), activation="relu", batch_s
             model.zero_grad()
             loss.backward()
             rate = lr * (1.0 - 0.9 * k / steps)  # decays from lr towards lr / 10
-            if rec is not None:
-                rec.record(k, loss, lr=rate)  # after backward, before the update
-            if health_every and epoch % health_every == 0 and k % (steps // epochs) == 0:
+            rec.record(k, loss, lr=rate)  # after backward, before the update
+            batch_losses.append(loss.data)
+            if health_every and epoch % health_every == 0 and k % per_epoch == 0:
                 (bar.write if hasattr(bar, "write") else log)(
                     f"epoch {epoch}, step {k}: health\n{nn.health(model, X_train, lr=rate)}")
             for p in model.parameters():
                 p.data -= rate * p.grad
             k += 1
-        history["train"].append(evaluate(model, X_train, y_train))
-        history["val"].append(evaluate(model, X_val, y_val))
-        (train_loss, train_acc), (val_loss, val_acc) = history["train"][-1], history["val"][-1]
+        last = rec.history[-1]
         if hasattr(bar, "set_postfix"):
-            bar.set_postfix(loss=f"{train_loss:.4f}", val_loss=f"{val_loss:.4f}", val_accuracy=f"{val_acc:.0%}")
+            bar.set_postfix(loss=f"{last['train_loss']:.4f}", val_loss=f"{last['val_loss']:.4f}",
+                            val_accuracy=f"{last['val_accuracy']:.0%}")
         elif epoch % 10 == 0 or epoch == epochs - 1:
-            log(f"epoch {epoch:3d}  loss {train_loss:.4f} (validation {val_loss:.4f})  "
-                f"accuracy {train_acc:.0%} (validation {val_acc:.0%})")
-    if rec is not None:
+            log(f"epoch {epoch:3d}  loss {last['train_loss']:.4f} (validation {last['val_loss']:.4f})  "
+                f"accuracy {last['train_accuracy']:.0%} (validation {last['val_accuracy']:.0%})")
+    if replay is not None:
         rec.to_html(replay)
+    history = {"at": [e["step"] for e in rec.history] + [steps], "batch": batch_losses, "per_epoch": per_epoch,
+               "train": [(e["train_loss"], e["train_accuracy"]) for e in rec.history],
+               "val": [(e["val_loss"], e["val_accuracy"]) for e in rec.history]}
+    history["train"].append(evaluate(model, X_train, y_train))  # after the last update
+    history["val"].append(evaluate(model, X_val, y_val))
     return model, scaler, parts, history
+
+
+def plot_curves(history, path):
+    """Loss and accuracy per step: each mini-batch's loss, and the loss and accuracy on all
+    training and validation rows every few steps; epochs along the top."""
+    plt = common.pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    at = history["at"]
+    left.plot(range(len(history["batch"])), history["batch"], color="#9ca3af", linewidth=0.8,
+              label="mini-batch loss (+ L2), each step")
+    for name, rows, colour in (("training", history["train"], "#2563eb"), ("validation", history["val"], "#ea580c")):
+        left.plot(at, [r[0] for r in rows], color=colour, label=f"{name} rows, all of them")
+        right.plot(at, [100 * r[1] for r in rows], color=colour, label=f"{name} rows")
+    left.set_yscale("log")
+    left.set(xlabel="step", ylabel="hinge loss (log scale)", title="moons: loss")
+    right.set(xlabel="step", title="moons: accuracy")
+    common.percent_axis(right, min(100 * r[1] for rows in (history["train"], history["val"]) for r in rows))
+    per_epoch = history["per_epoch"]
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        top = ax.secondary_xaxis("top", functions=(lambda s: s / per_epoch, lambda e: e * per_epoch))
+        top.set_xlabel(f"epoch ({per_epoch} steps each)", fontsize=8)
+        top.tick_params(labelsize=8)
+    fig.tight_layout()
+    return common.save(fig, path)
 
 
 def plot_boundary(model, scaler, parts, path):
@@ -119,8 +152,7 @@ def main(argv=None) -> int:
     test_loss, test_acc = evaluate(model, scaler.transform(X_test), y_test)  # the test rows' only use
     (train_loss, train_acc), (val_loss, val_acc) = history["train"][-1], history["val"][-1]
     pictures = [plot_boundary(model, scaler, parts, args.out / "moons_boundary.png"),
-                common.plot_curves(history["train"], args.out / "moons_curves.png", "moons",
-                                   val=history["val"], xlabel="epoch"),
+                plot_curves(history, args.out / "moons_curves.png"),
                 common.network_picture(model, scaler.transform(parts[0][0][:1])[0], args.out / "moons_network.svg")]
     for path in filter(None, pictures):
         print(f"picture: {path}")

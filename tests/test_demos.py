@@ -31,7 +31,7 @@ def pictures(out):
     ("learning_rate", ["--steps", "3", "--epochs", "1"], ["learning_rate.png"]),
 ])
 def test_demo_runs_and_writes_valid_pictures(tmp_path, capsys, name, argv, expected):
-    """Each demo's main() exits 0, prints where its pictures went, and they are valid images."""
+    """Each demo's main() exits 0, prints where its pictures and replay pages went, and they are valid."""
     if name in ("moons", "graph_demo"):
         pytest.importorskip("graphviz")
     module = importlib.import_module(f"demos.{name}")
@@ -41,6 +41,10 @@ def test_demo_runs_and_writes_valid_pictures(tmp_path, capsys, name, argv, expec
         assert_picture(p)
     out = capsys.readouterr().out
     assert all(str(tmp_path / e) in out for e in expected)
+    replays = {"moons": 1, "generalisation": 4, "learning_rate": 4}.get(name, 0)
+    pages = sorted(tmp_path.glob("*replay*.html"))
+    assert len(pages) == replays and all("training replay" in out and str(p) in out for p in pages)
+    assert all(p.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html>") for p in pages)
 
 
 def test_moons_demo_prints_health_and_accuracies_with_the_progress_bar_on_stderr(tmp_path, capsys):
@@ -76,7 +80,8 @@ def test_moons_learns_and_keeps_the_parts_apart():
     rows = [tuple(x) for x in X_train + X_val + X_test]
     assert len(set(rows)) == 200
     assert history["val"][-1][1] >= 0.95 and moons.evaluate(model, scaler.transform(X_test), y_test)[1] >= 0.95
-    assert len(history["train"]) == len(history["val"]) == 41
+    assert len(history["train"]) == len(history["val"]) == len(history["at"]) == 121  # every 2nd of 240 steps, and the end
+    assert len(history["batch"]) == 240 and history["at"][-1] == 240
 
 
 def test_bad_demo_arguments_are_clear_errors(capsys, tmp_path):
@@ -85,7 +90,7 @@ def test_bad_demo_arguments_are_clear_errors(capsys, tmp_path):
 
     (tmp_path / "taken").write_text("a file where the pictures' directory should go")
     for argv, words in [(["--epochs", "0"], "positive integer"), (["--batch-size", "0"], "positive integer"), (["--lr", "-1"], "positive number"),
-                        (["--hidden", "16,x"], "widths like 16,16"), (["--activation", "gelu"], "invalid choice"),
+                        (["--hidden", "16,x"], "widths like 16,16"), (["--activation", "swish"], "invalid choice"),
                         (["--out", str(tmp_path / "taken")], "is a file, not a directory for pictures"),
                         (["--out", str(tmp_path / "taken" / "sub")], "cannot use")]:
         with pytest.raises(SystemExit) as info:
@@ -228,7 +233,7 @@ def test_learning_rate_sweep_shows_the_four_behaviours():
     from demos import learning_rate as demo
 
     X, y, model, start = demo.setup()
-    rates = demo.sweep(X, y, model, start, demo.compiled_step(model, len(X)), steps=40)
+    rates = demo.sweep(X, y, model, start, demo.compiled_gradient(model, len(X)), steps=40)
     small, good, large, divergent = rates.values()
     assert good[-1] < 0.9 * small[-1] and all(b <= a for a, b in zip(good[1:], good[2:]))
     assert max(b / a for a, b in zip(large, large[1:])) > 2 and len(divergent) < 40 and divergent[-1] > 1e3

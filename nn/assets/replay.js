@@ -72,6 +72,10 @@
     const a = Math.abs(x);
     return a >= 1e-3 && a < 1e5 ? x.toFixed(digits).replace(/\.?0+$/, "") || "0" : x.toExponential(2);
   }
+  const tick = (x) => { // an axis label: three digits, short enough for the margin (41851.108 -> 4.19e+4)
+    const a = Math.abs(x);
+    return a === 0 || (a >= 0.01 && a < 1000) ? String(+x.toPrecision(3)) : x.toExponential(2).replace("+", "");
+  };
   const precise = (x) => (x === null || x === undefined ? "–" : x === 0 ? "0" : x.toPrecision(6)); // for tables
   const signColour = (v) => (v === null || v === 0 || !isFinite(v) ? COLOURS.zero : v > 0 ? COLOURS.pos : COLOURS.neg);
   function el(tag, attrs = {}, parent = null, ns = null) {
@@ -335,7 +339,7 @@
     const Y = (v) => m.t + (1 - (f(v) - f(lo)) / (f(hi) - f(lo))) * (h - m.t - m.b);
     for (const v of [lo, hi]) {
       el("line", { x1: m.l, x2: w - m.r, y1: Y(v), y2: Y(v), cls: "grid" }, svg, SVG);
-      el("text", { x: m.l - 4, y: Y(v) + 3, "text-anchor": "end", text: opts.percent ? `${Math.round(v * 100)}%` : fmt(v, 3) }, svg, SVG);
+      el("text", { x: m.l - 4, y: Y(v) + 3, "text-anchor": "end", text: opts.percent ? `${Math.round(v * 100)}%` : tick(v) }, svg, SVG);
     }
     el("line", { x1: m.l, x2: m.l, y1: m.t, y2: h - m.b, cls: "axis" }, svg, SVG);
     el("text", { x: m.l, y: h - 3, text: `step ${D.steps[0]}` }, svg, SVG);
