@@ -104,19 +104,17 @@ def explain(root: Value, grad: float = 1.0) -> str:
     index = {node: i for i, node in enumerate(order)}
     lines = [f"backward from {_name(root, index)} (seeded with {fmt(grad)}), one line per edge:"]
     received: dict = {}
-    final: dict = {}
     for s in _walk(root, as_number(grad, "explain(grad=...)"), order):
         p, n = _name(s.parent, index), _name(s.node, index)
         lines.append(f"{s.number:4d}  {chain_rule_line(p, n, s.upstream, s.local, s.contribution, s.rule)}")
         received.setdefault(s.parent, []).append(s.contribution)
-        final[s.parent] = s.after
     reused = [(p, cs) for p, cs in received.items() if len(cs) > 1]
     if reused:
         lines.append("reused nodes: their gradient is the sum of every contribution")
         for p, cs in reused:
             lines.append(f"      {_name(p, index)}.grad = {' + '.join(fmt(c) for c in cs)} = {fmt(sum(cs))}"
-                         + ("" if p.op or math.isclose(final[p], sum(cs)) else
-                            f" (this pass; a leaf also keeps earlier passes: {fmt(final[p])})"))
+                         + ("" if p.op or p.grad == 0.0 or math.isclose(p.grad, sum(cs)) else
+                            f" (this pass; {_name(p, index)}.grad holds {fmt(p.grad)}: a leaf adds up its passes)"))
     if len(lines) == 1:
         lines.append("      (no steps: the root is a leaf, or its gradient is 0)")
     return "\n".join(lines)

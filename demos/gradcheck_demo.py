@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import warnings
 
@@ -112,6 +113,7 @@ def stress() -> None:
 
 
 def main(argv=None) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)  # --help
     check_a_function()
     catch_a_wrong_derivative()
     your_own_op()

@@ -18,14 +18,21 @@ Once your own code has imported autograd (say at a breakpoint() call), the break
 In an IDE (VS Code, PyCharm): open autograd/rules.py, set a breakpoint inside mul_backward and
 debug this file. The call stack shows engine.backward calling the rule once per node.
 
-Without a debugger, autograd.trace prints the same steps with their numbers (this script's output).
+Without a debugger, autograd.trace prints the same steps with their numbers (this script's output),
+and writes them as a page to step through in a browser (out/step_through.html; --out DIR to change).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from autograd import Value, trace
+
+try:
+    from demos import common
+except ImportError:  # run as a script from inside demos/
+    import common
 
 
 def build():
@@ -37,6 +44,9 @@ def build():
 
 
 def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=common.out_dir, default="out", help="directory for the page (out/)")
+    args = parser.parse_args(argv)
     a, b, c = build()
     print(__doc__.split("Try it:")[1].split("Without a debugger")[0].rstrip())
     # The real pass comes first, so the breakpoint's first stop shows the true upstream gradient
@@ -50,7 +60,10 @@ def main(argv=None) -> int:
     print(trace.explain(c))
     print("\nWhy a.grad is what it is: every path from c to a (trace.why):")
     print(trace.why(a, c))
+    page = trace.to_html(c, args.out / "step_through.html", lr=0.1)
+    print(f"\nThe same, one step at a time with the graph, then the update with lr 0.1: {page} (open it in a browser)")
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -179,13 +179,15 @@ def test_health_reports_saturated_tanh_units():
     assert report.layers[0].saturated == ["L1.N1"]
 
 
-def test_step_through_demo_explains_and_matches_backward(capsys):
+def test_step_through_demo_explains_and_matches_backward(capsys, tmp_path):
     """step_through prints the pdb recipe, the tape of the graph it differentiated (with its gradients),
-    the chain-rule steps and the final gradients."""
+    the chain-rule steps and the final gradients, and writes the stepper page."""
     from demos import step_through
 
-    assert step_through.main([]) == 0
+    assert step_through.main(["--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
+    assert f"{tmp_path / 'step_through.html'} (open it in a browser)" in out
+    assert "stepper-data" in (tmp_path / "step_through.html").read_text(encoding="utf-8")
     assert "grad 0.9672  [a]" in out and "grad 1.0000  [c]" in out
     assert "break autograd.rules.mul_backward" in out and "n2 = mul(n0, n1)" in out
     assert "[mul_backward]" in out and "sum over 2 paths" in out and "a.grad = 0.967244" in out

@@ -74,6 +74,17 @@ def test_explain_shows_numbers_and_sums_for_reused_nodes():
     assert trace.explain(Value(1.0)).endswith("(no steps: the root is a leaf, or its gradient is 0)")
 
 
+def test_explain_after_backward_explains_that_pass_and_notes_only_accumulated_passes():
+    """After one backward, a reused leaf's sum is its .grad with no note; after two, the note gives what .grad holds."""
+    a, b, c = example()
+    c.backward()
+    line = [t for t in trace.explain(c).splitlines() if t.strip().startswith("a.grad =")]
+    assert line == ["      a.grad = 1.6284 + -0.6611 = 0.9672"]
+    c.backward()
+    assert "a.grad = 1.6284 + -0.6611 = 0.9672 (this pass; a.grad holds 1.9345: a leaf adds up its passes)" \
+        in trace.explain(c)
+
+
 def test_tape_is_a_deterministic_golden_listing():
     """tape() gives one stable line per node in topological order."""
     a, b, c = example()
