@@ -353,11 +353,11 @@ def _svg(root: Value, order: list, widest_grad: dict, widest_data: dict, collaps
     return best
 
 
-def _groups(order: list) -> dict:
+def neuron_groups(order: list) -> dict:
     """{node: neuron name} for an ``nn`` network's nodes (empty for other graphs)."""
-    from .viz import _groups as groups  # the grouping viz draws with collapse='neuron'
+    from .viz import find_groups  # the grouping viz draws with collapse='neuron'
 
-    return groups(order, "neuron")
+    return find_groups(order, "neuron")
 
 
 def page_data(root: Value, lr: float | None = None, expression: str | None = None,
@@ -384,16 +384,16 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
             grads_seen[root].append(1.0)
         elif s.kind == "update":
             data_seen[order[s.node]].append(s.after)
-    groups = _groups(order)
-    from .viz import STYLE, _group_outputs, _kind
+    groups = neuron_groups(order)
+    from .viz import STYLE, group_outputs, node_kind
 
-    outputs = _group_outputs(order)  # labels of neuron outputs (viz's label convention)
+    outputs = group_outputs(order)  # labels of neuron outputs (viz's label convention)
 
     nodes = []
     for i, node in enumerate(order):
         nodes.append({
             "id": f"n{i}", "name": names[node], "label": node.label, "op": node.op,
-            "kind": _kind(node, root),
+            "kind": node_kind(node, root),
             "formula": _node_formula(node, names) if node.op else "",
             "data": fmt(node.data),
             "parents": [index[a] for a in operands(node) if type(a) is not float],

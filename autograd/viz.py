@@ -27,7 +27,7 @@ from .graph import operands, toposort
 from .ops import fmt
 
 __all__ = ["to_dot", "render", "write_dot", "pipe_svg", "find_renderer", "check_size", "label_text",
-           "RendererNotFound", "GraphTooLarge", "MAX_NODES"]
+           "node_kind", "find_groups", "group_outputs", "RendererNotFound", "GraphTooLarge", "MAX_NODES"]
 
 MAX_NODES = 2000
 # Networks are found from labels alone, by a convention any library can follow (nn does):
@@ -81,7 +81,8 @@ def label_text(s: str, limit: int = 48) -> str:
     return text.replace("\n", '<BR ALIGN="LEFT"/>')
 
 
-def _kind(node: Value, root: Value) -> str:
+def node_kind(node: Value, root: Value) -> str:
+    """How a node is drawn (a key of STYLE): "root", "backward" (made by a backward pass), "interior", "param" or "leaf"."""
     if node is root:
         return "root"
     if made_by_backward(node):
@@ -140,7 +141,7 @@ def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_gr
     if collapse not in (None, "neuron", "layer"):
         raise ValueError(f"to_dot: collapse must be None, 'neuron' or 'layer', got {collapse!r}")
     order = toposort(root)
-    groups = _groups(order, collapse) if collapse else {}
+    groups = find_groups(order, collapse) if collapse else {}
     check_size(len(order) - len(groups) + len(set(groups.values())), max_nodes, "to_dot")
     index = {node: i for i, node in enumerate(order)}
     graph = _digraph_class()(name="chainrule", format="svg", graph_attr={"rankdir": rankdir, "ordering": "in",
@@ -155,7 +156,7 @@ def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_gr
     for node in order:
         if node in groups:
             continue
-        i, kind = index[node], _kind(node, root)
+        i, kind = index[node], node_kind(node, root)
         fill = highlight.get(node) or (_grad_colour(grad_of(node), scale) if color_grad else STYLE[kind])
         rows = [f"data {fmt(node.data)}"] + ([f"grad {fmt(grad_of(node))}"] if show_grad else [])
         title = label_text(node.label) if node.label else f"n{i}"
@@ -196,18 +197,18 @@ def _group_of(label: str, collapse: str) -> str:
     return label.split(".", 1)[0] if collapse == "layer" else label.rsplit(".", 1)[0]
 
 
-def _group_outputs(order: list) -> set:
+def group_outputs(order: list) -> set:
     """Labels that mark where a group ends: the names of the groups that have parameters."""
     return {n.label.rsplit(".", 1)[0] for n in order if not n.op and PARAMETER.match(n.label)}
 
 
-def _groups(order: list, collapse: str) -> dict:
+def find_groups(order: list, collapse: str) -> dict:
     """Node -> group name for nodes inside a group (see the label convention above PARAMETER).
 
     A node belongs to a group when it uses one of the group's parameters directly, or when all its
     inputs are inside the group and none is a finished group output.
     """
-    outputs = _group_outputs(order)
+    outputs = group_outputs(order)
     groups: dict = {}
     for node in order:
         if not node.op:
@@ -269,7 +270,7 @@ def _weight_legend(scale: float) -> str:
 
 def _add_groups(graph, order, groups, index, show_grad) -> None:
     """One summary node per group, in columns, and edges between groups and the nodes they feed."""
-    outputs = _group_outputs(order)
+    outputs = group_outputs(order)
     members: dict = {}
     for node in order:
         if node in groups:
