@@ -191,13 +191,13 @@ def run(args) -> None:
     variables = parse_variables(args.variables)
     tree = parse(args.expression)
     check_outputs(args)
+    if args.lr is not None and (not args.html or not 0 < args.lr < math.inf):
+        raise UsageError(f"--lr is the learning rate the --html page uses for the update step: "
+                         f"give a positive number, with --html FILE (got {args.lr!r})")
     try:
         out = evaluate(tree, variables)
     except (ValueError, ZeroDivisionError, OverflowError) as e:
         raise UsageError(f"{e}") from None
-    if args.lr is not None and (not args.html or not math.isfinite(args.lr)):
-        raise UsageError("--lr is the learning rate the --html page uses for the update step: "
-                         "give a finite number, with --html FILE")
     from . import trace
 
     report = trace.explain(out) if args.explain else ""  # explain leaves .grad alone
@@ -234,6 +234,8 @@ def check_outputs(args) -> None:
             resolve_target(path)  # the writers' own check; a missing folder is refused, not made
         except (OSError, ValueError) as e:
             raise UsageError(f"{option}: {_plain(e)}") from None
+    if args.render is not None and Path(args.render).suffix.lower() not in PICTURES + (".dot",):
+        raise UsageError(f"--render: cannot tell the format from {args.render!r}; use a .svg, .png or .dot suffix")
     if args.html is not None:
         _check_viz("--html")
     if args.render is not None and Path(args.render).suffix.lower() in PICTURES:

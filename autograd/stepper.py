@@ -364,8 +364,8 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
               max_nodes: int = MAX_NODES, pictures: bool = True) -> dict:
     """Everything the page shows, as JSON-ready data (the page's JavaScript only displays it)."""
     _check_value(root, "to_html")
-    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr)):
-        raise ValueError(f"to_html: lr must be a finite number, got {lr!r}")
+    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf):
+        raise ValueError(f"to_html: lr must be a positive number (the step w <- w - lr * grad), got {lr!r}")
     order = toposort(root)
     if max_nodes is not None and len(order) > max_nodes:
         from .viz import GraphTooLarge

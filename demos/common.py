@@ -64,9 +64,15 @@ def widths(text: str) -> list:
     return ws
 
 
+def prog() -> str | None:
+    """The command as typed, for usage and error lines: "python -m demos.moons", not "moons.py"."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return f"python -m {spec.name}" if spec is not None and spec.name.startswith("demos.") else None
+
+
 def parser(doc: str, steps: int, out: str = "out", unit: str = "steps") -> argparse.ArgumentParser:
     """The options every training demo has: --steps (or --epochs), --seed, --out, --quiet."""
-    p = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    p = argparse.ArgumentParser(prog=prog(), description=doc.strip().splitlines()[0])
     p.add_argument(f"--{unit}", type=positive_int, default=steps,
                    help=f"{'gradient descent steps' if unit == 'steps' else 'passes over the training set'} ({steps})")
     p.add_argument("--seed", type=int, default=1, help="seed for data and weights (1)")

@@ -29,7 +29,7 @@ def neuron():
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=common.prog(), description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=common.out_dir, default="out", help="directory for the pictures (out/)")
     parser.add_argument("--format", choices=("png", "svg"), default="png")
     args = parser.parse_args(argv)

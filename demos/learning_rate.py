@@ -155,7 +155,7 @@ def main(argv=None) -> int:
         end = f"loss {curve[-1]:.4f} after {len(curve)} steps" if math.isfinite(curve[-1]) else "diverged"
         print(f"lr {lr:<6} ({RATES[lr]}): {end}")
     for size, curve in sizes.items():
-        print(f"batches of {size:2}: loss {curve[-1][1]:.4f} after {args.epochs} epochs")
+        print(f"batches of {size:2}: loss {curve[-1][1]:.4f} after {args.epochs} epoch{'s' if args.epochs > 1 else ''}")
     print(f"picture: {plot(rates, sizes, args.out / 'learning_rate.png')}")
     for lr, page in pages.items():
         print(f"training replay, lr {lr} ({RATES[lr]}): {page} (open it in a browser)")

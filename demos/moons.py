@@ -157,7 +157,7 @@ def main(argv=None) -> int:
     for path in filter(None, pictures):
         print(f"picture: {path}")
     print(f"training replay: {args.out / 'moons_replay.html'} (open it in a browser)")
-    print(f"{model!r}, {len(model.parameters())} parameters, {args.epochs} epochs in {seconds:.1f} s")
+    print(f"{model!r}, {len(model.parameters())} parameters, {args.epochs} epoch{'s' if args.epochs > 1 else ''} in {seconds:.1f} s")
     print(f"final loss {train_loss:.4f}, training accuracy {train_acc:.0%}, validation accuracy {val_acc:.0%}")
     print(f"test accuracy {test_acc:.0%} ({len(y_test)} rows held out until now)")
     return 0

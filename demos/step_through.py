@@ -44,11 +44,11 @@ def build():
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=common.prog(), description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=common.out_dir, default="out", help="directory for the page (out/)")
     args = parser.parse_args(argv)
     a, b, c = build()
-    print(__doc__.split("Try it:")[1].split("Without a debugger")[0].rstrip())
+    print("Stop in a chain-rule function with a debugger:" + __doc__.split("Try it:")[1].split("Without a debugger")[0].rstrip())
     # The real pass comes first, so the breakpoint's first stop shows the true upstream gradient
     # (g = 0.2204 at the multiply). trace.explain and trace.why below ask each rule for its local
     # derivative by calling it with g = 1.0, so the breakpoint stops there too (`where` says who called).

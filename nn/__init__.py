@@ -1,5 +1,6 @@
 """chainrule's networks: modules, losses, small datasets, training helpers and weight files, built on ``autograd``."""
 
+from . import data
 from .bridge import from_torch, to_torch
 from .health import health
 from .losses import bce_with_logits, cross_entropy, hinge_loss, mse_loss

@@ -9,15 +9,18 @@ import random
 __all__ = ["make_moons", "make_spiral", "make_xor", "make_sine", "split", "batches", "Standardizer"]
 
 
-def _count(n, where: str) -> int:
+def _count(n, where: str, noise=0.0) -> int:
+    """Check a data maker's ``n`` (an int >= 2) and ``noise`` (a standard deviation, finite and >= 0)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 2:
         raise ValueError(f"{where}: n must be an int >= 2, got {n!r}")
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < math.inf:
+        raise ValueError(f"{where}: noise is a standard deviation, a finite number >= 0; got {noise!r}")
     return n
 
 
 def make_moons(n: int = 100, noise: float = 0.1, seed: int = 0):
     """Two interleaving half circles; labels -1 (upper moon) and +1 (lower moon)."""
-    _count(n, "make_moons")
+    _count(n, "make_moons", noise)
     rng = random.Random(seed)
     n_upper = n // 2
     X, y = [], []
@@ -35,7 +38,7 @@ def make_moons(n: int = 100, noise: float = 0.1, seed: int = 0):
 
 def make_spiral(n: int = 90, classes: int = 3, noise: float = 0.2, seed: int = 0):
     """``classes`` interleaved spiral arms; labels 0 .. classes-1."""
-    _count(n, "make_spiral")
+    _count(n, "make_spiral", noise)
     rng = random.Random(seed)
     X, y = [], []
     for i in range(n):
@@ -54,7 +57,7 @@ def make_xor():
 
 def make_sine(n: int = 40, noise: float = 0.0, seed: int = 0):
     """sin(x) sampled evenly on [-pi, pi], with optional Gaussian noise."""
-    _count(n, "make_sine")
+    _count(n, "make_sine", noise)
     rng = random.Random(seed)
     xs = [-math.pi + 2 * math.pi * i / (n - 1) for i in range(n)]
     return [[x] for x in xs], [math.sin(x) + rng.gauss(0.0, noise) for x in xs]

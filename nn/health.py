@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import reprlib
 from dataclasses import dataclass, field
 
 from autograd import Value, no_grad
@@ -57,7 +58,7 @@ class Health:
         for h in self.layers:
             ratio = "-" if h.update_ratio is None else f"{h.update_ratio:.1e}"
             lines.append(f"{h.name:6} {h.activation:8} {len(h.dead):>3}/{h.neurons:<3} {len(h.saturated):>3}/{h.neurons:<3}"
-                         f" {h.grad_norm:10.3e} {h.weight_norm:9.3g} {ratio:>11}")
+                         f" {h.grad_norm:10.3e} {h.weight_norm:#9.3g} {ratio:>11}")
         return "\n".join(lines + [f"hint: {hint}" for hint in self.hints])
 
 
@@ -75,6 +76,17 @@ def health(model, X=None, lr: float | None = None) -> Health:
         raise TypeError(f"health: expected an nn.MLP (something with layers of neurons), got {type(model).__name__}")
     if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0):
         raise ValueError(f"health: lr must be a positive number, got {lr!r}")
+    if X is not None:
+        nin = len(layers[0].neurons[0].w)
+        rows = list(X) if hasattr(X, "__iter__") else None
+        bad = None if rows is None else next((i for i, x in enumerate(rows)
+                                               if not hasattr(x, "__len__") or len(x) != nin), None)
+        if rows is None or bad is not None:
+            got = f"got {type(X).__name__}" if rows is None else f"row {bad} is {reprlib.repr(rows[bad])}"
+            raise ValueError(f"health: X must be rows of {nin} inputs for {model!r}; {got}")
+        if not rows:
+            raise ValueError("health: X has no rows; give the training rows, or leave X out")
+        X = rows
     outputs = _activations(layers, X) if X is not None else None
     no_gradients = all(p.grad == 0.0 for p in model.parameters())
     report = []

@@ -52,13 +52,17 @@ def test_finite_results_print_no_warning(capsys):
     pytest.param(["(-8)**(1/3)"], "pow: negative base -8.0 with non-integer exponent", id="numbers only"),
     pytest.param(["x", "x=1", "--render", ""], "--render needs a file name", id="empty render"),
     pytest.param(["x", "x=1", "--html="], "--html needs a file name", id="empty html"),
+    pytest.param(["x", "x=1", "--render", "g.jpg"], "--render: cannot tell the format from 'g.jpg'", id="render suffix"),
+    pytest.param(["x", "x=1", "--html", "p.html", "--lr", "-1"], "give a positive number", id="negative lr"),
+    pytest.param(["log(x)", "x=-1", "--html", "p.html", "--lr", "0"], "(got 0.0)", id="lr before the work"),
     pytest.param(["x+(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1), "x=1"], f"more than {MAX_DEPTH} levels",
                  id="deep"),
 ])
 def test_bad_input_gets_the_message_that_fits(capsys, args, words):
     """Each of these is one error line that says what is actually wrong."""
-    err = one_error(capsys, *args)
-    assert words in err and "is a Value" not in err, err
+    code, out, err = run(capsys, *args)
+    assert code == 2 and err.count("\n") == 1 and err.startswith("chainrule: error: "), err
+    assert words in err and "is a Value" not in err and out == "", err  # refused before any result
 
 
 def test_a_flat_sum_counts_as_one_level_however_long(capsys):

@@ -3,6 +3,8 @@
 import json
 import math
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -218,6 +220,31 @@ def test_datasets_are_seeded_and_shaped():
     assert math.isclose(y[0], math.sin(-math.pi), abs_tol=1e-12)
     with pytest.raises(ValueError, match="make_moons"):
         make_moons(1)
+    for bad in (-1.0, math.nan, math.inf, "0.1"):
+        with pytest.raises(ValueError, match=r"make_moons: noise is a standard deviation, a finite number >= 0; got"):
+            make_moons(10, noise=bad)
+    with pytest.raises(ValueError, match="make_spiral: noise"):
+        make_spiral(9, noise=-0.5)
+
+
+def test_health_names_X_when_its_rows_do_not_fit():
+    """nn.health with rows of the wrong length, no rows or a non-sequence X says so, naming X and the row."""
+    model = nn.MLP(2, [3, 1], seed=0)
+    with pytest.raises(ValueError, match=r"health: X must be rows of 2 inputs for MLP\(2, \[3, 1\].*; row 1 is \[3.0\]"):
+        nn.health(model, [[1.0, 2.0], [3.0]])
+    with pytest.raises(ValueError, match="health: X must be rows of 2 inputs.*; got int"):
+        nn.health(model, 5)
+    with pytest.raises(ValueError, match="health: X has no rows"):
+        nn.health(model, [])
+
+
+def test_tools_are_reachable_from_the_package_as_the_readme_writes_them():
+    """In a fresh interpreter, `import autograd` alone gives autograd.trace, .compile, .viz (and nn.data) on first use."""
+    code = ("import autograd, nn, sys; from autograd import Value; c = Value(2.0) * 3.0; "
+            "assert 'autograd.trace' not in sys.modules; autograd.trace.explain(c); autograd.compile.compile_graph(c, []); "
+            "assert autograd.gradcheck.gradcheck and autograd.forward.Dual and nn.data.split; print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
 
 
 def test_saved_weights_get_ordinary_permissions(tmp_path):

@@ -221,6 +221,13 @@ def test_cli_lr_puts_the_update_and_the_typed_expression_in_the_page(tmp_path):
     assert code == 2 and "--html" in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize("lr", [0.0, -0.1, math.inf, math.nan, True, "0.1"])
+def test_a_learning_rate_that_is_not_a_positive_number_is_refused(lr):
+    """page_data (and so to_html) refuses an lr that is not a positive finite number, naming it."""
+    with pytest.raises(ValueError, match=r"to_html: lr must be a positive number .*got"):
+        page_data(Value(2.0) * 3.0, lr=lr, pictures=False)
+
+
 def test_big_graphs_are_refused_but_a_network_fits():
     """A 1,200-node graph is refused with advice; the 4-4-1 network's page data is built."""
     pytest.importorskip("graphviz")

@@ -276,11 +276,11 @@ def test_chainrule_console_script_is_installed():
     assert out.returncode == 0 and "d/dx = 3.0" in out.stdout
 
 
-def test_pdb_stops_in_the_named_rule():
+def test_pdb_stops_in_the_named_rule(tmp_path):
     """python -m pdb with 'break autograd.rules.mul_backward' stops there, shows its args, and finishes."""
     commands = "\n".join(["import autograd.rules", "break autograd.rules.mul_backward", "continue", "args",
                           "clear", "y", "continue", ""])
-    done = subprocess.run([sys.executable, "-m", "pdb", "demos/step_through.py"], input=commands,
+    done = subprocess.run([sys.executable, "-m", "pdb", "demos/step_through.py", "--out", str(tmp_path)], input=commands,
                           capture_output=True, text=True, cwd=ROOT, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     out = done.stdout
