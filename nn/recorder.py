@@ -86,7 +86,8 @@ class Recorder:
     and ``example``: for training row ``example``, whose chain-rule story the page tells, d loss /
     d output and each neuron's output and local derivative d output / d (w . x + b). ``loss_fn`` defaults to one that fits the targets: hinge for ±1, logistic for
     0/1, cross-entropy for class indices, mean squared error otherwise. Accuracy is None for
-    regression. Non-finite numbers are recorded as None.
+    regression. Non-finite numbers are recorded as None. Pass the step's ``lr`` and the page shows a
+    weight's update as -lr * grad; without it, only the change until the next recorded step.
     """
 
     def __init__(self, model, train, val=None, every: int = 1, *, loss_fn=None, example: int = 0) -> None:

@@ -397,3 +397,129 @@ def test_page_assets_ship_as_package_data():
     patterns = tomllib.loads((root.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["nn"]
     assets = sorted((root / "assets").iterdir())
     assert assets and all(any(a.match(f"nn/{pattern}") for pattern in patterns) for a in assets)
+
+
+def run_every_second_step(lr):
+    """Ten steps of moons with a decaying learning rate, recorded every second step, with or without the lr."""
+    X, y = make_moons(30, noise=0.1, seed=4)
+    model = nn.MLP(2, [6, 5, 1], seed=1)
+    rec = nn.Recorder(model, train=(X, y), every=2)
+    for k in range(10):
+        rate = 0.5 / (1 + k)
+        loss = nn.hinge_loss([model(x) for x in X], y) + 1e-4 * sum(p * p for p in model.parameters())
+        model.zero_grad()
+        loss.backward()
+        rec.record(k, loss, lr=rate if lr else None)
+        for p in model.parameters():
+            p.data -= rate * p.grad
+    return rec
+
+
+def shown_update(page, rec, i, name):
+    """Frame i in update mode with weight `name` clicked: (the update row's label, its number, the net legend)."""
+    page.evaluate("i => replay.setStep(i)", i)
+    page.click('input[value="update"]')
+    page.dispatch_event(f'line.hit[data-param="{list(rec.history[0]["weights"]).index(name)}"]', "click")
+    label = page.text_content('#details tr[data-field="update"] td')
+    return label, float(page.text_content('#details tr[data-field="update"] .num')), page.text_content("#net-legend")
+
+
+def test_update_with_lr_is_this_steps_minus_lr_times_grad(browser, tmp_path):
+    """With lr recorded every second step, a weight's update and the update edges are -lr·grad of that step, not two steps' change."""
+    rec = run_every_second_step(lr=True)
+    opened = Opened(browser, rec.to_html(tmp_path / "p.html"))
+    page, i, name = opened.page, 2, "L2.N3.w4"
+    e = rec.history[i]
+    label, number, legend = shown_update(page, rec, i, name)
+    assert number == pytest.approx(-e["lr"] * e["grads"][name], rel=1e-5)
+    assert number != pytest.approx(rec.history[i + 1]["weights"][name] - e["weights"][name], rel=1e-3)
+    assert "−lr·grad" in label and "−lr·grad > 0" in legend
+    expected = [-e["lr"] * g for g in e["grads"].values()]
+    scale = max(abs(v) for v in expected)
+    edges = page.eval_on_selector_all("#edges line.edge[data-param]", "ls => ls.map(l => "
+                                      "[+l.dataset.param, l.getAttribute('stroke'), +l.getAttribute('stroke-width')])")
+    for p, stroke, width in edges:
+        v = expected[p]
+        assert width == pytest.approx(0.4 + 5.6 * abs(v) / scale, abs=0.006)
+        assert stroke == ("#2563eb" if v > 0 else "#dc2626" if v < 0 else "#9ca3af")
+    assert opened.errors == []
+    page.close()
+
+
+def test_update_without_lr_says_it_is_the_change_to_the_next_frame(browser, tmp_path):
+    """Without an lr the page shows the change until the next recorded step and says how many steps that is."""
+    rec = run_every_second_step(lr=False)
+    opened = Opened(browser, rec.to_html(tmp_path / "p.html"))
+    name = "L1.N2.w1"
+    label, number, legend = shown_update(opened.page, rec, 1, name)
+    assert number == pytest.approx(rec.history[2]["weights"][name] - rec.history[1]["weights"][name], rel=1e-5)
+    assert label == "change until step 4 (2 steps)" and "went up by step 4" in legend and "this step" not in label
+    label, number, _ = shown_update(opened.page, rec, 4, name)
+    assert label == "change until the final weights"
+    assert number == pytest.approx(rec.model.state_dict()[name] - rec.history[4]["weights"][name], rel=1e-5)
+    assert opened.errors == []
+    opened.page.close()
+
+
+@pytest.mark.parametrize("width", [1000, 1280, 1400, 1920])
+def test_layout_holds_from_1000_to_1920_pixels(browser, moons_page, width):
+    """The page never scrolls sideways, the network's legend stays in its panel, column titles do not overlap and the model is shown whole."""
+    rec, path = moons_page
+    opened = Opened(browser, path)
+    page = opened.page
+    page.set_viewport_size({"width": width, "height": 900})
+    page.evaluate("replay.setStep(78)")
+    page.click('input[value="update"]')
+    page.dispatch_event('line.hit[data-param="40"]', "click")
+    box = "id => { const r = document.getElementById(id).getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }"
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    legend, middle, network = page.evaluate(box, "net-legend"), page.evaluate(box, "middle"), page.evaluate(box, "network")
+    assert middle[0] <= legend[0] and legend[2] <= middle[2] and middle[1] <= legend[1] and legend[3] <= middle[3]
+    assert page.evaluate("document.getElementById('net-legend').scrollWidth <= document.getElementById('net-legend').clientWidth")
+    titles = page.eval_on_selector_all(".column-title", "ts => ts.map(t => { const r = t.getBoundingClientRect(); "
+                                       "return [r.left, r.top, r.right, r.bottom]; })")
+    for a, b in zip(titles, titles[1:]):
+        assert a[2] < b[0], (a, b)  # left to right, apart
+    assert all(network[0] <= t[0] and t[2] <= network[2] for t in titles)
+    model = page.evaluate("(() => { const m = document.getElementById('model'); "
+                          "return [m.scrollWidth <= m.clientWidth, m.scrollHeight <= m.clientHeight, m.textContent]; })()")
+    assert model[0] and model[1] and model[2].startswith(repr(rec.model))
+    assert opened.errors == []
+    page.close()
+
+
+def test_selected_edge_is_drawn_on_top_with_its_highlight(browser, moons_page):
+    """In weight mode the clicked edge is drawn again after every other edge, over its yellow highlight."""
+    rec, path = moons_page
+    opened = Opened(browser, path)
+    page = opened.page
+    page.dispatch_event('line.hit[data-param="40"]', "click")
+    last = page.evaluate("""(() => {
+      const kids = [...document.getElementById('edges').children], edge = document.querySelector('line.edge[data-param="40"]');
+      const [halo, top] = kids.slice(-2);
+      const same = ['x1', 'y1', 'x2', 'y2', 'stroke', 'stroke-width'].every(a => top.getAttribute(a) === edge.getAttribute(a));
+      return [halo.classList.contains('selected-halo'), top.classList.contains('edge'), same, halo.getAttribute('stroke-width')];
+    })()""")
+    assert last == [True, True, True, "9"]
+    assert opened.errors == []
+    page.close()
+
+
+def test_sparklines_have_room_for_their_labels(browser, moons_page):
+    """A clicked weight's small charts hold their axis labels and captions inside themselves, left edges aligned."""
+    rec, path = moons_page
+    opened = Opened(browser, path)
+    page = opened.page
+    names = list(rec.history[0]["grads"])
+    weights = [n for n in names if not n.endswith(".b")]
+    tiny = min(weights, key=lambda n: max(abs(e["grads"][n]) for e in rec.history))  # the longest labels, like -4.87e-5
+    page.dispatch_event(f'line.hit[data-param="{names.index(tiny)}"]', "click")
+    sparks = page.eval_on_selector_all("#details svg.spark", """ss => ss.map(s => {
+      const v = s.viewBox.baseVal, w = v && v.width ? v.width : +s.getAttribute('width'), h = v && v.height ? v.height : +s.getAttribute('height');
+      return {inside: [...s.querySelectorAll('text')].every(t => { const b = t.getBBox();
+        return b.x >= 0 && b.y >= 0 && b.x + b.width <= w && b.y + b.height <= h; }),
+        left: s.querySelector('path').getAttribute('d').split(',')[0]}; })""")
+    assert len(sparks) == 2 and all(s["inside"] for s in sparks), (tiny, sparks)
+    assert sparks[0]["left"] == sparks[1]["left"]
+    assert opened.errors == []
+    page.close()

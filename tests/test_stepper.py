@@ -322,6 +322,20 @@ def test_browser_stepping_forward_and_back_restores_the_same_state(tmp_path, ope
     assert page.evaluate(STATE) == states[1]
 
 
+def test_browser_space_is_the_next_step_whatever_has_the_focus(tmp_path, open_page):
+    """Space goes one step forward after clicking prev or a checkbox, instead of pressing that control again."""
+    page = open_page(trace.to_html(example()[2], tmp_path / "p.html", lr=0.1))
+    for _ in range(3):
+        page.keyboard.press("n")
+    page.click("#prev")
+    assert page.evaluate("document.body.dataset.step") == "2"
+    page.keyboard.press(" ")
+    assert page.evaluate("document.body.dataset.step") == "3"
+    page.click("#follow")  # unchecks it, and keeps the focus
+    page.keyboard.press(" ")
+    assert page.evaluate("document.body.dataset.step") == "4" and not page.is_checked("#follow")
+
+
 def test_browser_forward_values_appear_node_by_node(tmp_path, open_page):
     """Before the forward step a node reads 'data ?' and is faded; after it, it shows its value."""
     page = open_page(trace.to_html(example()[2], tmp_path / "p.html"))
@@ -383,6 +397,19 @@ def test_browser_quiz_hides_the_answer_and_names_each_mistake(tmp_path, open_pag
     assert quiz_verdict(page, local="7.3891", after="7.3891") == "right forgot-multiply"
     page.click("#quiz-reveal")
     assert page.evaluate("document.body.dataset.hidden") == "0" and "1.6284" in page.inner_text("#step-lines")
+
+
+def test_browser_quiz_says_when_an_answer_is_not_a_number(tmp_path, open_page):
+    """A quiz box holding text that is not a number is named as such and never counts as right."""
+    page = open_page(trace.to_html(example()[2], tmp_path / "p.html"))
+    page.check("#quiz")
+    for _ in range(10):  # a.grad += n2.grad * dn2/da: local -3, a.grad becomes 0.9672
+        page.keyboard.press("n")
+    assert quiz_verdict(page, local="abc", after="0.9672") == "not-a-number right"
+    assert "'abc' is not a number" in page.inner_text("#quiz-feedback")
+    assert page.evaluate("document.body.dataset.hidden") == "1"
+    assert quiz_verdict(page, local="-3", after="0.9672x") == "right not-a-number"
+    assert page.evaluate("document.body.dataset.hidden") == "1"
 
 
 def test_browser_update_and_summary_with_finite_differences(tmp_path, open_page):

@@ -291,9 +291,9 @@
   const revealed = new Set();
   const quizOn = () => $("quiz").checked;
   const asked = (k) => quizOn() && steps[k].kind === "backward" && steps[k].quiz.local !== null && !revealed.has(k);
-  function parse(text) {
+  function parse(text) { // a number, null for an empty box, or NaN for text that is not a number
     const t = text.trim().replace(/\u2212/g, "-").replace(/,/g, ".");
-    return t === "" || isNaN(Number(t)) ? null : Number(t);
+    return t === "" ? null : Number(t);
   }
   const close = (a, b) => b !== null && Math.abs(a - b) <= 6e-4 + 1e-3 * Math.abs(b);
   function judgeLocal(a, q) {
@@ -334,8 +334,9 @@
     const q = steps[at].quiz;
     const parts = [];
     const a = parse($("quiz-local").value), b = parse($("quiz-after").value);
-    if (a !== null) parts.push(judgeLocal(a, q).concat(`d${q.node}/d${q.parent}`));
-    if (b !== null) parts.push(judgeAfter(b, q).concat(`${q.parent}.grad`));
+    const notNumber = (box) => ["not-a-number", `'${$(box).value.trim()}' is not a number (type one like 0.25 or -3).`];
+    if (a !== null) parts.push((isNaN(a) ? notNumber("quiz-local") : judgeLocal(a, q)).concat(`d${q.node}/d${q.parent}`));
+    if (b !== null) parts.push((isNaN(b) ? notNumber("quiz-after") : judgeAfter(b, q)).concat(`${q.parent}.grad`));
     if (!parts.length) parts.push(["empty", "Type a number in either box (like 0.25 or -3)."]);
     showVerdict(parts);
     if (a !== null && b !== null && parts.every((p) => p[0] === "right")) { revealed.add(at); render(true); }
@@ -534,9 +535,9 @@
     const t = e.target;
     if (e.altKey || e.ctrlKey || e.metaKey) return;
     if (t && (t.tagName === "INPUT" && t.type === "text")) return; // typing an answer
-    const onControl = t && (t.tagName === "BUTTON" || t.tagName === "INPUT");
     const k = e.key;
-    if (k === " " && onControl) return; // space activates the focused control
+    // space is always the next step, as the next button's tooltip says: a clicked button or
+    // checkbox keeps the focus, and space would otherwise press it again (prev going back twice)
     if (["n", "j", "ArrowRight", "ArrowDown", " ", "PageDown"].includes(k)) go(at + 1);
     else if (["p", "k", "ArrowLeft", "ArrowUp", "PageUp"].includes(k)) go(at - 1);
     else if (k === "Home") go(0);

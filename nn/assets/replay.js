@@ -105,18 +105,31 @@
     }
     return { lo, hi };
   }
-  function update(i) { // what the optimiser did after step i: the weights at the next record minus these
+  function update(i) {
+    // With the step's lr recorded: this step's gradient-descent update -lr·grad. Without it the page
+    // cannot know the update, only the change from this frame to the next (with every > 1 that is
+    // several steps' worth), and says so (updateName).
+    const lr = D.lr[i];
+    if (lr !== null) return D.grads[i].map((g) => (g === null ? null : -lr * g));
     const next = i + 1 < N ? D.weights[i + 1] : D.final_weights;
     return D.weights[i].map((w, p) => (w === null || next[p] === null ? null : next[p] - w));
+  }
+  function updateName(i) { // what update(i) is, in words
+    if (D.lr[i] !== null) return "update −lr·grad";
+    if (i + 1 >= N) return "change until the final weights";
+    const k = D.steps[i + 1] - D.steps[i];
+    return `change until step ${D.steps[i + 1]} (${k} step${k === 1 ? "" : "s"})`;
   }
   const edgeValues = {
     weight: (i) => D.weights[i], grad: (i) => D.grads[i], update: (i) => update(i),
   };
-  const MODE_TEXT = {
-    weight: { pos: "weight > 0", neg: "weight < 0", scale: "whole run" },
-    grad: { pos: "gradient > 0 (descent lowers the weight)", neg: "gradient < 0 (descent raises it)", scale: "this step" },
-    update: { pos: "weight went up after this step", neg: "weight went down", scale: "this step" },
-  };
+  function modeText(mode, i) { // the network legend's words for what the edges show at frame i
+    if (mode === "weight") return { pos: "weight > 0", neg: "weight < 0", what: "weight", scale: "whole run" };
+    if (mode === "grad") return { pos: "gradient > 0 (descent lowers the weight)", neg: "gradient < 0 (descent raises it)", what: "gradient", scale: "this step" };
+    if (D.lr[i] !== null) return { pos: "−lr·grad > 0 (descent raises the weight)", neg: "−lr·grad < 0 (descent lowers it)", what: "−lr·grad", scale: "this step" };
+    const until = i + 1 < N ? `by step ${D.steps[i + 1]}` : "by the final weights";
+    return { pos: `weight went up ${until}`, neg: `weight went down ${until}`, what: "change", scale: "this frame" };
+  }
   const maxAbs = (xs) => xs.reduce((m, v) => (v !== null && isFinite(v) ? Math.max(m, Math.abs(v)) : m), 0);
   const WEIGHT_SCALE = maxAbs(D.weights.flat());
 
@@ -390,18 +403,32 @@
     const W = box.clientWidth, H = box.clientHeight;
     svg.setAttribute("width", W); svg.setAttribute("height", H);
     const columns = [NIN].concat(D.layers.map((l) => l.neurons.length));
-    const tallest = Math.max(...columns);
-    const size = Math.max(14, Math.min(46, Math.floor((H - 40) / tallest) - 8));
-    const gap = Math.min(size + 14, (H - 40 - size) / Math.max(1, tallest - 1));
-    const left = 56, right = W - 56 - size;
-    const xOf = (c) => left + (columns.length > 1 ? (right - left) * c / (columns.length - 1) : 0);
-    const yOf = (c, r) => 28 + (H - 40 - size - gap * (columns[c] - 1)) / 2 + gap * r;
-    net.pos = (c, r) => ({ x: xOf(c), y: yOf(c, r), size });
+    const C = columns.length, tallest = Math.max(...columns);
+    // squares fit the height and leave the edges between columns at least 2.5 squares of room
+    const margin = Math.max(14, Math.min(56, Math.round(W * 0.05)));
+    const sizeFor = (top) => Math.max(14, Math.min(46, Math.floor((H - top - 12) / tallest) - 8,
+      Math.floor((W - 2 * margin) / (1 + 2.5 * (C - 1)))));
+    let size = sizeFor(28);
+    const xOf = (c) => margin + (W - 2 * margin - size) * c / Math.max(1, C - 1);
     box.querySelectorAll(".unit, .column-title, .unit-name").forEach((e) => e.remove());
     svg.innerHTML = "";
+    // column titles: each at most as wide as the distance between columns (wrapping if it must), kept
+    // inside the panel; the tallest one decides where the squares start
+    const pitch = C > 1 ? (W - 2 * margin - size) / (C - 1) : W;
     const titles = ["inputs"].concat(D.layers.map((l, li) => `${l.name} · ${l.activation}${li === D.layers.length - 1 ? " (output)" : ""}`));
-    titles.forEach((t, c) => el("div", { cls: "column-title", text: t, style: `left:${xOf(c) + size / 2}px;top:6px` }, box));
-    net.halo = el("line", { cls: "selected-halo", x1: 0, y1: 0, x2: 0, y2: 0, "stroke-width": 0 }, svg, SVG);
+    let titleBottom = 0;
+    titles.forEach((t, c) => {
+      const div = el("div", { cls: "column-title", text: t, style: `top:6px;max-width:${Math.max(40, pitch - 10)}px` }, box);
+      const tw = div.offsetWidth;
+      div.style.left = `${Math.max(2, Math.min(W - 2 - tw, xOf(c) + size / 2 - tw / 2))}px`;
+      titleBottom = Math.max(titleBottom, 6 + div.offsetHeight);
+    });
+    const top = Math.max(28, titleBottom + 8);
+    size = Math.min(size, sizeFor(top));
+    const avail = H - top - 12;
+    const gap = Math.min(size + 14, (avail - size) / Math.max(1, tallest - 1));
+    const yOf = (c, r) => top + (avail - size - gap * (columns[c] - 1)) / 2 + gap * r;
+    net.pos = (c, r) => ({ x: xOf(c), y: yOf(c, r), size });
     net.edges = [];
     UNITS.forEach((u, ui) => u.w.forEach((p, k) => {
       const a = net.pos(u.col - 1, k), b = net.pos(u.col, u.row);
@@ -414,6 +441,9 @@
       hit.addEventListener("mouseleave", () => line.classList.remove("hover"));
       net.edges.push({ p, line, coords });
     }));
+    // the selected edge, drawn again on top of all the others with its highlight, so thick edges never hide it
+    net.halo = el("line", { cls: "selected-halo", x1: 0, y1: 0, x2: 0, y2: 0, "stroke-width": 0 }, svg, SVG);
+    net.selected = el("line", { cls: "edge selected-edge", x1: 0, y1: 0, x2: 0, y2: 0, "stroke-width": 0 }, svg, SVG);
     net.units = [];
     const addUnit = (c, r, cls, name, onClick) => {
       const { x, y } = net.pos(c, r);
@@ -443,8 +473,12 @@
       e.line.setAttribute("stroke-width", width.toFixed(2));
     }
     const sel = state.selected && state.selected.kind === "weight" ? net.edges.find((e) => e.p === state.selected.p) : null;
-    for (const [k, v] of Object.entries(sel ? sel.coords : { x1: 0, y1: 0, x2: 0, y2: 0 })) net.halo.setAttribute(k, v);
+    for (const [k, v] of Object.entries(sel ? sel.coords : { x1: 0, y1: 0, x2: 0, y2: 0 })) {
+      net.halo.setAttribute(k, v); net.selected.setAttribute(k, v);
+    }
     net.halo.setAttribute("stroke-width", sel ? 9 : 0);
+    net.selected.setAttribute("stroke", sel ? sel.line.getAttribute("stroke") : "none");
+    net.selected.setAttribute("stroke-width", sel ? sel.line.getAttribute("stroke-width") : 0);
     // heatmaps: what each unit responds to over the input plane
     const g = PLANE ? grids(state.i) : null;
     const units = D.units[state.i];
@@ -476,13 +510,13 @@
     ctx.putImageData(img, 0, 0);
   }
   function netLegend(scale) {
-    const L = $("net-legend"), t = MODE_TEXT[state.mode];
+    const L = $("net-legend"), t = modeText(state.mode, state.i);
     L.innerHTML = "";
     const item = (html) => { const s = el("span", { cls: "item" }, L); s.innerHTML = html; };
     item(`<b>edges:</b>`);
     item(`<span class="sw line" style="background:${COLOURS.pos}"></span>${t.pos}`);
     item(`<span class="sw line" style="background:${COLOURS.neg}"></span>${t.neg}`);
-    item(`<span class="sw line" style="background:#6b7280;height:1px"></span>→<span class="sw line" style="background:#6b7280;height:6px"></span>width: |${state.mode === "grad" ? "gradient" : state.mode}| up to ${fmt(scale)} (largest, ${t.scale})`);
+    item(`<span class="sw line" style="background:#6b7280;height:1px"></span>→<span class="sw line" style="background:#6b7280;height:6px"></span>width: |${t.what}| up to ${fmt(scale)} (largest, ${t.scale})`);
     if (PLANE) item(`<b>squares:</b> <span class="sw bar"></span> a unit's output over the input plane: negative, 0, positive (each scaled to its own largest)`);
     item(`<span class="sw dead"></span>dead: relu output 0 on every training row`);
     item(`<span class="sw saturated"></span>saturated: tanh/sigmoid near its limits on 95% of rows`);
@@ -492,18 +526,33 @@
 
   // ---- details: a weight, a neuron, an input --------------------------------------------------
   function select(s) { state.selected = s; drawNetwork(); drawDetails(); }
-  function spark(values, colour, label) {
-    const svg = el("svg", { cls: "spark", width: 310, height: 64 }, null, SVG);
-    const w = 310, h = 64, m = { l: 40, r: 6, t: 6, b: 12 };
+  let measurer = null;
+  function textWidth(text, px) { // how wide the page's font draws text at px pixels
+    measurer = measurer || document.createElement("canvas").getContext("2d");
+    measurer.font = `${px}px ${getComputedStyle(document.body).fontFamily}`;
+    return measurer.measureText(text).width;
+  }
+  function sparkRange(values) {
     const vals = values.filter((v) => v !== null && isFinite(v));
-    let lo = Math.min(0, ...vals), hi = Math.max(0, ...vals);
-    if (hi === lo) hi = lo + 1;
+    const lo = Math.min(0, ...vals), hi = Math.max(0, ...vals);
+    return [lo, hi === lo ? lo + 1 : hi];
+  }
+  function sparkLeft(values) { // room for a spark's axis labels
+    return 8 + Math.max(...sparkRange(values).map((v) => textWidth(fmt(v, 3), 9)));
+  }
+  function spark(values, colour, label, left = sparkLeft(values)) {
+    // a small chart as wide as the details panel, with room for its axis labels and caption; sparks
+    // stacked with the same left give the same step the same x
+    const w = Math.max(200, Math.min(340, $("details").clientWidth)), h = 72;
+    const svg = el("svg", { cls: "spark", width: w, height: h, viewBox: `0 0 ${w} ${h}` }, null, SVG);
+    const [lo, hi] = sparkRange(values);
+    const m = { l: left, r: 6, t: 6, b: 16 };
     const X = (k) => m.l + (N > 1 ? k / (N - 1) : 0.5) * (w - m.l - m.r);
     const Y = (v) => m.t + (1 - (v - lo) / (hi - lo)) * (h - m.t - m.b);
     el("line", { x1: m.l, x2: w - m.r, y1: Y(0), y2: Y(0), stroke: "#d1d5db" }, svg, SVG);
     el("text", { x: m.l - 3, y: Y(hi) + 4, "text-anchor": "end", "font-size": 9, fill: "#6b7280", text: fmt(hi, 3) }, svg, SVG);
     el("text", { x: m.l - 3, y: Y(lo), "text-anchor": "end", "font-size": 9, fill: "#6b7280", text: fmt(lo, 3) }, svg, SVG);
-    el("text", { x: w - m.r, y: h - 2, "text-anchor": "end", "font-size": 9, fill: "#6b7280", text: label }, svg, SVG);
+    el("text", { x: w - m.r, y: h - 4, "text-anchor": "end", "font-size": 9, fill: "#6b7280", text: label }, svg, SVG);
     let d = "";
     values.forEach((v, k) => { if (v !== null && isFinite(v)) d += `${d ? "L" : "M"}${X(k).toFixed(1)},${Y(v).toFixed(1)}`; });
     el("path", { d, fill: "none", stroke: colour, "stroke-width": 1.5 }, svg, SVG);
@@ -579,13 +628,18 @@
     el("h3", { text: D.params[p] }, box);
     el("p", { cls: "note", text: input < 0 ? `the bias of ${u.name}` : u.layer === 0 ? `the weight on input ${D.inputs[input]}, into ${u.name}`
       : `the weight on ${unitName(u.layer, input)}'s output, into ${u.name}` }, box);
-    const t = el("table", {}, box);
-    const upd = update(i)[p];
-    row(t, [[`at step ${D.steps[i]}`], ["value"], [precise(D.weights[i][p]), "num"]]).dataset.field = "value";
-    row(t, [[""], ["gradient"], [precise(D.grads[i][p]), "num"]]).dataset.field = "grad";
-    row(t, [[""], ["update"], [precise(upd), "num"]]).dataset.field = "update";
-    box.appendChild(spark(D.weights.map((w) => w[p]), COLOURS.pos, "value over the run"));
-    box.appendChild(spark(D.grads.map((g) => g[p]), COLOURS.val, "gradient over the run"));
+    const lr = D.lr[i];
+    el("p", { cls: "note", text: `at step ${D.steps[i]}` + (lr !== null ? `, with lr ${+lr.toPrecision(6)}:` : ":") }, box);
+    const t = el("table", { cls: "numbers" }, box);
+    row(t, [["value"], [precise(D.weights[i][p]), "num"]]).dataset.field = "value";
+    row(t, [["gradient"], [precise(D.grads[i][p]), "num"]]).dataset.field = "grad";
+    const upd = row(t, [[updateName(i)], [precise(update(i)[p]), "num"]]);
+    upd.dataset.field = "update";
+    upd.title = lr !== null ? "what w ← w − lr·grad changes at this step" : "the recorder got no lr, so the page shows the change to the next recorded frame, not one step's update";
+    const values = D.weights.map((w) => w[p]), grads = D.grads.map((g) => g[p]);
+    const left = Math.max(sparkLeft(values), sparkLeft(grads));
+    box.appendChild(spark(values, COLOURS.pos, "value over the run", left));
+    box.appendChild(spark(grads, COLOURS.val, "gradient over the run", left));
     const x = D.train.X[D.example], y = D.train.y[D.example];
     const story = el("div", { cls: "story" }, box);
     el("h3", { text: "How the chain rule made this gradient" }, story);
@@ -635,8 +689,10 @@
     const ex = D.example_units[i][ui];
     row(t, [[`on row ${D.example}: output`], [fmt(ex[0]), "num"]]);
     row(t, [[`on row ${D.example}: d output / dz`], [fmt(ex[1]), "num"]]);
-    box.appendChild(spark(D.units.map((s) => s[ui][f.indexOf("active")]), COLOURS.pos, "fraction of rows with output > 0"));
-    box.appendChild(spark(D.units.map((s) => s[ui][f.indexOf("mean")]), COLOURS.val, "mean output"));
+    const active = D.units.map((s) => s[ui][f.indexOf("active")]), mean = D.units.map((s) => s[ui][f.indexOf("mean")]);
+    const left = Math.max(sparkLeft(active), sparkLeft(mean));
+    box.appendChild(spark(active, COLOURS.pos, "fraction of rows with output > 0", left));
+    box.appendChild(spark(mean, COLOURS.val, "mean output", left));
     const b = el("p", { cls: "note" }, box);
     b.appendChild(document.createTextNode(`bias ${fmt(D.weights[i][u.b])}, gradient ${fmt(D.grads[i][u.b])}: `));
     const a = el("a", { cls: "link", text: "its story" }, b);
