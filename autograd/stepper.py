@@ -344,7 +344,8 @@ def _svg(root: Value, order: list, widest_grad: dict, widest_data: dict, collaps
         target = copies[root]
     best, best_scale = "", 0.0
     for rankdir in ("LR", "TB"):  # left to right reads like the computation; top down when it is much bigger
-        svg = pipe_svg(to_dot(target, rankdir, collapse=collapse, show_grad=True, max_nodes=None).source)
+        svg = pipe_svg(to_dot(target, rankdir, collapse=collapse, show_grad=True, max_nodes=None,
+                              legend=False).source)  # the page has its own legend
         svg = svg[svg.index("<svg"):]
         width, height = (float(x) for x in re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"', svg).groups())
         scale = min(_PORT[0] / width, _PORT[1] / height)
@@ -385,7 +386,7 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
         elif s.kind == "update":
             data_seen[order[s.node]].append(s.after)
     groups = neuron_groups(order)
-    from .viz import STYLE, group_outputs, node_kind
+    from .viz import STYLE, WEIGHT_COLOUR, group_outputs, node_kind, weight_edges
 
     outputs = group_outputs(order)  # labels of neuron outputs (viz's label convention)
 
@@ -449,6 +450,9 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
         "fd_note": "central differences, (f(x + h) - f(x - h)) / 2h with h = 1e-6 * max(1, |x|)" if fd is not None
         else f"finite differences are shown for graphs of up to {FD_MAX_NODES} nodes made of built-in ops",
         "style": dict(STYLE),
+        # the collapsed view draws an edge into a neuron as its weight: colour by sign, width by size
+        "weights": {"positive": WEIGHT_COLOUR[1], "negative": WEIGHT_COLOUR[-1]}
+        if groups and weight_edges(order, groups, index) else None,
         "groups": {},
         "svg": {},
     }

@@ -306,14 +306,19 @@ STEP_BY_STEP_ADVICE = ("Stepping is for small graphs: build the same expression 
                        "one neuron), or raise max_nodes")
 
 
+STEP_KEY = {"#fdba74": "its rule runs in this step",  # render_steps' highlight colours, for its key
+            "#fde047": "receives this step's contribution", "#bbf7d0": "its rule has run"}
+RULE_COLOUR, PARENT_COLOUR, DONE_COLOUR = STEP_KEY
+
+
 def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, **options) -> list:
     """Draw one picture per step of a backward pass from ``root`` (step_001.png, ...); returns the paths.
 
     The node whose rule runs is orange, the parent receiving the contribution yellow, finished
     nodes green, every node shows its gradient as it would stand at that step, and a caption gives
-    the chain-rule product of the step. ``.grad`` is left as it is.
+    the chain-rule product of the step, above a key to the colours. ``.grad`` is left as it is.
     """
-    from .viz import check_size, label_text, to_dot, write_dot  # needs the viz extra
+    from .viz import check_size, to_dot, write_dot  # needs the viz extra
 
     as_value(root, "render_steps")
     out_dir = Path(out_dir)
@@ -328,16 +333,18 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
         if s.number > max_steps:
             raise ValueError(f"render_steps: more than max_steps={max_steps} steps; raise max_steps to draw them all")
         grads[s.parent] = s.after
-        highlight = {n: "#bbf7d0" for n in done}
-        highlight.update({s.node: "#fdba74", s.parent: "#fde047"})
+        highlight = {n: DONE_COLOUR for n in done}
+        highlight.update({s.node: RULE_COLOUR, s.parent: PARENT_COLOUR})
         done.add(s.node)
-        dot = to_dot(root, edge_derivatives=False, highlight=highlight, grads=grads, **options)
         p, n = _name(s.parent, index), _name(s.node, index)
         caption = (f"step {s.number} [{s.rule}]: {p}.grad += {n}.grad * d{n}/d{p} = "
                    f"{ops.fmt(s.upstream)} * {ops.fmt(s.local)} = {ops.fmt(s.contribution)}")
-        dot.attr(label=f"<{label_text(caption, limit=300)}>", labelloc="t", labeljust="l")
+        dot = to_dot(root, edge_derivatives=False, highlight=highlight, grads=grads, caption=caption,
+                     highlight_legend=STEP_KEY, **options)
+        dot.attr(labelloc="t")  # the step's caption and the key above the graph
         paths.append(write_dot(dot.source, out_dir / f"step_{s.number:03d}.{fmt}"))
     return paths
+
 
 
 # The stepper page (to_html, stepper) lives in its own module with its assets in autograd/assets.

@@ -20,6 +20,7 @@ import tempfile
 import threading
 import unicodedata
 from pathlib import Path
+from typing import NamedTuple
 
 from .engine import Value, as_value, contributions, made_by_backward
 from .files import atomic_write
@@ -27,7 +28,8 @@ from .graph import operands, toposort
 from .ops import fmt
 
 __all__ = ["to_dot", "render", "write_dot", "pipe_svg", "find_renderer", "check_size", "label_text",
-           "node_kind", "find_groups", "group_outputs", "RendererNotFound", "GraphTooLarge", "MAX_NODES"]
+           "node_kind", "find_groups", "group_outputs", "weight_edges", "RendererNotFound", "GraphTooLarge",
+           "MAX_NODES"]
 
 MAX_NODES = 2000
 # Networks are found from labels alone, by a convention any library can follow (nn does):
@@ -45,6 +47,31 @@ STYLE = {  # fill colour per kind of node
     "leaf": "#dbeafe", "param": "#fde68a", "interior": "#ffffff", "root": "#bbf7d0",
     "backward": "#ede9fe", "const": "#f3f4f6", "group": "#fef3c7", "idle": "#e5e7eb",
 }
+OP_FILL = "#e5e7eb"  # the ellipse of an op
+
+
+class Key(NamedTuple):
+    """One thing a picture draws that its legend explains: ``what`` kind of thing, and which one."""
+    what: str  # "kind", "highlight", "grad", "op", "group", "weight", "weight width" or "edge label"
+    which: object = None  # a STYLE key, a colour, a sign, or the widest weight
+
+
+# The legend's order, and the text of each entry (None: written for each picture).
+KEY_TEXT = {
+    Key("kind", "leaf"): "input (leaf)", Key("kind", "param"): "parameter (label like L1.N1.w0)",
+    Key("kind", "interior"): "computed by an op", Key("kind", "root"): "output (the root)",
+    Key("kind", "backward"): "made by a backward pass", Key("kind", "const"): "constant",
+    Key("highlight"): None,
+    Key("grad", 1): "gradient &gt; 0 (deeper: larger |gradient|)",
+    Key("grad", -1): "gradient &lt; 0 (deeper: larger |gradient|)",
+    Key("grad", 0): "gradient 0", Key("grad", "nan"): "gradient inf or nan",
+    Key("op"): "op: computes the value it points to",
+    Key("group", "group"): None, Key("group", "idle"): None,
+    Key("weight", 1): "edge: its weight &gt; 0", Key("weight", -1): "edge: its weight &lt; 0",
+    Key("weight", 0): "edge: its weight = 0", Key("weight width"): None,
+}
+KEY_RANK = {key: n for n, key in enumerate(KEY_TEXT)}
+LEGEND_TOOLTIP = "key to this picture's colours and labels"
 
 
 class RendererNotFound(RuntimeError):
@@ -92,6 +119,11 @@ def node_kind(node: Value, root: Value) -> str:
     return "param" if PARAMETER.match(node.label) else "leaf"
 
 
+def _grad_sign(g: float):
+    """The legend entry a gradient's colour falls under: 1, -1, 0 or "nan"."""
+    return "nan" if not math.isfinite(g) else (g > 0) - (g < 0)
+
+
 def _grad_colour(g: float, scale: float) -> str:
     """Blue for positive, red for negative gradients, stronger with |g| (log scale)."""
     if not math.isfinite(g):
@@ -125,7 +157,8 @@ def check_size(n: int, max_nodes, where: str, advice: str = COLLAPSE_ADVICE) -> 
 
 def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_grad: bool = False,
            edge_derivatives: bool = False, collapse: str | None = None, max_nodes: int | None = MAX_NODES,
-           highlight: dict | None = None, grads: dict | None = None):
+           highlight: dict | None = None, grads: dict | None = None, legend: bool = True,
+           caption: str | None = None, highlight_legend: dict | None = None):
     """The graph behind ``root`` as a ``graphviz.Digraph`` (it displays itself in Jupyter).
 
     Each Value is a record (label | data | grad), each op a small node named by its key, with
@@ -134,6 +167,9 @@ def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_gr
     contribution it carried, ``collapse`` ('neuron' or 'layer') folds each neuron or layer of an
     ``nn`` network into one summary node. ``highlight`` maps nodes to fill colours and ``grads``
     nodes to the gradients to show instead of their ``.grad`` (for trace, which leaves ``.grad`` alone).
+    ``legend`` adds a small key at the bottom naming each colour and edge label the picture uses
+    (only those); ``caption`` is a first line in it; ``highlight_legend`` maps highlight colours
+    to what they mean (a colour it does not explain gets no entry).
     """
     as_value(root, "to_dot")
     if rankdir not in ("LR", "RL", "TB", "BT"):
@@ -151,22 +187,32 @@ def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_gr
     grad_of = (lambda n: grads.get(n, n.grad)) if grads else (lambda n: n.grad)
     scale = max((abs(grad_of(n)) for n in order if math.isfinite(grad_of(n))), default=0.0)
     highlight = highlight or {}
+    used: set = set()  # the Keys of what the picture draws, for its legend
     if groups:
-        _add_groups(graph, order, groups, index, show_grad)
+        used |= _add_groups(graph, order, groups, index, show_grad)
+    shaded = []  # names of the nodes coloured by their gradient
     for node in order:
         if node in groups:
             continue
         i, kind = index[node], node_kind(node, root)
         fill = highlight.get(node) or (_grad_colour(grad_of(node), scale) if color_grad else STYLE[kind])
+        if node in highlight:
+            used.add(Key("highlight", fill))
+        elif color_grad:
+            used.add(Key("grad", _grad_sign(grad_of(node))))
+            shaded.append(node.label or f"n{i}")
+        else:
+            used.add(Key("kind", kind))
         rows = [f"data {fmt(node.data)}"] + ([f"grad {fmt(grad_of(node))}"] if show_grad else [])
         title = label_text(node.label) if node.label else f"n{i}"
         graph.node(f"n{i}", _record(title, rows, fill, bold=kind in ("root", "param")), shape="plain",
                    tooltip=f"n{i}: {node.op or 'leaf'}")
         if not node.op:
             continue
-        graph.node(f"n{i}op", node.op, shape="ellipse", style="filled", fillcolor="#e5e7eb",
+        graph.node(f"n{i}op", node.op, shape="ellipse", style="filled", fillcolor=OP_FILL,
                    fontsize="10", height="0.3", width="0.3", margin="0.04")
         graph.edge(f"n{i}op", f"n{i}")
+        used.add(Key("op"))
         local = _local_derivatives(node) if edge_derivatives else None
         for k, a in enumerate(operands(node)):
             if type(a) is float:
@@ -174,13 +220,28 @@ def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_gr
                            shape="box", style="filled,dashed", fillcolor=STYLE["const"], fontsize="10",
                            height="0.2", margin="0.04")
                 graph.edge(f"n{i}c{k}", f"n{i}op", style="dashed")
+                used.add(Key("kind", "const"))
                 continue
             label = ""
             if local is not None:
                 d = local[k]
                 label = f"d={fmt(d)}" + (f"\ng*d={fmt(grad_of(node) * d)}" if show_grad else "")
+                used.add(Key("edge label"))
             src = groups.get(a)
             graph.edge(f"g{src}" if src is not None else f"n{index[a]}", f"n{i}op", **({"label": label} if label else {}))
+    rows = []
+    if legend:
+        name = label_text(root.label, limit=16) if root.label else f"n{index[root]}"
+        grad_note = None
+        if show_grad and all(grad_of(n) == 0 for n in order):
+            grad_note = "grad 0: backward() has not run yet"
+        elif show_grad and grad_of(root) == 1.0:
+            grad_note = f"grad = d({name})/d(this value), filled in by {name}.backward()"
+        rows = _legend_rows(used, collapse=collapse, show_grad=show_grad, grad_note=grad_note,
+                            shaded=shaded if groups else [], highlight_legend=highlight_legend or {},
+                            has_params=any(not n.op and PARAMETER.match(n.label) for n in order))
+    if caption is not None or rows:
+        graph.attr(label=_legend_label(rows, caption), labelloc="b", labeljust="l")
     return graph
 
 
@@ -225,7 +286,7 @@ def find_groups(order: list, collapse: str) -> dict:
     return groups
 
 
-def _weight_edges(order: list, groups: dict, index: dict) -> dict:
+def weight_edges(order: list, groups: dict, index: dict) -> dict:
     """(source id, group) -> the parameter that multiplies what flows along that edge into the group
     (edges carried by several parameters, such as whole layers, have none)."""
     weights: dict = {}
@@ -243,33 +304,136 @@ def _weight_edges(order: list, groups: dict, index: dict) -> dict:
     return {edge: ps[0] for edge, ps in weights.items() if len(ps) == 1}
 
 
+def _weight_sign(w: float) -> int:
+    return (w > 0) - (w < 0) if math.isfinite(w) else 0
+
+
 def _weight_style(p: Value, scale: float) -> dict:
     w = p.data
-    sign = (w > 0) - (w < 0) if math.isfinite(w) else 0
+    sign = _weight_sign(w)
     width = 0.4 + 3.6 * min(abs(w) / scale, 1.0) if scale > 0 and math.isfinite(w) else 0.4
     return {"color": WEIGHT_COLOUR[sign] + "b3", "penwidth": f"{width:.2f}", "arrowsize": "0.4",
             "tailport": "e", "headport": "w", "tooltip": f"{p.label} = {fmt(w)}"}
 
 
-def _weight_legend(scale: float) -> str:
-    def swatch(colour: str, height: int) -> str:
-        return f'<TD FIXEDSIZE="TRUE" WIDTH="28" HEIGHT="{height}" BGCOLOR="{colour}"></TD>'
-
-    rows = [
-        f"<TR>{swatch(WEIGHT_COLOUR[1], 3)}<TD ALIGN=\"LEFT\">edge: its weight &gt; 0</TD></TR>",
-        f"<TR>{swatch(WEIGHT_COLOUR[-1], 3)}<TD ALIGN=\"LEFT\">edge: its weight &lt; 0</TD></TR>",
-        f"<TR>{swatch('#6b7280', 1)}<TD ALIGN=\"LEFT\">edge width: |weight| (widest {fmt(scale)})</TD></TR>",
-        f"<TR>{swatch(STYLE['group'], 14)}<TD ALIGN=\"LEFT\">one neuron on this input</TD></TR>",
-        f"<TR>{swatch(STYLE['idle'], 14)}<TD ALIGN=\"LEFT\">relu neuron off on this input</TD></TR>",
-        f"<TR>{swatch(_grad_colour(1, 1), 14)}<TD ALIGN=\"LEFT\">with color_grad: grad &gt; 0</TD></TR>",
-        f"<TR>{swatch(_grad_colour(-1, 1), 14)}<TD ALIGN=\"LEFT\">with color_grad: grad &lt; 0</TD></TR>",
-    ]
-    return ('<<TABLE BORDER="1" COLOR="#d1d5db" CELLBORDER="0" CELLSPACING="4" CELLPADDING="2">'
-            '<TR><TD COLSPAN="2"><B>legend</B></TD></TR>' + "".join(rows) + "</TABLE>>")
+def _box(fill: str, style: str = "") -> str:
+    """A legend swatch drawn like a node: a small box in ``fill`` with a black border."""
+    dashed = ' STYLE="dashed"' if style == "dashed" else ""
+    return f'<TD BORDER="1" COLOR="#000000"{dashed} FIXEDSIZE="TRUE" WIDTH="22" HEIGHT="12" BGCOLOR="{fill}"></TD>'
 
 
-def _add_groups(graph, order, groups, index, show_grad) -> None:
-    """One summary node per group, in columns, and edges between groups and the nodes they feed."""
+def _oval(fill: str) -> str:
+    return (f'<TD><TABLE BORDER="1" STYLE="rounded" COLOR="#000000" CELLBORDER="0" CELLPADDING="0" '
+            f'BGCOLOR="{fill}"><TR><TD FIXEDSIZE="TRUE" WIDTH="20" HEIGHT="10"></TD></TR></TABLE></TD>')
+
+
+def _cells(colours: list, width: int, height: int) -> str:
+    """Cells side by side inside one swatch (a nested table keeps thin lines thin)."""
+    cells = "".join(f'<TD FIXEDSIZE="TRUE" WIDTH="{width}" HEIGHT="{height}" BGCOLOR="{c}"></TD>' for c in colours)
+    return f'<TD><TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>{cells}</TR></TABLE></TD>'
+
+
+def _swatch(key: Key) -> str:
+    """The swatch of one legend entry, drawn like the thing it explains."""
+    what, which = key
+    if what == "kind":
+        return _box(STYLE[which], "dashed" if which == "const" else "")
+    if what == "op":
+        return _oval(OP_FILL)
+    if what == "grad" and which in (1, -1):  # pale to deep: the log scale of _grad_colour
+        return _cells([_grad_colour(which * 10.0 ** k, 1.0) for k in (-3, -1.5, 0)], 8, 12)
+    if what == "grad":
+        return _box("#ffffff" if which == 0 else _grad_colour(math.nan, 1.0))
+    if what in ("group", "highlight"):
+        return _box(STYLE[which] if what == "group" else which)
+    if what == "weight":
+        return _cells([WEIGHT_COLOUR[which]], 22, 3)
+    assert what == "weight width", key
+    lines = "".join(f'<TR><TD FIXEDSIZE="TRUE" WIDTH="22" HEIGHT="{h}" BGCOLOR="#6b7280"></TD></TR>' for h in (1, 4))
+    return f'<TD><TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="0">{lines}</TABLE></TD>'
+
+
+class LegendRow(NamedTuple):
+    swatch: str | None  # None for a note, a line of text alone
+    text: str
+
+
+def _legend_rows(used: set, *, collapse, show_grad: bool, grad_note, shaded: list, highlight_legend: dict,
+                 has_params: bool) -> list:
+    """A LegendRow for each colour the picture uses, then notes on what its labels mean."""
+    def rank(key: Key):
+        if key.what == "highlight":  # in the caller's order (unexplained colours are left out below)
+            meanings = list(highlight_legend)
+            return KEY_RANK[Key("highlight")], meanings.index(key.which) if key.which in meanings else 0
+        return KEY_RANK[key if key.what != "weight width" else Key("weight width")], 0
+
+    unit = "layer" if collapse == "layer" else "neuron"
+    rows = []
+    for key in sorted((k for k in used if k.what != "edge label"), key=rank):
+        if key.what == "highlight":
+            text = label_text(highlight_legend[key.which], limit=80) if key.which in highlight_legend else None
+        elif key == Key("group", "group"):
+            text = f"one {unit} (its ops in one box)"
+        elif key == Key("group", "idle"):
+            text = ("relu neuron off on this input (out 0: passes no gradient)" if unit == "neuron"
+                    else "relu layer, every neuron off on this input")
+        elif key == Key("kind", "leaf") and not has_params:
+            text = "leaf (input or weight)"  # with no parameters in the graph, weights are leaves too
+        elif key.what == "weight width":
+            text = f"edge width: |weight| (widest {fmt(key.which)})"
+        else:
+            text = KEY_TEXT[key]
+        if text is not None:  # a highlight colour the caller did not explain gets no entry rather than a wrong one
+            rows.append(LegendRow(_swatch(key), text))
+    notes = []
+    if shaded:
+        names = ", ".join(label_text(n, limit=12) for n in shaded) if len(shaded) <= 4 else f"boxes outside the {unit}s"
+        notes.append(f"shaded by gradient: {names} ({unit}s are not)")
+    if grad_note:
+        notes.append(grad_note)
+    if Key("edge label") in used:
+        notes.append("on an edge: d = derivative of the op's result by that input")
+        if show_grad:
+            notes.append("g*d = the gradient it carries back (g: the result's grad)")
+    return rows + [LegendRow(None, text) for text in notes]
+
+
+def _legend_label(rows: list, caption: str | None) -> str:
+    """The graph's label: a boxed key, the swatches of ``rows`` in a grid on the left and the notes
+    (the caption first) in a column on the right.
+
+    Side by side, the two never stretch each other's width: a stretched HTML table cell spreads its
+    extra width over every column, and a swatch would drift away from its text.
+    """
+    if not rows:  # a caption alone
+        return f"<{label_text(caption, limit=300)}>"
+
+    def text(t: str, size: int = 10) -> str:
+        return f'<TD ALIGN="LEFT"><FONT POINT-SIZE="{size}">{t}</FONT></TD>'
+
+    def table(lines: list, spacing: int) -> str:
+        return (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="{spacing}" CELLPADDING="0">'
+                + "".join(f"<TR>{cells}</TR>" for cells in lines) + "</TABLE>")
+
+    entries = [r for r in rows if r.swatch is not None]
+    notes = ([text(label_text(caption, limit=300), 11)] if caption is not None else []) + \
+        [text(r.text) for r in rows if r.swatch is None]
+    per_row = 2 if len(entries) <= 4 else 3
+    gap = '<TD WIDTH="8"></TD>'
+    grid = []
+    for start in range(0, len(entries), per_row):
+        chunk = entries[start:start + per_row]
+        grid.append(gap.join(r.swatch + text(r.text) for r in chunk) + (gap + "<TD></TD>" * 2) * (per_row - len(chunk)))
+    blocks = ([table(grid, 3)] if grid else []) + ([table(notes, 2)] if notes else [])
+    cells = '<TD WIDTH="12"></TD>'.join(f'<TD VALIGN="TOP">{b}</TD>' for b in blocks)
+    return (f'<<TABLE TOOLTIP="{LEGEND_TOOLTIP}" BORDER="1" COLOR="#d1d5db" CELLBORDER="0" CELLSPACING="0" '
+            f'CELLPADDING="4"><TR>{cells}</TR></TABLE>>')
+
+
+def _add_groups(graph, order, groups, index, show_grad) -> dict:
+    """One summary node per group, in columns, and edges between groups and the nodes they feed;
+    returns the legend Keys of what it drew."""
+    used: set = set()
     outputs = group_outputs(order)
     members: dict = {}
     for node in order:
@@ -291,6 +455,7 @@ def _add_groups(graph, order, groups, index, show_grad) -> None:
         idle = acts == ["relu"] and all(n.data == 0.0 for n in outs)  # relu off: no gradient flows through
         if idle:
             rows.append("inactive on this input")
+        used.add(Key("group", "idle" if idle else "group"))
         columns.setdefault(g.split(".", 1)[0], []).append(
             (f"g{g}", _record(label_text(g), rows, STYLE["idle" if idle else "group"], bold=True, stacked=True)))
     for column in columns.values():
@@ -299,7 +464,7 @@ def _add_groups(graph, order, groups, index, show_grad) -> None:
                 same.attr(rank="same")  # one layer, one column
             for name, label in column:
                 same.node(name, label, shape="plain")
-    weights = _weight_edges(order, groups, index)
+    weights = weight_edges(order, groups, index)
     scale = max((abs(p.data) for p in weights.values() if math.isfinite(p.data)), default=0.0)
     seen = set()
     for node in order:
@@ -314,11 +479,12 @@ def _add_groups(graph, order, groups, index, show_grad) -> None:
                 seen.add((src, dst))
                 p = weights.get((src, dst))
                 graph.edge(src, f"g{dst}", **(_weight_style(p, scale) if p is not None else {}))
+                if p is not None:
+                    used.add(Key("weight", _weight_sign(p.data)))
     if weights:
         graph.attr(ranksep="1.6", splines="line")  # room for the weights between columns, drawn straight
-        with graph.subgraph() as sink:
-            sink.attr(rank="sink")
-            sink.node("legend", _weight_legend(scale), shape="plain")
+        used.add(Key("weight width", scale))
+    return used
 
 
 def find_renderer() -> list:

@@ -160,4 +160,5 @@ def network_picture(model, x, path: Path):
     out = out if isinstance(out, Value) else sum(out[1:], out[0])
     model.zero_grad()  # the picture's gradients are this input's alone, not the last training step's
     out.backward()
-    return render(out, path, collapse="neuron", color_grad=True)
+    return render(out, path, collapse="neuron", color_grad=True,
+                  caption="the trained network on one input; its grads are of the output, not of the loss")

@@ -220,6 +220,20 @@ def test_network_picture_shows_this_inputs_gradients_only(tmp_path):
     assert "max |param grad|" in svg
 
 
+def test_network_picture_legend_speaks_to_a_learner(tmp_path):
+    """The network picture's key has no API names (no "color_grad"), explains both shadings it uses and says
+    its gradients are of the output on this one input, not of the loss."""
+    pytest.importorskip("graphviz")
+    import nn
+    from demos.common import network_picture
+
+    model = nn.MLP(2, [3, 1], seed=0)
+    svg = network_picture(model, [0.5, -0.25], tmp_path / "net.svg").read_text()
+    assert "color_grad" not in svg
+    assert "shaded by gradient: x0, x1 (neurons are not)" in svg and "one neuron (its ops in one box)" in svg
+    assert "not of the loss" in svg and "grad = d(L2.N1)/d(this value)" in svg
+
+
 def test_regression_loss_descends_without_a_spike():
     """The regression demo's default schedule never lets the loss rise by more than 1% after step 20."""
     from demos import regression

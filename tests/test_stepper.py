@@ -239,6 +239,16 @@ def test_big_graphs_are_refused_but_a_network_fits():
     assert len(data["groups"]) == 9 and len(data["steps"]) == 59 + 1 + 65 + 33
 
 
+def test_page_pictures_leave_the_key_to_the_page():
+    """The page's SVGs carry no viz key (the page has its own legend), which names the weight edge colours."""
+    pytest.importorskip("graphviz")
+    data = page_data(network_loss(), lr=0.1)
+    for svg in data["svg"].values():
+        assert "key to this picture" not in svg and "output (the root)" not in svg and "its weight" not in svg
+    assert data["weights"] == {"positive": "#2563eb", "negative": "#dc2626"}
+    assert page_data(example()[2], pictures=False)["weights"] is None
+
+
 # ---------------------------------------------------------------------------- in a browser
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -168,6 +168,16 @@ def test_render_steps_draws_one_picture_per_step(tmp_path):
     assert "grad 0.9672" in last and a.grad == 0.0
 
 
+def test_render_steps_pictures_explain_their_highlight_colours(tmp_path):
+    """Each step picture's key says what its orange, yellow and green nodes are, next to the step's caption."""
+    pytest.importorskip("graphviz")
+    paths = trace.render_steps(example()[2], tmp_path, fmt="svg")
+    first, second = paths[0].read_text(), paths[1].read_text()
+    assert "its rule runs in this step" in first and "receives this step&#39;s contribution" in first
+    assert "its rule has run" not in first and "its rule has run" in second  # only colours drawn
+    assert "key to this picture" in first and "step 1 [tanh_backward]" in first
+
+
 def run_cli(*args):
     out = subprocess.run([sys.executable, "-m", "autograd", *args], capture_output=True, text=True,
                          cwd=ROOT, timeout=60)

@@ -232,3 +232,55 @@ def test_network_groups_come_from_a_generic_label_convention():
     assert styled == {"genc.h": "#dc2626"}  # the weight -3.0 is negative
     assert re.search(r'-> "?genc\.h"? \[.*color="#2563eb', src) and "tanh, 1 params" in src
     assert "edge: its weight &gt; 0" in src
+
+
+def legend(source):
+    """The texts of the key to_dot puts in the graph's label ([] when there is none)."""
+    label = re.search(r'^\s*label=<<TABLE TOOLTIP="key to.*$', source, re.M)
+    return re.findall(r'<FONT POINT-SIZE="\d+">(.*?)</FONT>', label.group(0)) if label else []
+
+
+def test_legend_lists_exactly_the_colours_and_labels_drawn():
+    """The key names each node colour the picture uses and only those: no parameter entry without parameters,
+    a constant entry only with a constant, and edge_derivatives adds what d and g*d mean."""
+    a, b, c = example()
+    c.backward()
+    plain = legend(to_dot(c).source)
+    assert plain[:3] == ["leaf (input or weight)", "computed by an op", "output (the root)"]
+    assert not any("parameter" in t or "constant" in t or "on an edge" in t or "made by" in t for t in plain)
+    assert "grad = d(c)/d(this value), filled in by c.backward()" in plain
+    labelled = legend(to_dot(c, edge_derivatives=True).source)
+    assert set(labelled) - set(plain) == {"on an edge: d = derivative of the op's result by that input",
+                                          "g*d = the gradient it carries back (g: the result's grad)"}
+    x, w = Value(3.0, label="x"), Value(0.5, label="L1.N1.w0")
+    mixed = legend(to_dot(x * 2 + w).source)
+    assert {"input (leaf)", "parameter (label like L1.N1.w0)", "constant"} <= set(mixed)
+    assert "grad 0: backward() has not run yet" in mixed
+
+
+def test_legend_false_leaves_it_out_and_the_legend_adds_no_node():
+    """legend=False draws no key; with the key the nodes and edges are the same (it is the graph's label)."""
+    c = example()[2]
+    with_key, without = to_dot(c).source, to_dot(c, legend=False).source
+    assert legend(with_key) and not legend(without) and "TOOLTIP" not in without and "labelloc" not in without
+    assert node_ids(with_key) == node_ids(without) and edges(with_key) == edges(without)
+
+
+def test_color_grad_legend_names_the_signs_it_shades_with():
+    """With color_grad the key explains the gradient shading of the signs present instead of node kinds."""
+    x, y = Value(1.0, label="x"), Value(1.0, label="y")
+    out = x - y
+    out.backward()
+    key = legend(to_dot(out, color_grad=True).source)
+    assert "gradient &gt; 0 (deeper: larger |gradient|)" in key and "gradient &lt; 0 (deeper: larger |gradient|)" in key
+    assert not any("leaf" in t or "output" in t for t in key)
+    z = x * 2.0
+    z.backward()
+    assert not any("&lt; 0" in t for t in legend(to_dot(z, color_grad=True).source))
+
+
+def test_legend_renders_under_the_graph_in_svg(tmp_path):
+    """The rendered SVG carries the key (with its tooltip) and stays well-formed."""
+    svg = render(example()[2], tmp_path / "g.svg", edge_derivatives=True).read_text()
+    ET.fromstring(svg)
+    assert "key to this picture" in svg and "output (the root)" in svg

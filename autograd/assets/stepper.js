@@ -138,6 +138,8 @@
     ["edge", "background:#2563eb", "inputs being combined (forward)"],
     views.collapsed && ["", `background:${D.style.group}`, "neuron (collapsed)"],
     views.collapsed && ["", `background:${D.style.idle}`, "relu neuron off for this input"],
+    views.collapsed && D.weights && ["edge", `background:${D.weights.positive}`, "collapsed: edge weight > 0 (wider: larger)"],
+    views.collapsed && D.weights && ["edge", `background:${D.weights.negative}`, "collapsed: edge weight < 0"],
     ["", "background:#fff;font-weight:700", "bold: just changed"],
   ].filter(Boolean);
   for (const [cls, style, text] of legend) {
