@@ -18,23 +18,16 @@ from hypothesis import given, settings
 
 import nn
 from autograd import Value, rules, trace
-from autograd.engine import contributions
+from autograd.engine import apply, contributions
 from autograd.graph import toposort
-from autograd.engine import apply
 from autograd.ops import OPS
 from autograd.stepper import (describe_steps, finite_differences, formula, local_formula,
                               page_data, stepper)
 from autograd.strategies import expressions
+from demos.step_through import build as example  # the README's c = tanh(a*b + exp(a))
 
 ROOT = Path(__file__).resolve().parent.parent
 TANH_FORMULA = "d tanh(u)/du = 1 - tanh(u)^2 = 1 - 0.8830^2 = 0.2204"
-
-
-def example():
-    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
-    c = (a * b + a.exp()).tanh()
-    c.label = "c"
-    return a, b, c
 
 
 def network_loss():

@@ -13,15 +13,9 @@ from hypothesis import given, settings, strategies as st
 
 from autograd import Value, trace
 from autograd.__main__ import main as cli
+from demos.step_through import build as example  # the README's c = tanh(a*b + exp(a))
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def example():
-    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
-    c = (a * b + a.exp()).tanh()
-    c.label = "c"
-    return a, b, c
 
 
 def reused():
