@@ -89,7 +89,7 @@ def test_bad_demo_arguments_are_clear_errors(capsys, tmp_path):
     from demos import moons
 
     (tmp_path / "taken").write_text("a file where the pictures' directory should go")
-    for argv, words in [(["--epochs", "0"], "positive integer"), (["--batch-size", "0"], "positive integer"), (["--lr", "-1"], "positive number"),
+    for argv, words in [(["--epochs", "0"], "positive integer"), (["--batch-size", "0"], "positive integer"), (["--lr", "-1"], "positive number"), (["--optimizer", "adagrad"], "invalid choice"),
                         (["--hidden", "16,x"], "widths like 16,16"), (["--activation", "swish"], "invalid choice"),
                         (["--out", str(tmp_path / "taken")], "is a file, not a directory for pictures"),
                         (["--out", str(tmp_path / "taken" / "sub")], "cannot use")]:
@@ -253,3 +253,15 @@ def test_learning_rate_sweep_shows_the_four_behaviours():
     small, good, large, divergent = rates.values()
     assert good[-1] < 0.9 * small[-1] and all(b <= a for a, b in zip(good[1:], good[2:]))
     assert max(b / a for a, b in zip(large, large[1:])) > 2 and len(divergent) < 40 and divergent[-1] > 1e3
+
+
+def test_moons_optimizer_sgd_is_the_hand_written_update_and_adam_learns():
+    """moons with --optimizer sgd (its LinearLR schedule) ends at the hand-written loop's weights to 1e-9,
+    and --optimizer adam trains too, naming itself in the output."""
+    from demos import moons
+
+    hand = moons.train(epochs=2, hidden=(4,))[0]
+    sgd = moons.train(epochs=2, hidden=(4,), optimizer="sgd")[0]
+    assert max(abs(a - b) for a, b in zip(hand.state_dict().values(), sgd.state_dict().values())) < 1e-9
+    adam, _, _, history = moons.train(epochs=2, hidden=(4,), lr=0.01, optimizer="adam")
+    assert history["train"][-1][0] < history["train"][0][0]
