@@ -61,14 +61,15 @@ def train(epochs=40, seed=1, lr=0.2, hidden=(16, 16), activation="relu", batch_s
     steps, k = epochs * per_epoch, 0
     # the chain-rule story follows the training row nearest the gap between the moons
     middle = min(range(len(X_train)), key=lambda i: abs(X_train[i][0]) + abs(X_train[i][1]))
-    rec = nn.Recorder(model, train=(X_train, y_train), val=(X_val, y_val), every=every, example=middle)
-    batch_losses = []
     opt = schedule = None
     if optimizer is not None:
         make, options, _ = OPTIMIZERS[optimizer]
         opt = make(model.parameters(), lr=lr, **options)
         # the hand-written loop's decay, lr * (1 - 0.9 k / steps), as a schedule
         schedule = nn.optim.LinearLR(opt, start_factor=1.0, end_factor=0.1, total_iters=steps)
+    rec = nn.Recorder(model, train=(X_train, y_train), val=(X_val, y_val), every=every, example=middle,
+                      optimizer=opt)  # with an optimizer, the replay page shows the update it applied
+    batch_losses = []
     bar = common.progress(epochs, quiet, unit="epoch")
     for epoch in bar:
         for X_batch, y_batch in batches(X_train, y_train, batch_size, seed=epoch):

@@ -9,6 +9,10 @@ In your own loop, after ``loss.backward()`` and before the update::
         for p in model.parameters(): p.data -= lr * p.grad
     rec.to_html("replay.html")
 
+With an optimizer, ``nn.Recorder(model, train, optimizer=opt)`` and ``rec.record(step, loss)``
+before ``opt.step()`` (after any clipping): the page shows the update the optimizer applies
+(Adam's, with momentum, clipped), read from ``opt.updates()``, and its learning rate.
+
 Recording reads weights and gradients and never writes them: it runs no backward pass over the
 model, touches no ``.grad`` or ``.data`` and draws no random numbers, so training is the same with
 or without it.
@@ -30,6 +34,7 @@ from autograd.files import atomic_write
 
 from .health import unit_state
 from .losses import bce_with_logits, cross_entropy, hinge_loss, mse_loss
+from .optim import Optimizer
 
 __all__ = ["Recorder"]
 
@@ -87,10 +92,14 @@ class Recorder:
     d output and each neuron's output and local derivative d output / d (w . x + b). ``loss_fn`` defaults to one that fits the targets: hinge for ±1, logistic for
     0/1, cross-entropy for class indices, mean squared error otherwise. Accuracy is None for
     regression. Non-finite numbers are recorded as None. Pass the step's ``lr`` and the page shows a
-    weight's update as -lr * grad; without it, only the change until the next recorded step.
+    weight's update as -lr * grad; without it, only the change until the next recorded step. Pass
+    ``optimizer`` (an ``nn.optim`` optimizer) and each entry also has ``update`` ({label: the change
+    ``optimizer.step()`` is about to make}), which the page shows as the update; ``lr`` defaults to
+    its ``param_groups[0]["lr"]``.
     """
 
-    def __init__(self, model, train, val=None, every: int = 1, *, loss_fn=None, example: int = 0) -> None:
+    def __init__(self, model, train, val=None, every: int = 1, *, loss_fn=None, example: int = 0,
+                 optimizer=None) -> None:
         self._layers = _check_model(model)
         self.model = model
         nin = len(self._layers[0].neurons[0].w)
@@ -104,6 +113,10 @@ class Recorder:
         if isinstance(example, bool) or not isinstance(example, int) or not 0 <= example < len(self.train[0]):
             raise ValueError(f"Recorder: example must be a row index of train, 0..{len(self.train[0]) - 1}, "
                              f"got {example!r}")
+        if optimizer is not None and not isinstance(optimizer, Optimizer):
+            raise TypeError(f"Recorder: optimizer must be an nn.optim optimizer (such as nn.optim.Adam), got "
+                            f"{type(optimizer).__name__} {_short(optimizer)}")
+        self.optimizer = optimizer
         self.every = every
         self.example = example
         self.task, self.loss_fn = _task(self.train[1] + (self.val[1] if self.val else []), nout, loss_fn)
@@ -128,8 +141,13 @@ class Recorder:
         if step % self.every:
             return
         weights = [p.data for p in self._params]
+        if lr is None and self.optimizer is not None:
+            lr = self.optimizer.param_groups[0]["lr"]
         entry = {"step": step, "loss": _finite_or_none(float(loss)),
                  "lr": None if lr is None else float(lr)}
+        if self.optimizer is not None:  # what opt.step() will change each weight by (0.0: not its parameter)
+            changes = self.optimizer.updates()
+            entry["update"] = {k: _finite_or_none(changes.get(p, 0.0)) for k, p in zip(self._keys, self._params)}
         outputs, columns = self._forward(self.train[0], weights)
         entry["train_loss"], entry["train_accuracy"] = self._evaluate(outputs, self.train[1])
         entry["val_loss"] = entry["val_accuracy"] = None
@@ -221,6 +239,9 @@ class Recorder:
             "val_loss": column("val_loss"), "val_accuracy": column("val_accuracy"),
             "weights": [[e["weights"][k] for k in self._keys] for e in h],
             "grads": [[e["grads"][k] for k in self._keys] for e in h],
+            # the optimizer's own update per step (None: the page shows -lr * grad, or the change)
+            "optimizer": None if self.optimizer is None else type(self.optimizer).__name__,
+            "updates": None if self.optimizer is None else [[e["update"][k] for k in self._keys] for e in h],
             "units": [[[e["units"][n["name"]][s] for s in _UNIT_FIELDS] for layer in layers for n in layer["neurons"]]
                       for e in h],
             "unit_fields": list(_UNIT_FIELDS),
