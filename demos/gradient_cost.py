@@ -1,6 +1,6 @@
 """Is backprop the only way? What every gradient of a network costs three ways.
 
-    python -m demos.gradient_cost [--seed 1] [--out out/] [--quick]
+    python -m demos.gradient_cost [--seed 1] [--out out/] [--measure-up-to 1300] [--quick]
 
 One network, MLP(4, [h, h, 1]) with tanh, its squared error on one input row, written once as a
 function of a flat list of P parameters so that it runs on floats, Values and Duals alike. Its P
@@ -17,6 +17,7 @@ largest measurement (dashed on the plot). The garbage collector is off while tim
 
 from __future__ import annotations
 
+import argparse
 import gc
 import math
 import sys
@@ -173,7 +174,10 @@ def plot(results, path):
 
 
 def main(argv=None) -> int:
-    p = common.parser(__doc__, steps=1)
+    p = argparse.ArgumentParser(prog=common.prog(), description=__doc__.strip().splitlines()[0])
+    p.add_argument("--seed", type=int, default=1, help="seed for the parameters (1)")
+    p.add_argument("--out", type=common.out_dir, default="out", help="directory for the picture (out/)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--measure-up-to", type=common.positive_int, default=1300,
                    help="largest P timed for finite differences and forward mode (1300); beyond, extrapolated")
     p.add_argument("--quick", action="store_true", help="small sizes only, for tests")

@@ -30,7 +30,8 @@ __all__ = ["sgd_update", "adam_update", "adamw_update", "rmsprop_update", "Optim
 
 # ---- the update rules: one parameter, plain floats, new value and state returned ----
 
-def sgd_update(w, g, buf, lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
+def sgd_update(w: float, g: float, buf: float | None, lr: float, momentum: float = 0.0, dampening: float = 0.0,
+               nesterov: bool = False, weight_decay: float = 0.0) -> tuple:
     """g += weight_decay * w;  buf = g on the first step, else momentum * buf + (1 - dampening) * g;
     w -= lr * (g + momentum * buf if nesterov else buf); without momentum w -= lr * g. Returns (w, buf)."""
     if weight_decay:
@@ -41,7 +42,8 @@ def sgd_update(w, g, buf, lr, momentum=0.0, dampening=0.0, nesterov=False, weigh
     return w - lr * g, buf
 
 
-def adam_update(w, g, m, v, v_max, t, lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False):
+def adam_update(w: float, g: float, m: float, v: float, v_max: float, t: int, lr: float, beta1: float, beta2: float,
+                eps: float, weight_decay: float = 0.0, amsgrad: bool = False) -> tuple:
     """At step t = 1, 2, ...: g += weight_decay * w;  m = beta1 * m + (1 - beta1) * g;
     v = beta2 * v + (1 - beta2) * g * g;  v_max = max(v_max, v), used for v below when amsgrad;
     w -= lr * (m / (1 - beta1**t)) / (sqrt(v / (1 - beta2**t)) + eps). Returns (w, m, v, v_max)."""
@@ -56,13 +58,15 @@ def adam_update(w, g, m, v, v_max, t, lr, beta1, beta2, eps, weight_decay=0.0, a
     return w - lr * m_hat / (math.sqrt(v_hat) + eps), m, v, v_max
 
 
-def adamw_update(w, g, m, v, v_max, t, lr, beta1, beta2, eps, weight_decay=1e-2, amsgrad=False):
+def adamw_update(w: float, g: float, m: float, v: float, v_max: float, t: int, lr: float, beta1: float, beta2: float,
+                 eps: float, weight_decay: float = 1e-2, amsgrad: bool = False) -> tuple:
     """w *= 1 - lr * weight_decay (decoupled: the decay never enters m or v), then
     adam_update(w, g, ...) without weight decay. Returns (w, m, v, v_max)."""
     return adam_update(w * (1 - lr * weight_decay), g, m, v, v_max, t, lr, beta1, beta2, eps, 0.0, amsgrad)
 
 
-def rmsprop_update(w, g, square_avg, grad_avg, buf, lr, alpha, eps, weight_decay=0.0, momentum=0.0, centered=False):
+def rmsprop_update(w: float, g: float, square_avg: float, grad_avg: float, buf: float, lr: float, alpha: float,
+                   eps: float, weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False) -> tuple:
     """g += weight_decay * w;  square_avg = alpha * square_avg + (1 - alpha) * g * g;  centered:
     grad_avg = alpha * grad_avg + (1 - alpha) * g and square_avg - grad_avg**2 is used for square_avg;
     d = g / (sqrt(square_avg) + eps)  (eps outside the root);  with momentum buf = momentum * buf + d
@@ -237,8 +241,7 @@ class Optimizer:
             missing = [k for k in self.defaults if k not in group]
             if missing:
                 raise ValueError(f"{where}: a saved group lacks {missing[0]!r}; is it from another kind of optimizer?")
-            extra = {k: v for k, v in group.items() if k not in self.defaults and k != "params"}
-            groups.append({**group, **self._check(group, where), **extra, "params": old["params"]})
+            groups.append({**group, **self._check(group, where), "params": old["params"]})  # keeps initial_lr
         if not isinstance(state, dict):
             raise ValueError(f"{where}: 'state' must be a dict {{index: {{name: number}}}}, got {reprlib.repr(state)}")
         new_state = {}

@@ -431,3 +431,13 @@ def test_clip_grad_norm_matches_torch(torch, gs, norm_type):
     for p, t in zip(ps, ts):
         g = t.grad.item()
         assert math.isclose(p.grad, g, rel_tol=1e-15) or (math.isnan(p.grad) and math.isnan(g))
+
+
+def test_numpy_scalars_are_accepted_as_hyperparameters():
+    """numpy scalars for lr, betas and max_norm work and are stored as Python floats."""
+    np = pytest.importorskip("numpy")
+    p = Value(1.0)
+    opt = nn.optim.Adam([p], lr=np.float64(0.01), betas=(np.float32(0.5), 0.999))
+    assert type(opt.param_groups[0]["lr"]) is float and opt.param_groups[0]["betas"] == (0.5, 0.999)
+    p.grad = 3.0
+    assert nn.clip_grad_norm([p], np.float64(1.5)) == 3.0 and math.isclose(p.grad, 1.5, rel_tol=1e-6)

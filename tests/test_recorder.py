@@ -424,6 +424,17 @@ def shown_update(page, rec, i, name):
     return label, float(page.text_content('#details tr[data-field="update"] .num')), page.text_content("#net-legend")
 
 
+def assert_edges_show(page, expected):
+    """Every weight's edge is coloured by the sign of its number in ``expected`` and as wide as its size allows."""
+    scale = max(abs(v) for v in expected)
+    edges = page.eval_on_selector_all("#edges line.edge[data-param]", "ls => ls.map(l => "
+                                      "[+l.dataset.param, l.getAttribute('stroke'), +l.getAttribute('stroke-width')])")
+    for p, stroke, width in edges:
+        v = expected[p]
+        assert width == pytest.approx(0.4 + 5.6 * abs(v) / scale, abs=0.006)
+        assert stroke == ("#2563eb" if v > 0 else "#dc2626" if v < 0 else "#9ca3af")
+
+
 def test_update_with_lr_is_this_steps_minus_lr_times_grad(browser, tmp_path):
     """With lr recorded every second step, a weight's update and the update edges are -lr·grad of that step, not two steps' change."""
     rec = run_every_second_step(lr=True)
@@ -434,14 +445,7 @@ def test_update_with_lr_is_this_steps_minus_lr_times_grad(browser, tmp_path):
     assert number == pytest.approx(-e["lr"] * e["grads"][name], rel=1e-5)
     assert number != pytest.approx(rec.history[i + 1]["weights"][name] - e["weights"][name], rel=1e-3)
     assert "−lr·grad" in label and "−lr·grad > 0" in legend
-    expected = [-e["lr"] * g for g in e["grads"].values()]
-    scale = max(abs(v) for v in expected)
-    edges = page.eval_on_selector_all("#edges line.edge[data-param]", "ls => ls.map(l => "
-                                      "[+l.dataset.param, l.getAttribute('stroke'), +l.getAttribute('stroke-width')])")
-    for p, stroke, width in edges:
-        v = expected[p]
-        assert width == pytest.approx(0.4 + 5.6 * abs(v) / scale, abs=0.006)
-        assert stroke == ("#2563eb" if v > 0 else "#dc2626" if v < 0 else "#9ca3af")
+    assert_edges_show(page, [-e["lr"] * g for g in e["grads"].values()])
     assert opened.errors == []
     page.close()
 
@@ -569,14 +573,7 @@ def test_page_shows_adams_applied_update(browser, tmp_path):
     assert number == pytest.approx(applied[i][name], rel=1e-5)
     assert number != pytest.approx(-rec.history[i]["lr"] * rec.history[i]["grads"][name], rel=1e-2)
     assert label == "Adam's update" and "Adam's update > 0 (raises the weight)" in legend
-    expected = [applied[i][k] for k in rec.page_data()["params"]]
-    scale = max(abs(v) for v in expected)
-    edges = page.eval_on_selector_all("#edges line.edge[data-param]", "ls => ls.map(l => "
-                                      "[+l.dataset.param, l.getAttribute('stroke'), +l.getAttribute('stroke-width')])")
-    for p, stroke, width in edges:
-        v = expected[p]
-        assert width == pytest.approx(0.4 + 5.6 * abs(v) / scale, abs=0.006)
-        assert stroke == ("#2563eb" if v > 0 else "#dc2626" if v < 0 else "#9ca3af")
+    assert_edges_show(page, [applied[i][k] for k in rec.page_data()["params"]])
     assert "Adam's step()" in page.get_attribute('#details tr[data-field="update"]', "title")
     page.screenshot(path="/tmp/optim/adam_replay.png")
     assert opened.errors == []
