@@ -39,9 +39,9 @@ RUNS = {
 }
 
 
-def setup(seed=1):
+def setup(seed=1, n=40):
     """The sine data, the model with its too-large starting weights, and the compiled gradient."""
-    X, y = make_sine(40, seed=seed)
+    X, y = make_sine(n, seed=seed)
     model = nn.MLP(1, [8] * 6 + [1], activation="relu", seed=seed, init="he")
     for p in model.parameters():
         p.data *= SCALE  # too large: each relu layer now multiplies the signal by about 1.6
@@ -105,7 +105,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     common.pyplot()
     steps = 4 if args.quick else args.steps
-    model, gradient = setup(args.seed)
+    model, gradient = setup(args.seed, 10 if args.quick else 40)
     start = model.state_dict()
     bar = common.progress(steps * len(RUNS), args.quiet, desc="four runs")
     results = {name: run(model, gradient, start, clip, schedule, steps, None if args.quiet else bar)

@@ -78,7 +78,7 @@ def paths(steps):
     return out
 
 
-def plot(curves, tracks, path):
+def plot(curves, tracks, path, rows=64):
     """Loss curves (left) and the paths on the valley's contours (right); one legend entry per line."""
     plt = common.pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11.5, 4.4), gridspec_kw={"width_ratios": [1, 1.35]})
@@ -86,7 +86,7 @@ def plot(curves, tracks, path):
         colour, _, _, lr, _ = OPTIMIZERS[name]
         left.plot(range(1, len(losses) + 1), losses, color=colour, label=f"{name}, lr {lr:g}")
     left.set_yscale("log")
-    left.set(xlabel="step (full batch of 64 rows)", ylabel="mean squared error (log scale)",
+    left.set(xlabel=f"step (full batch of {rows} rows)", ylabel="mean squared error (log scale)",
              title="the same network trained four ways")
     left.grid(alpha=0.3)
     left.legend(fontsize=8)
@@ -116,11 +116,11 @@ def main(argv=None) -> int:
     common.pyplot()  # fail early if matplotlib is missing
     steps = 5 if args.quick else args.steps
     bar = common.progress(steps * len(OPTIMIZERS), args.quiet, desc="four optimizers")
-    curves = train_network(steps, args.seed, bar=None if args.quiet else bar)
+    curves = train_network(steps, args.seed, n=16 if args.quick else 64, bar=None if args.quiet else bar)
     if hasattr(bar, "close"):
         bar.close()
     tracks = paths(min(steps, 40))
-    print(f"picture: {plot(curves, tracks, args.out / 'optimizers.png')}")
+    print(f"picture: {plot(curves, tracks, args.out / 'optimizers.png', 16 if args.quick else 64)}")
     print(f"{'optimizer':14} {'lr':>6} {'loss at start':>14} {'after ' + str(steps) + ' steps':>16}   valley: distance to the minimum after {min(steps, 40)} steps")
     for name, losses in curves.items():
         x, y = tracks[name][-1]
