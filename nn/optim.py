@@ -299,7 +299,7 @@ class Adam(Optimizer):
     decay added to the gradient (L2); ``amsgrad`` divides by the largest second moment so far."""
 
     STATE_KEYS = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
-    _rule = staticmethod(adam_update)
+    decoupled = False  # AdamW: weight decay outside the moving averages (adamw_update)
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False) -> None:
@@ -313,9 +313,10 @@ class Adam(Optimizer):
 
     def _update(self, w, g, state, group):
         t = state.get("step", 0) + 1
-        w, m, v, v_max = self._rule(w, g, state.get("exp_avg", 0.0), state.get("exp_avg_sq", 0.0),
-                                    state.get("max_exp_avg_sq", 0.0), t, group["lr"], *group["betas"],
-                                    group["eps"], group["weight_decay"], group["amsgrad"])
+        rule = adamw_update if self.decoupled else adam_update  # looked up now, so a patched one is used
+        w, m, v, v_max = rule(w, g, state.get("exp_avg", 0.0), state.get("exp_avg_sq", 0.0),
+                              state.get("max_exp_avg_sq", 0.0), t, group["lr"], *group["betas"],
+                              group["eps"], group["weight_decay"], group["amsgrad"])
         state = {"step": t, "exp_avg": m, "exp_avg_sq": v}
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = v_max
@@ -326,7 +327,7 @@ class AdamW(Adam):
     """Adam with decoupled weight decay (``adamw_update``): the weights shrink by lr * weight_decay
     each step, outside the moving averages (Loshchilov and Hutter)."""
 
-    _rule = staticmethod(adamw_update)
+    decoupled = True
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 1e-2, amsgrad: bool = False) -> None:

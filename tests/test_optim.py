@@ -441,3 +441,20 @@ def test_numpy_scalars_are_accepted_as_hyperparameters():
     assert type(opt.param_groups[0]["lr"]) is float and opt.param_groups[0]["betas"] == (0.5, 0.999)
     p.grad = 3.0
     assert nn.clip_grad_norm([p], np.float64(1.5)) == 3.0 and math.isclose(p.grad, 1.5, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("name, rule", [("SGD", "sgd_update"), ("Adam", "adam_update"), ("AdamW", "adamw_update"),
+                                        ("RMSprop", "rmsprop_update")])
+def test_each_step_calls_the_named_update_function_once_per_parameter(monkeypatch, name, rule):
+    """step() runs the optimizer's module-level update function once for every parameter, so a breakpoint on it
+    stops at every parameter's update (AdamW's calls adam_update in turn)."""
+    import nn.optim as optim
+
+    calls = []
+    real = getattr(optim, rule)
+    monkeypatch.setattr(optim, rule, lambda *args: calls.append(args[0]) or real(*args))
+    params = [Value(1.0), Value(-2.0), Value(0.5)]
+    for p in params:
+        p.grad = 0.25
+    getattr(nn.optim, name)(params, lr=0.1).step()
+    assert calls == [1.0, -2.0, 0.5]
