@@ -132,6 +132,10 @@ class Dual:
         x = self.val
         return Dual(math.erf(x), 2.0 / math.sqrt(math.pi) * math.exp(-x * x) * self.der)
 
+    def erfc(self):
+        x = self.val
+        return Dual(math.erfc(x), -2.0 / math.sqrt(math.pi) * math.exp(-x * x) * self.der)
+
     def gelu(self):
         x = self.val
         cdf = 0.5 * math.erfc(-x / math.sqrt(2.0))

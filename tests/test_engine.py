@@ -32,6 +32,8 @@ UNARY = {
                  lambda x: (lambda s: s * (1 - s))(0.5 * (1 + math.tanh(x / 2))), [-800.0, -3.0, 0.0, 2.0, 800.0]),
     "erf": (Value.erf, math.erf, lambda x: 2 / math.sqrt(math.pi) * math.exp(-x * x),
             lambda x: -4 * x / math.sqrt(math.pi) * math.exp(-x * x), [-3.0, 0.0, 0.5, 10.0]),
+    "erfc": (Value.erfc, math.erfc, lambda x: -2 / math.sqrt(math.pi) * math.exp(-x * x),
+             lambda x: 4 * x / math.sqrt(math.pi) * math.exp(-x * x), [-10.0, -1.0, 0.0, 0.5, 5.0, 26.0]),
     "gelu": (Value.gelu, lambda x: x * 0.5 * math.erfc(-x / math.sqrt(2)),
              lambda x: 0.5 * math.erfc(-x / math.sqrt(2)) + x * math.exp(-x * x / 2) / math.sqrt(2 * math.pi),
              lambda x: (2 - x * x) * math.exp(-x * x / 2) / math.sqrt(2 * math.pi), [-800.0, -2.0, 0.0, 1.0, 800.0]),
