@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 from autograd import Value, backward, grad, no_grad, trace
 from autograd.compile import compile_graph
+from autograd.forward import derivative
 from autograd.graph import toposort
 
 NAN, INF = math.nan, math.inf
@@ -81,6 +82,7 @@ def test_the_chosen_numbers_at_the_edges():
     assert math.isnan(five_paths(lambda x: abs(x), [NAN])[0][0])
     assert all(math.isnan(g) for path in five_paths(lambda x, y: x ** y, [0.0, NAN]) for g in path)
     assert five_paths(lambda x, y: x ** y, [0.0, 2.0]) == [[0.0, 0.0]] * 5  # as PyTorch: 0 ** y, y >= 0, gives d/dy 0
+    assert math.isnan(derivative(lambda y: 0.0 ** y, NAN)) and derivative(lambda y: 0.0 ** y, 2.0) == 0.0
 
 
 def test_second_derivatives_at_the_edge_of_the_domain_are_minus_infinity():
