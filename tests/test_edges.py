@@ -272,3 +272,40 @@ def test_backward_rejects_bad_seeds_and_keeps_leaves_on_a_failed_pass():
     finally:
         from autograd.ops import OPS, RULES
         del OPS["boom_edges"], RULES["boom_edges"]
+
+
+def test_threads_stepping_through_passes_into_one_shared_leaf_lose_nothing():
+    """Eight threads each running trace.steps(w * 1.0 + w) to the end add every pass to the shared w."""
+    w = Value(0.5)
+    barrier = threading.Barrier(8)
+
+    def work():
+        barrier.wait()
+        for _ in range(300):
+            list(trace.steps(w * 1.0 + w))
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert w.grad == 8 * 300 * 2.0
+
+
+def test_a_paused_or_abandoned_steps_generator_blocks_no_other_thread():
+    """A steps() generator paused after one step, then dropped, leaves other threads' backward free and
+    its own contributions applied; each step's before and after are the leaf's real gradients."""
+    w = Value(0.5)
+    paused = trace.steps(w * 3.0 + w)
+    next(paused)
+    first = next(paused)  # add -> w
+    assert (first.parent, first.before, first.after, w.grad) == (w, 0.0, 1.0, 1.0)
+    done = threading.Event()
+    threading.Thread(target=lambda: ((w * 2.0).backward(), done.set())).start()
+    assert done.wait(timeout=60)
+    assert w.grad == 3.0
+    second = next(paused)
+    assert (second.parent, second.before, second.after, w.grad) == (w, 3.0, 6.0, 6.0)
+    del paused
+    (w * 1.0).backward()
+    assert w.grad == 7.0
