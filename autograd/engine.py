@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import contextvars
+import functools
 import inspect
 import math
 import numbers
@@ -501,7 +502,8 @@ def _tag(nodes: list, label: str) -> None:
 
 
 class no_grad(contextlib.ContextDecorator):
-    """Inside, operations record no graph (their results are leaves). Also a decorator.
+    """Inside, operations record no graph (their results are leaves). Also a decorator, which on a
+    generator function holds for each of the generator's resumptions (as PyTorch's).
 
     One object may be entered by several threads at once: each thread keeps its own tokens.
     """
@@ -521,6 +523,40 @@ class no_grad(contextlib.ContextDecorator):
 
     def _recreate_cm(self):
         return type(self)()  # a fresh instance per decorated call
+
+    def __call__(self, func):
+        """As a decorator; on a generator function the mode holds at every resumption of the
+        generator, and the caller's mode between them (as PyTorch's)."""
+        if not inspect.isgeneratorfunction(func):
+            return super().__call__(func)
+
+        @functools.wraps(func)
+        def generator(*args, **kwargs):
+            return (yield from _in_mode(self._recreate_cm, func(*args, **kwargs)))
+        return generator
+
+
+def _in_mode(mode, gen):
+    """Run generator ``gen`` with a fresh ``mode()`` entered around each resumption (next, send,
+    throw, close); what it yields and returns passes through unchanged."""
+    try:
+        with mode():
+            value = next(gen)
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                with mode():
+                    gen.close()
+                raise
+            except BaseException as e:  # noqa: BLE001 - thrown in by the caller: the generator decides
+                with mode():
+                    value = gen.throw(e)
+            else:
+                with mode():
+                    value = gen.send(sent)
+    except StopIteration as stop:
+        return stop.value
 
 
 class enable_grad(no_grad):

@@ -291,6 +291,48 @@ def test_no_grad_records_nothing_and_enable_grad_restores():
     assert frozen(x).op == ""
 
 
+def test_no_grad_and_enable_grad_on_generator_functions_hold_for_the_generators_whole_life():
+    """As PyTorch: a decorated generator's body runs in the decorator's mode at every resumption
+    (next, send, throw, close), and the caller's mode is untouched between them."""
+    seen = []
+
+    @no_grad()
+    def frozen(n):
+        try:
+            for i in range(n):
+                seen.append(is_grad_enabled())
+                got = yield (Value(1.0) * 2.0).op
+                seen.append((got, is_grad_enabled()))
+        except KeyError:
+            seen.append(("caught", is_grad_enabled()))
+            yield "after"
+        finally:
+            seen.append(("closing", is_grad_enabled()))
+        return "done"
+
+    assert frozen.__name__ == "frozen"
+    assert list(frozen(3)) == ["", "", ""] and is_grad_enabled()
+    assert seen == [False, (None, False)] * 3 + [("closing", False)]
+    seen.clear()
+    gen = frozen(5)
+    assert next(gen) == "" and is_grad_enabled() and gen.send(7) == ""
+    assert gen.throw(KeyError("x")) == "after" and is_grad_enabled()
+    gen.close()
+    assert seen == [False, (7, False), False, ("caught", False), ("closing", False)] and is_grad_enabled()
+    with pytest.raises(StopIteration) as stop:
+        next(frozen(0))
+    assert stop.value.value == "done"
+
+    @enable_grad()
+    def recording():
+        for _ in range(2):
+            yield is_grad_enabled(), (Value(1.0) * 2.0).op
+
+    with no_grad():
+        for pair in recording():
+            assert pair == (True, "mul") and not is_grad_enabled()
+
+
 def test_no_grad_is_per_thread():
     """no_grad in one thread leaves recording on in another (contextvars)."""
     seen = {}
