@@ -126,6 +126,45 @@ class Value:
         op = f", op={self.op!r}" if self.op else ""
         return f"Value({label}data={self.data!r}, grad={self.grad!r}{op})"
 
+    # A number where Python asks for one (PyTorch's and micrograd's users reach for these first):
+    # each reads .data and records nothing. == stays identity: graphs key dicts and sets by node,
+    # and two nodes with equal numbers are still two nodes. Comparisons are not differentiable.
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def item(self) -> float:
+        """The number, as a Python float (PyTorch's name)."""
+        return float(self.data)
+
+    def __format__(self, spec: str) -> str:
+        return format(self.data, spec) if spec else str(self)
+
+    def __round__(self, ndigits=None):
+        return round(self.data, ndigits)
+
+    def __bool__(self) -> bool:
+        return self.data != 0.0
+
+    def __lt__(self, other):
+        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
+        return NotImplemented if y is None else self.data < y
+
+    def __le__(self, other):
+        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
+        return NotImplemented if y is None else self.data <= y
+
+    def __gt__(self, other):
+        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
+        return NotImplemented if y is None else self.data > y
+
+    def __ge__(self, other):
+        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
+        return NotImplemented if y is None else self.data >= y
+
     # The arithmetic operators are kept written out: they are most of every graph, and calling the
     # op table's forward here would cost a function call per node (measured: about 4% of the
     # moons step). Their domain checks are the same functions the table uses.

@@ -471,3 +471,50 @@ def test_subclasses_are_refused_rather_than_cut_off_from_the_graph():
 
     with pytest.raises(TypeError, match="subclasses of Value are not supported"):
         Value(1.0) * Mine(2.0)
+
+
+def test_a_value_is_a_number_where_python_asks_for_one():
+    """float, int, item, format, f-strings and round use .data and record nothing; repr stays f"{v}"."""
+    v = Value(-2.71828, label="v")
+    assert float(v) == -2.71828 and type(float(v)) is float
+    assert int(v) == -2 and type(int(v)) is int and v.item() == -2.71828 and type(v.item()) is float
+    assert format(v, ".2f") == "-2.72" and f"{v:+.1e}" == "-2.7e+00" and f"{v}" == repr(v) == str(v)
+    assert round(v, 2) == -2.72 and round(v) == -3 and type(round(v)) is int
+    assert v.grad == 0.0 and v.op == "" and (v * 1.0).op == "mul"
+    with pytest.raises(ValueError, match="NaN"):
+        int(Value(math.nan))
+
+
+def test_comparisons_compare_numbers_and_return_plain_bools():
+    """< <= > >= against Values and numbers are bools, so max, min and sorted return the Values themselves."""
+    a, b, c = Value(1.0, label="a"), Value(3.0, label="b"), Value(2.0, label="c")
+    s = a * b
+    results = [a < b, a <= 1, b > c, c >= 2.0, 0.5 < a, 4 > b, a > b, s >= 3, s < 3]
+    assert results == [True, True, True, True, True, True, False, True, False]
+    assert all(type(r) is bool for r in results)
+    assert max([a, b, c]) is b and min(a, b, c) is a and sorted([b, s, c, a]) == [a, c, b, s]
+    assert max(a, s) is s and s.parents == (a, b)  # the graph is intact: the winner is the node itself
+    m = max([a, b, c], key=lambda v: v)
+    m.backward()
+    assert b.grad == 1.0
+    np = pytest.importorskip("numpy")
+    assert (a < np.float64(2.0)) is True and (a >= np.int64(1)) is True
+    nan = Value(math.nan)
+    assert not (nan < a or nan <= a or nan > a or nan >= a)
+    for bad in ("1", None, [1.0], 1j):
+        with pytest.raises(TypeError):
+            a < bad
+
+
+def test_bool_is_nonzero_and_equality_stays_identity():
+    """bool(v) is v.data != 0; == is identity and Values hash by identity, so equal numbers stay distinct keys."""
+    assert not Value(0.0) and not Value(-0.0) and Value(1e-300) and Value(math.nan) and Value(-2.0)
+    a, b = Value(1.0), Value(1.0)
+    assert a == a and a != b and not (a == 1.0) and len({a, b}) == 2 and {a: 1}.get(b) is None
+    assert hash(a) == object.__hash__(a)
+
+
+def test_value_stays_lean():
+    """Value keeps __slots__ (no __dict__) and no __eq__ of its own."""
+    v = Value(1.0)
+    assert not hasattr(v, "__dict__") and "__eq__" not in Value.__dict__ and Value.__hash__ is object.__hash__
