@@ -197,8 +197,9 @@ def _leaves(where: str, xs, what: str, given: dict) -> tuple:
 
 def compile_graph(root: Value, inputs, feeds=()) -> CompiledGraph:
     """Compile the graph behind ``root`` for repeated calls; ``inputs`` are the leaves to read and
-    to give gradients (for example ``model.parameters()``), ``feeds`` leaves only read at each call
-    (a mini-batch's inputs: one compiled step serves every batch of the same size)."""
+    to give gradients (for example ``model.parameters()``; one listed twice gets its gradient once,
+    as from backward), ``feeds`` leaves only read at each call (a mini-batch's inputs: one compiled
+    step serves every batch of the same size)."""
     as_value(root, "compile_graph")
     given: dict = {}  # each leaf's first place in the call: an input listed twice gets its gradient once
     inputs = _leaves("inputs", inputs, "whose .data changes between calls", given)
