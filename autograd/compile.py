@@ -123,7 +123,8 @@ class CompiledGraph:
                 # upstream gradient is 0 contributes nothing, so 0 * inf never becomes nan.
                 value, grads = self._tape.replay(self.inputs, self.feeds)
         except Exception as e:  # noqa: BLE001 - a user op's forward or rule may raise anything
-            raise self._explain(e) from e
+            clear = self._explain(e)
+            raise clear from (None if type(clear) is type(e) else e)  # a KeyError's own traceback helps
         for x, g in zip(self.inputs, grads):
             x.grad += g
         return value
@@ -151,7 +152,7 @@ class CompiledGraph:
         local, tape, where = tb.tb_frame.f_locals, self._tape, f" (compiled graph, node n{i})"
         refs, op = tape.refs(i), tape.ops[i]
         args = tape.args(i, {r: local.get(f"v{r}", math.nan) for r in refs if r >= 0})
-        text = self._sources[int(filename[len(PART):-1])].splitlines()[line - 1]
+        text = self._sources[int(filename[len(PART):-1])].splitlines()[line - 1].split("  #")[0]
         in_rule = GRADIENT.search(text) is not None  # only the backward pass's lines name gradients
         try:  # the same step in the engine: its forward, then (if that is where it failed) its rule
             node = apply(op, *[Value(a) if r >= 0 else a for r, a in zip(refs, args)])

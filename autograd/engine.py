@@ -150,19 +150,19 @@ class Value:
         return self.data != 0.0
 
     def __lt__(self, other):
-        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
+        y = _number_of(other)
         return NotImplemented if y is None else self.data < y
 
     def __le__(self, other):
-        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
+        y = _number_of(other)
         return NotImplemented if y is None else self.data <= y
 
     def __gt__(self, other):
-        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
+        y = _number_of(other)
         return NotImplemented if y is None else self.data > y
 
     def __ge__(self, other):
-        y = other.data if type(other) is Value else other if type(other) is float else _const(other)
+        y = _number_of(other)
         return NotImplemented if y is None else self.data >= y
 
     # The arithmetic operators are kept written out: they are most of every graph, and calling the
@@ -230,6 +230,11 @@ class Value:
     def detach(self) -> "Value":
         """A new leaf with the same number and label, cut off from the graph."""
         return Value(self.data, self.label)
+
+
+def _number_of(x):
+    """The number of a Value or of a number (a float for numpy's too); None for anything else."""
+    return x.data if type(x) is Value else x if type(x) is float else _const(x)
 
 
 def _binary(key: str, x, y):
