@@ -16,7 +16,7 @@ import re
 from array import array
 from itertools import chain, islice
 
-from .engine import Value, apply, as_number, as_value, contributions, op_error
+from .engine import Value, apply, as_number, as_value, contributions
 from .graph import operands, toposort
 from .ops import OPS, RULES
 
@@ -24,7 +24,7 @@ __all__ = ["compile_graph", "CompiledGraph"]
 
 NAME = re.compile(r"\b[vgt]\d+\b|\bg_root\b")  # the locals of generated code
 GRADIENT = re.compile(r"\bg(?:\d+|_root)\b")  # a gradient local: the line belongs to the backward pass
-UPSTREAM = re.compile(r"= _rule_\w*\((g\d+|g_root),")  # a rule's call: its upstream gradient comes first
+UPSTREAM = re.compile(r"= _r\w*\((g\d+|g_root),")  # a rule's call: its upstream gradient comes first
 PART = "<chainrule compiled part "  # generated functions' file names: PART + "3>"
 CHUNK = 250_000  # statements in one generated function (a moons step has about 170,000)
 SMALL_CHUNK = 20_000  # statements per function when a graph is bigger than that
@@ -148,7 +148,7 @@ class CompiledGraph:
         numbers = self._lines.get(filename, ())
         i = numbers[line] if line < len(numbers) else -1
         if i < 0:
-            return op_error(error, "compiled graph")
+            return named_error(error, f"compiled graph: {error}")
         local, tape, where = tb.tb_frame.f_locals, self._tape, f" (compiled graph, node n{i})"
         refs, op = tape.refs(i), tape.ops[i]
         args = tape.args(i, {r: local.get(f"v{r}", math.nan) for r in refs if r >= 0})
@@ -161,14 +161,28 @@ class CompiledGraph:
                 contributions(node, local.get(upstream.group(1), 1.0) if upstream else 1.0)
         except Exception as clear:  # noqa: BLE001 - the engine's error, which names the op
             if str(clear).startswith(op):
-                return op_error(clear, "", where)
+                return named_error(clear, f"{clear}{where}")
             error = clear
         at = ", ".join(f"{n} = {a!r}" for n, a in zip("xy", args))
-        return op_error(error, f"{op}_backward failed at {at}" if in_rule else f"{op}: forward failed at {at}", where)
+        what = f"{op}_backward" if in_rule else f"{op}: forward"
+        return named_error(error, f"{what} raised {type(error).__name__} at {at}: {error}{where}")
 
     def __repr__(self) -> str:
         ops = sum(1 for op in self._tape.ops if op)
         return f"<CompiledGraph: {ops} ops, {len(self.inputs)} inputs, {len(self.feeds)} feeds>"
+
+
+def named_error(error: Exception, message: str) -> Exception:
+    """``message`` as an exception of ``error``'s type where that type takes one message (ValueError,
+    ZeroDivisionError), else as a RuntimeError (JSONDecodeError wants more arguments); raise it
+    ``from error``."""
+    try:
+        again = type(error)(message)
+        if str(again) == message:
+            return again
+    except Exception:  # noqa: BLE001 - a constructor that wants other arguments
+        pass
+    return RuntimeError(message)
 
 
 def _literal(x: float) -> str:

@@ -26,7 +26,7 @@ from .ops import OPS, RULES, Op, finite, register
 
 __all__ = ["Value", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled", "define_op", "apply",
            "as_value", "as_number", "record", "record_hook", "reverse_pass", "contributions",
-           "made_by_backward", "op_error"]
+           "made_by_backward"]
 
 # None: record graphs. _OFF: record nothing (no_grad). A callable: record, then call it with each
 # new node (trace.detect_anomaly and grad(create_graph=True) use this to see the nodes made).
@@ -257,26 +257,13 @@ def _forward(spec: Op, args: tuple) -> float:
     try:
         out = spec.forward(*args)
     except Exception as e:
-        raise op_error(e, f"{spec.key}: forward failed at {at}") from e
+        raise type(e)(f"{spec.key}: forward failed at {at}: {e}") if isinstance(
+            e, (ValueError, ArithmeticError, TypeError)) else RuntimeError(
+            f"{spec.key}: forward raised {type(e).__name__} at {at}: {e}") from e
     if isinstance(out, bool) or not isinstance(out, numbers.Real):
         raise TypeError(f"{spec.key}: forward must return a number, got {type(out).__name__} "
                         f"{reprlib.repr(out)} at {at}")
     return float(out)
-
-
-def op_error(error: Exception, where: str, after: str = "") -> Exception:
-    """``error`` told again as ``"<where>: <error><after>"``: of its own type where that type takes
-    one message (ValueError, ZeroDivisionError, ...), else a RuntimeError that names the type
-    (KeyError quotes its message; JSONDecodeError wants more arguments). Raise it ``from error``."""
-    head = f"{where}: " if where else ""
-    message = f"{head}{error}{after}"
-    try:
-        again = type(error)(message)
-        if str(again) == message:
-            return again
-    except Exception:  # noqa: BLE001 - a constructor that wants other arguments
-        pass
-    return RuntimeError(f"{head}{type(error).__name__}: {error}{after}")
 
 
 def apply(op: str, *args):

@@ -250,8 +250,8 @@ def _picky_rule(g, x, out):
 
 
 @pytest.mark.parametrize("forward,rule,words", [
-    (_lookup, lambda g, x, out: (g * 10.0,), r"picky_c: forward failed at x = 2\.0: KeyError: 2\.0"),
-    (lambda x: 10.0 * x, _picky_rule, r"picky_c_backward failed at x = 2\.0: KeyError: 2\.0"),
+    (_lookup, lambda g, x, out: (g * 10.0,), r"picky_c: forward raised KeyError at x = 2\.0: 2\.0"),
+    (lambda x: 10.0 * x, _picky_rule, r"picky_c_backward raised KeyError at x = 2\.0.*: 2\.0"),
 ], ids=["forward", "rule"])
 def test_a_user_op_failing_inside_a_compiled_step_names_the_op_the_input_and_the_node(forward, rule, words):
     """A KeyError (or any error) from a user's forward or rule in a compiled step names the op (or its
@@ -265,7 +265,7 @@ def test_a_user_op_failing_inside_a_compiled_step_names_the_op_the_input_and_the
         step = compile_graph(picky(x) * 2.0, [x])
         assert step() == 20.0 and x.grad == 20.0
         x.data = 2.0
-        with pytest.raises(RuntimeError, match=words + r" \(compiled graph, node n1\)"):
+        with pytest.raises(Exception, match=words + r" \(compiled graph, node n1\)"):
             step()
         assert x.grad == 20.0
     finally:
