@@ -98,17 +98,17 @@ def steps(root: Value, grad: float = 1.0):
         root.grad = seed + (0.0 if root.op else root.grad)
     others: dict = {}  # leaf -> what other passes added to it since this one began
     for step in walk:
-        leaf = step.parent
+        p = step.parent
         with PASS_LOCK:
-            if leaf.op:
-                leaf.grad = step.after
-            else:
-                added = others.get(leaf, 0.0)
-                now, expected = leaf.grad, step.before + added if added else step.before
+            if p.op:
+                p.grad = step.after
+            else:  # a leaf: keep what other threads added since this pass's previous step
+                added = others.get(p, 0.0)
+                now, expected = p.grad, step.before + added if added else step.before
                 if now != expected and (now == now or expected == expected):  # NaN stays NaN either way
-                    added = others[leaf] = added + (now - expected)
-                leaf.grad = step.after + added if added else step.after
-                step.before, step.after = now, leaf.grad
+                    added = others[p] = added + (now - expected)
+                p.grad = step.after + added if added else step.after
+                step.before, step.after = now, p.grad
         yield step
 
 
