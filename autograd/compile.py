@@ -160,8 +160,9 @@ class CompiledGraph:
                 upstream = UPSTREAM.search(text)
                 contributions(node, local.get(upstream.group(1), 1.0) if upstream else 1.0)
         except Exception as clear:  # noqa: BLE001 - the engine's error, which names the op
-            if str(clear).startswith(op):
-                return named_error(clear, f"{clear}{where}")
+            said = clear.args[0] if len(clear.args) == 1 and isinstance(clear.args[0], str) else str(clear)
+            if said.startswith(op):  # (a KeyError's str quotes its message)
+                return named_error(clear, f"{said}{where}")
             error = clear
         at = ", ".join(f"{n} = {a!r}" for n, a in zip("xy", args))
         what = f"{op}_backward" if in_rule else f"{op}: forward"
