@@ -216,10 +216,12 @@ def run(args) -> None:
     if args.render is not None:
         from .viz import render
 
-        written = _write("--render", args.render, lambda: render(out, args.render, edge_derivatives=True))
+        written = _write("--render", args.render,
+                         lambda: render(out, args.render, edge_derivatives=True, overwrite=args.overwrite))
         print(f"graph written to {written}")
     if args.html is not None:
-        page = _write("--html", args.html, lambda: trace.to_html(out, args.html, lr=args.lr, expression=args.expression))
+        page = _write("--html", args.html, lambda: trace.to_html(out, args.html, lr=args.lr, expression=args.expression,
+                                                                 overwrite=args.overwrite))
         print(f"stepper page written to {page}")
 
 
@@ -231,7 +233,7 @@ def check_outputs(args) -> None:
         if not path.strip():
             raise UsageError(f"{option} needs a file name, got {path!r}")
         try:
-            resolve_target(path)  # the writers' own check; a missing folder is refused, not made
+            resolve_target(path, overwrite=args.overwrite)  # the writers' own check; a missing folder is not made
         except (OSError, ValueError) as e:
             raise UsageError(f"{option}: {_plain(e)}") from None
     if args.render is not None and Path(args.render).suffix.lower() not in PICTURES + (".dot",):
@@ -274,8 +276,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-OPTIONS = {"--explain": False, "--tape": False, "--render": True, "--html": True, "--lr": True, "-h": False, "--help": False,
-           "--version": False}
+OPTIONS = {"--explain": False, "--tape": False, "--render": True, "--html": True, "--lr": True, "--overwrite": False,
+           "-h": False, "--help": False, "--version": False}
 
 
 def _split(argv: list) -> list:
@@ -314,6 +316,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tape", action="store_true", help="print the graph as one line per node")
     parser.add_argument("--render", metavar="FILE", help="draw the graph (.svg, .png or .dot)")
     parser.add_argument("--html", metavar="FILE", help="write the step-by-step backprop page")
+    parser.add_argument("--overwrite", action="store_true", help="replace a --render/--html file even if it is read-only")
     parser.add_argument("--lr", type=float, metavar="RATE", help="with --html: show the update w <- w - RATE * grad")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     try:

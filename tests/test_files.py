@@ -1,5 +1,6 @@
 """The one file writer behind nn.save, viz.render, trace.to_html and the command line: whole files,
-written through symlinks, modes kept, odd targets refused, no temporary files left behind."""
+written through symlinks, modes kept, odd targets refused, no temporary files left behind (what
+other users can do to it on a shared machine is in test_shared_machine.py)."""
 
 import os
 import signal
@@ -45,11 +46,11 @@ def test_a_dangling_symlink_creates_its_target(tmp_path):
 @posix
 @pytest.mark.parametrize("mode", [0o600, 0o640, 0o444], ids=oct)
 def test_an_existing_file_keeps_its_permission_bits(tmp_path, mode):
-    """A 0600 (or 0640, or read-only) file keeps its mode after being replaced."""
+    """A 0600 (or 0640, or read-only, replaced with overwrite=True) file keeps its mode after being replaced."""
     path = tmp_path / "w.json"
     path.write_text("old")
     path.chmod(mode)
-    atomic_write(path, write_text("new"))
+    atomic_write(path, write_text("new"), overwrite=mode == 0o444)
     assert stat.S_IMODE(path.stat().st_mode) == mode and path.read_text() == "new"
 
 
