@@ -507,7 +507,7 @@ def find_renderer() -> list:
 def _run(source: str, fmt: str, out: Path) -> None:
     command = find_renderer() + [f"-T{fmt}", f"-o{out}"]
     try:
-        done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True, timeout=600)
+        done = subprocess.run(command, input=source.encode("utf-8", "backslashreplace"), capture_output=True, timeout=600)
     except OSError as e:
         raise RendererNotFound(f"could not run {command[0]}: {e}") from None
     if done.returncode != 0 or not out.exists() or out.stat().st_size == 0:

@@ -405,3 +405,11 @@ def test_load_of_an_unreadable_file_is_a_short_value_error(tmp_path):
         as_user(WRITER, unchanged_after_failed_load, path, r"cannot read .*w.json: Permission denied")
     finally:
         shutil.rmtree(shared)
+
+
+@pytest.mark.parametrize("suffix", ["svg", "dot"])
+def test_dot_source_of_any_str_is_drawn(tmp_path, suffix):
+    """viz.write_dot of DOT text holding a lone surrogate writes the picture (UTF-8, with the escape
+    in its source; DOT itself reads a backslash as an escape, so the picture shows qud800)."""
+    path = viz.write_dot('digraph { a [label="q\ud800"] }', tmp_path / f"w.{suffix}")
+    assert "ud800" in path.read_text(encoding="utf-8")
