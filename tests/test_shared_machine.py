@@ -413,3 +413,19 @@ def test_dot_source_of_any_str_is_drawn(tmp_path, suffix):
     in its source; DOT itself reads a backslash as an escape, so the picture shows qud800)."""
     path = viz.write_dot('digraph { a [label="q\ud800"] }', tmp_path / f"w.{suffix}")
     assert "ud800" in path.read_text(encoding="utf-8")
+
+
+@posix
+def test_demo_pictures_go_through_the_same_writer(tmp_path):
+    """demos.common.save keeps a read-only picture (it writes through autograd.files), closing the
+    figure all the same, and writes a new one whole."""
+    common = pytest.importorskip("demos.common")
+    plt = common.pyplot()
+    kept = tmp_path / "kept.png"
+    kept.write_text("keep me")
+    kept.chmod(0o444)
+    with pytest.raises(PermissionError, match="read-only"):
+        common.save(plt.figure(figsize=(1, 1)), kept)
+    assert kept.read_text() == "keep me" and plt.get_fignums() == []
+    assert common.save(plt.figure(figsize=(1, 1)), tmp_path / "new.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(os.listdir(tmp_path)) == ["kept.png", "new.png"]
