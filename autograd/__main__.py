@@ -2,8 +2,8 @@
 
 The expression is parsed with ``ast`` against a whitelist and evaluated by walking the tree: no
 ``eval``, no attribute access, no calls but the engine's functions. Every bad input is a one-line
-error on stderr with exit status 2; so is a --render/--html file in a folder that does not exist, or
-a path that is not a regular file. A non-finite value or gradient gets a one-line warning (exit 0).
+error on stderr with exit status 2; so is a --render/--html file in a folder that does not exist, a
+path that is not a regular file, or a read-only file (unless --overwrite). A non-finite value or gradient gets a one-line warning (exit 0).
 """
 
 from __future__ import annotations

@@ -174,6 +174,16 @@ def test_an_ordinary_user_is_protected_from_a_planted_link_to_their_own_file(sha
 
 
 @as_root
+def test_a_planted_link_to_a_folder_is_refused_too(shared):
+    """public/out, another user's link to the victim's folder, is not followed on the way to
+    public/out/secret.json: the victim's file is kept."""
+    link = plant_link(shared / "public", "out", shared / "victim")
+    with pytest.raises(PermissionError, match="symlink owned by another user"):
+        nn.save(model(), link / "secret.json")
+    assert (shared / "victim" / "secret.json").read_text() == "the victim's"
+
+
+@as_root
 @pytest.mark.parametrize("owner", ["the writer", "the folder's owner"])
 def test_a_link_of_the_writer_or_of_the_folders_owner_is_written_through(shared, owner):
     """In a sticky world-writable folder, a link owned by the writer, or by the folder's owner, is
