@@ -17,7 +17,8 @@ TMP = ".chainrule-tmp."  # temporary files are .NAME.chainrule-tmp.PID.RANDOM
 KINDS = {stat.S_IFDIR: "directory", stat.S_IFIFO: "FIFO", stat.S_IFCHR: "character device",
          stat.S_IFBLK: "block device", stat.S_IFSOCK: "socket"}
 MAX_LINKS = 40  # the kernel's limit on symlinks in one path
-LONE_SURROGATE = re.compile(r"\\(\\|u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|u(d[89a-f][0-9a-f]{2}))")
+# In json.dumps' ASCII output: an escaped backslash, a surrogate pair (a real character), or a lone surrogate (group 1)
+LONE_SURROGATE = re.compile(r"\\(?:\\|ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|u(d[89a-f][0-9a-f]{2}))")
 FRESH = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -33,7 +34,7 @@ def escape_surrogates(json_text: str) -> str:
     more, so a page that parses it shows the six characters where UTF-8 has no character to show."""
     if "\\ud" not in json_text:
         return json_text
-    return LONE_SURROGATE.sub(lambda m: "\\" + m[0] if m[4] else m[0], json_text)
+    return LONE_SURROGATE.sub(lambda m: "\\" + m[0] if m[1] else m[0], json_text)
 
 
 def atomic_write(path, write: Callable[[Path], None], *, overwrite: bool = False,
