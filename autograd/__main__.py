@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import ast
 import math
+import os
 import re
 import sys
 from pathlib import Path
@@ -218,11 +219,11 @@ def run(args) -> None:
 
         written = _write("--render", args.render,
                          lambda: render(out, args.render, edge_derivatives=True, overwrite=args.overwrite))
-        print(f"graph written to {written}")
+        print(f"graph written to {_printable(written)}")
     if args.html is not None:
         page = _write("--html", args.html, lambda: trace.to_html(out, args.html, lr=args.lr, expression=args.expression,
                                                                  overwrite=args.overwrite))
-        print(f"stepper page written to {page}")
+        print(f"stepper page written to {_printable(page)}")
 
 
 def check_outputs(args) -> None:
@@ -263,6 +264,11 @@ def _write(option: str, path: str, write):
         raise UsageError(f"{option}: cannot write {path!r}: {_plain(e)}") from None
     except (ValueError, RuntimeError, ImportError) as e:
         raise UsageError(f"{option}: {_plain(e)}") from None
+
+
+def _printable(path) -> str:
+    """``path`` as text any UTF-8 output takes: an undecodable byte of a file name shows as its escape."""
+    return os.fspath(path).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _plain(e: Exception) -> str:

@@ -461,3 +461,18 @@ def test_demo_pictures_go_through_the_same_writer(tmp_path):
     assert kept.read_text() == "keep me" and plt.get_fignums() == []
     assert common.save(plt.figure(figsize=(1, 1)), tmp_path / "new.png").read_bytes()[:4] == b"\x89PNG"
     assert sorted(os.listdir(tmp_path)) == ["kept.png", "new.png"]
+
+
+@posix
+def test_the_command_line_reports_a_file_name_utf8_cannot_carry(tmp_path):
+    """A --render/--html path with an undecodable byte is written, and the report line shows the
+    byte's escape instead of dying on a strict UTF-8 stdout after the file was written."""
+    import subprocess
+    import sys
+    render, page = tmp_path / "g\udcff.dot", tmp_path / "p\udcff.html"
+    done = subprocess.run([sys.executable, "-m", "autograd", "x*x", "x=1", "--render", str(render), "--html", str(page)],
+                          capture_output=True, env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"})
+    assert done.returncode == 0 and done.stderr == b"", done.stderr
+    assert b"graph written to " + os.fsencode(tmp_path) + b"/g\\udcff.dot" in done.stdout
+    assert b"stepper page written to " + os.fsencode(tmp_path) + b"/p\\udcff.html" in done.stdout
+    assert sorted(os.listdir(os.fsencode(tmp_path))) == [b"g\xff.dot", b"p\xff.html"]
