@@ -477,7 +477,9 @@ def _asset(name: str) -> str:
 
 def _script_json(obj) -> str:
     """JSON safe inside a <script> element: no '<', '>' or '&' can close it or start a comment."""
-    text = json.dumps(obj, allow_nan=False, separators=(",", ":"))
+    from .files import escape_surrogates
+
+    text = escape_surrogates(json.dumps(obj, allow_nan=False, separators=(",", ":")))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -502,12 +504,11 @@ class Stepper:
         return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" title="chainrule stepper" '
                 'style="width: 100%; height: 760px; border: 1px solid #d1d5db; border-radius: 6px"></iframe>')
 
-    def save(self, path) -> Path:
-        """Write the page to ``path`` (whole or not at all)."""
-        from .files import atomic_write
+    def save(self, path, *, overwrite: bool = False) -> Path:
+        """Write the page to ``path`` (whole or not at all; a read-only file is kept unless ``overwrite``)."""
+        from .files import write_text
 
-        text = self.html
-        return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        return write_text(path, self.html, overwrite=overwrite)
 
 
 def stepper(root: Value, lr: float | None = None, expression: str | None = None,
@@ -517,8 +518,8 @@ def stepper(root: Value, lr: float | None = None, expression: str | None = None,
 
 
 def to_html(root: Value, path, lr: float | None = None, max_nodes: int = MAX_NODES,
-            expression: str | None = None) -> Path:
+            expression: str | None = None, *, overwrite: bool = False) -> Path:
     """Write one self-contained page that walks through a training step on ``root``: the forward
     pass, the seed, the backward pass one edge at a time and, with ``lr``, the update. Every
     ``.grad`` is left as it was."""
-    return stepper(root, lr, expression, max_nodes).save(path)
+    return stepper(root, lr, expression, max_nodes).save(path, overwrite=overwrite)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .engine import Value, as_value, contributions, made_by_backward
-from .files import atomic_write
+from .files import atomic_write, write_text
 from .graph import operands, toposort
 from .ops import fmt
 
@@ -507,7 +507,7 @@ def find_renderer() -> list:
 def _run(source: str, fmt: str, out: Path) -> None:
     command = find_renderer() + [f"-T{fmt}", f"-o{out}"]
     try:
-        done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True, timeout=600)
+        done = subprocess.run(command, input=source.encode("utf-8", "backslashreplace"), capture_output=True, timeout=600)
     except OSError as e:
         raise RendererNotFound(f"could not run {command[0]}: {e}") from None
     if done.returncode != 0 or not out.exists() or out.stat().st_size == 0:
@@ -561,11 +561,11 @@ def _digraph_class():
     return Digraph
 
 
-def render(root: Value, path, *, max_nodes: int | None = MAX_NODES, **options) -> Path:
+def render(root: Value, path, *, max_nodes: int | None = MAX_NODES, overwrite: bool = False, **options) -> Path:
     """Write the graph behind ``root`` to ``path``; the suffix picks the format (.svg, .png, .dot).
 
-    The file appears whole or not at all (written to a temporary file, then moved into place).
-    Other keyword arguments go to ``to_dot``.
+    The file appears whole or not at all (``autograd.files.atomic_write``; a read-only file is kept
+    unless ``overwrite``). Other keyword arguments go to ``to_dot``.
     """
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
@@ -573,13 +573,13 @@ def render(root: Value, path, *, max_nodes: int | None = MAX_NODES, **options) -
         raise ValueError(f"render: cannot tell the format from {str(path)!r}; use a .svg, .png or .dot suffix")
     as_value(root, "render")
     source = to_dot(root, max_nodes=max_nodes, **options).source
-    return write_dot(source, path)
+    return write_dot(source, path, overwrite=overwrite)
 
 
-def write_dot(source: str, path) -> Path:
+def write_dot(source: str, path, *, overwrite: bool = False) -> Path:
     """Write DOT ``source`` to ``path`` as DOT text or as an image (by the suffix), atomically."""
     fmt = Path(path).suffix.lower().lstrip(".")
     if fmt in ("dot", "gv"):
-        return atomic_write(path, lambda tmp: tmp.write_text(source, encoding="utf-8"))
-    return atomic_write(path, lambda tmp: _run(source, fmt, tmp))
+        return write_text(path, source, overwrite=overwrite)
+    return atomic_write(path, lambda tmp: _run(source, fmt, tmp), overwrite=overwrite)
 

@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from autograd import Value, grad, no_grad
-from autograd.files import atomic_write
+from autograd.files import escape_surrogates, write_text
 
 from .health import unit_state
 from .losses import bce_with_logits, cross_entropy, hinge_loss, mse_loss
@@ -231,10 +231,10 @@ class Recorder:
             "final_weights": [_finite_or_none(p.data) for p in self._params],
         }
 
-    def to_html(self, path) -> Path:
-        """Write the replay page: one self-contained HTML file that works offline."""
-        page = self._page()
-        return atomic_write(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    def to_html(self, path, *, overwrite: bool = False) -> Path:
+        """Write the replay page: one self-contained HTML file that works offline (a read-only
+        file is kept unless ``overwrite``)."""
+        return write_text(path, self._page(), overwrite=overwrite)
 
     def _page(self) -> str:
         if not self.history:
@@ -291,7 +291,7 @@ def _layer_name(layer, index: int) -> str:
 
 def _script_json(data) -> str:
     """JSON that is safe inside a <script> element: no '<', '>', '&' or line separators left raw."""
-    text = json.dumps(data, allow_nan=False, separators=(",", ":"))
+    text = escape_surrogates(json.dumps(data, allow_nan=False, separators=(",", ":")))
     for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(raw, escaped)
