@@ -367,7 +367,7 @@ def test_early_stopping_errors():
 # numpy arrays are sequences of rows like any other
 
 def test_helpers_take_numpy_arrays_as_rows():
-    """split, batches, Standardizer, accuracy, the losses, health and an MLP take numpy arrays as they take lists."""
+    """split, batches, Standardizer, accuracy, the losses, health, Recorder and an MLP take numpy arrays as lists."""
     np = pytest.importorskip("numpy")
     X, y = make_moons(20, seed=1)
     Xa, ya = np.array(X), np.array(y)
@@ -385,6 +385,10 @@ def test_helpers_take_numpy_arrays_as_rows():
     assert nn.cross_entropy(np.array([[0.1, 2.0], [3.0, 0.0]]), np.array([1, 1])).data == \
         nn.cross_entropy([[0.1, 2.0], [3.0, 0.0]], [1, 1]).data
     assert str(nn.health(model, Xa)) == str(nn.health(model, X))
+    recorders = [nn.Recorder(model, train=data, val=data) for data in ((X, y), (Xa, ya))]
+    for rec in recorders:
+        rec.record(0, 0.5)
+    assert recorders[0].history[0] == recorders[1].history[0]
 
 
 # the PyTorch bridge

@@ -613,8 +613,8 @@
     const s = state.selected, i = state.i;
     if (!s) {
       box.innerHTML = `<h3>What am I looking at?</h3>
-        <p class="note">A recording of <b>${escapeText(D.model)}</b> learning: one frame per recorded step
-        (every ${D.every}). The left shows what the whole network computes, the middle every neuron and weight,
+        <p class="note">A recording of <b>${escapeText(D.model)}</b> learning: ${N < RECORDED ? `${N} evenly spaced frames of the ${RECORDED} recorded steps`
+          : "one frame per recorded step"} (recorded every ${D.every}). The left shows what the whole network computes, the middle every neuron and weight,
         this panel the numbers behind what you click.</p>
         <ul class="note"><li><b>Click an edge</b> (a weight): its value and gradient over the run, and how the chain rule made its gradient.</li>
         <li><b>Click a square</b> (a neuron): its activation statistics.</li></ul>
