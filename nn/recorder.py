@@ -37,7 +37,7 @@ from .training import accuracy
 __all__ = ["Recorder"]
 
 FORMAT = "chainrule.replay"
-PAGE_BYTES = 20_000_000  # the replay page's size cap: a longer run's page keeps fewer frames, every loss value
+PAGE_BYTES = 20_000_000  # the replay page's size cap: a longer run's page keeps fewer frames (see page_plan)
 
 
 def _short(x) -> str:
@@ -229,22 +229,25 @@ class Recorder:
                             "units": dict(zip(names, frame["example_units"]))}
         return entry
 
-    def page_data(self, frames=None) -> dict:
+    def page_data(self, frames=None, points=None) -> dict:
         """Everything the replay page shows, as compact JSON-ready data (arrays in parameter order):
-        the curves for every recorded step, and the weights, gradients and units of the recorded
-        steps ``frames`` (indices into ``history``, sorted; None: all of them)."""
+        the curves at the recorded steps ``points`` and the weights, gradients and units at the
+        recorded steps ``frames`` (both indices into ``history``, sorted, frames among the points;
+        None: all of them). The page's ``frames`` are positions in its curves."""
         index = {id(p): i for i, p in enumerate(self._params)}
         layers = [{"name": _layer_name(layer, li), "activation": layer.neurons[0].activation,
                    "neurons": [{"name": n.name, "activation": n.activation,
                                 "w": [index[id(w)] for w in n.w], "b": index[id(n.b)]} for n in layer.neurons]}
                   for li, layer in enumerate(self._layers)]
         n = len(self.history)
-        frames = list(range(n)) if frames is None else list(frames)
-        if any(not isinstance(k, int) or not 0 <= k < n for k in frames) or frames != sorted(set(frames)):
-            raise ValueError(f"page_data: frames must be sorted indices of the {n} recorded steps, got {_short(frames)}")
-        curves = {name: [_finite_or_none(v) for v in self._rows[self._fields[name].start::self._width]]
+        points = range(n) if points is None else _indices(points, n, "points")
+        frames = range(n) if frames is None else _indices(frames, n, "frames")
+        at = {k: j for j, k in enumerate(points)}
+        if any(k not in at for k in frames):
+            raise ValueError(f"page_data: every frame must be among the points, got {_short(list(frames))}")
+        curves = {name: [_finite_or_none(self._rows[k * self._width + self._fields[name].start]) for k in points]
                   for name in _SCALARS}
-        curves["steps"] = [int(v) for v in self._rows[self._fields["step"].start::self._width]]
+        curves["steps"] = [int(self._rows[k * self._width + self._fields["step"].start]) for k in points]
         shown = [self._frame(k) for k in frames]
         return {
             "format": FORMAT, "version": 2, "model": repr(self.model), "task": self.task,
@@ -253,35 +256,41 @@ class Recorder:
             "params": self._keys, "layers": layers,
             "train": {"X": self.train[0], "y": self.train[1]},
             "val": None if self.val is None else {"X": self.val[0], "y": self.val[1]},
-            # every recorded step: the curves
+            "recorded": n,
+            # the curves: every recorded step, unless a very long run was thinned
             "steps": curves["steps"], "loss": curves["loss"], "lr": curves["lr"],
             "train_loss": curves["train_loss"], "train_accuracy": curves["train_accuracy"],
             "val_loss": curves["val_loss"], "val_accuracy": curves["val_accuracy"],
-            # the frames: which recorded steps the arrays below hold (all, unless a long run was thinned)
-            "frames": frames,
+            # the frames: where in the curves the arrays below are (all, unless a long run was thinned)
+            "frames": [at[k] for k in frames],
             **{name: [f[name] for f in shown] for name in _FRAME_FIELDS},
             "unit_fields": list(_UNIT_FIELDS),
             # the weights as they are now: the last recorded step's update is the change to these
             "final_weights": [_finite_or_none(p.data) for p in self._params],
         }
 
-    def page_frames(self, limit: int | None = None) -> list:
-        """Which recorded steps the page keeps as frames so that it stays under ``limit`` bytes
-        (``PAGE_BYTES``): all of them, or evenly spaced ones with the first, the last and the best
-        (lowest validation loss, else training loss)."""
+    def page_plan(self, limit: int | None = None) -> tuple:
+        """Which recorded steps the page keeps so that it stays under ``limit`` bytes (``PAGE_BYTES``):
+        ``(points, frames)``, the steps in its curves (all, unless they alone would take half the
+        limit) and the steps it shows whole (all, or evenly spaced ones with the first, the last and
+        the best: the lowest validation loss, else training loss)."""
         limit = PAGE_BYTES if limit is None else limit
         n = len(self.history)
+        everything = list(range(n))
         if n < 3:
-            return list(range(n))
-        fixed = len(_script_json(self.page_data(frames=[]))) + _assets_size() + len(html.escape(repr(self.model)))
+            return everything, everything
+        bare = len(_script_json(self.page_data(frames=[], points=[])))
+        fixed = bare + _assets_size() + len(html.escape(repr(self.model)))
+        per_point = (len(_script_json(self.page_data(frames=[]))) - bare) / n + 1
         per_frame = max(len(_script_json(self._frame(k))) for k in {0, n // 2, n - 1})
-        keep = max(2, (limit - fixed) // per_frame - 1)  # - 1: room for the best
+        points = everything if fixed + per_point * n <= limit / 2 else _evenly(n, int((limit / 2 - fixed) / per_point))
+        keep = int((limit - fixed - per_point * len(points)) // per_frame) - 1  # - 1: room for the best
         if keep >= n:
-            return list(range(n))
+            return everything, everything
         losses = self._rows[self._fields["val_loss" if self.val is not None else "train_loss"].start::self._width]
         finite = [k for k in range(n) if math.isfinite(losses[k])]
-        best = {min(finite, key=losses.__getitem__)} if finite else set()
-        return sorted({round(j * (n - 1) / (keep - 1)) for j in range(keep)} | best)
+        frames = sorted(set(_evenly(n, keep)) | ({min(finite, key=losses.__getitem__)} if finite else set()))
+        return sorted(set(points) | set(frames)), frames
 
     def to_html(self, path) -> Path:
         """Write the replay page: one self-contained HTML file that works offline."""
@@ -295,7 +304,8 @@ class Recorder:
         template = (assets / "replay.html").read_text(encoding="utf-8")
         css = (assets / "replay.css").read_text(encoding="utf-8")
         js = (assets / "replay.js").read_text(encoding="utf-8")
-        data = _script_json(self.page_data(self.page_frames()))
+        points, frames = self.page_plan()
+        data = _script_json(self.page_data(frames, points))
         parts = {"__TITLE__": html.escape(f"training replay: {self.model!r}"), "/*__CSS__*/": css,
                  "__DATA__": data, "/*__JS__*/": js}  # in the order they appear in the template
         out, rest = [], template
@@ -371,6 +381,20 @@ def _activation(name: str):
     if name == "linear":
         return lambda z: z
     return lambda z: getattr(Value(z), name)().data
+
+
+def _evenly(n: int, keep: int) -> list:
+    """``keep`` (at least 2) evenly spaced indices of range(n), the first and the last among them."""
+    keep = max(2, min(n, keep))
+    return sorted({round(j * (n - 1) / (keep - 1)) for j in range(keep)})
+
+
+def _indices(ks, n: int, name: str) -> list:
+    """``ks`` as a sorted list of distinct indices of range(n), or a ValueError naming ``name``."""
+    ks = list(ks)
+    if any(isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < n for k in ks) or ks != sorted(set(ks)):
+        raise ValueError(f"page_data: {name} must be sorted indices of the {n} recorded steps, got {_short(ks)}")
+    return ks
 
 
 def _assets_size() -> int:

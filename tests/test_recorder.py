@@ -224,6 +224,7 @@ def test_a_long_runs_page_stays_under_the_cap_with_every_loss_value(tmp_path):
     print(f"\n10^4 steps: page {size / 1e6:.1f} MB with {len(frames)} frames")
     assert nn.recorder.PAGE_BYTES == 20_000_000 and 0.8 * nn.recorder.PAGE_BYTES < size < nn.recorder.PAGE_BYTES
     assert data["steps"] == list(range(10_000)) and data["val_loss"] == [e["val_loss"] for e in rec.history]
+    assert data["recorded"] == 10_000  # with every step in the curves, frames are positions among the recorded steps
     assert frames[0] == 0 and frames[-1] == 9_999 and 2 * 10_000 // 3 in frames and frames == sorted(set(frames))
     even = [b - a for a, b in zip(frames, frames[1:])]
     assert max(even) - min(even) <= max(even) // 2 + 1 and len(frames) > 500
@@ -232,7 +233,8 @@ def test_a_long_runs_page_stays_under_the_cap_with_every_loss_value(tmp_path):
 
 
 def test_a_thinned_page_says_so_and_scrubs_over_its_frames(browser, tmp_path, monkeypatch):
-    """A page thinned to its cap says how many frames of how many steps it shows, and its scrubber ends at the last step."""
+    """A page thinned to its cap says how many frames of how many steps it shows, and its scrubber ends at the last step;
+    where even the curves would not fit, they are thinned too and the page says so."""
     monkeypatch.setattr(nn.recorder, "PAGE_BYTES", 1_000_000)
     rec = long_recording(600)
     path = rec.to_html(tmp_path / "thinned.html")
@@ -243,6 +245,16 @@ def test_a_thinned_page_says_so_and_scrubs_over_its_frames(browser, tmp_path, mo
     assert f"{n} evenly spaced frames of its 600 recorded steps" in note and opened.page.is_visible("#thinned")
     opened.page.keyboard.press("End")
     assert opened.page.inner_text("#step-readout").startswith(f"step 599 (frame {n} of {n})")
+    assert opened.errors == []
+    opened.page.close()
+    monkeypatch.setattr(nn.recorder, "PAGE_BYTES", 150_000)  # even the curves of 3000 steps do not fit
+    rec = long_recording(3000)
+    path = rec.to_html(tmp_path / "curves.html")
+    data = page_json(path)
+    assert path.stat().st_size < 150_000 and data["recorded"] == 3000 and len(data["steps"]) < 3000
+    assert set(data["steps"][k] for k in data["frames"]) >= {0, 2999, 2000}
+    opened = Opened(browser, path)
+    assert f"the curves have {len(data['steps'])} evenly spaced steps" in opened.page.inner_text("#thinned")
     assert opened.errors == []
     opened.page.close()
     full = Opened(browser, recorder_with_steps_page(tmp_path))

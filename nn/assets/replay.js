@@ -8,7 +8,7 @@
   // The curves hold every recorded step; the frames (weights, gradients, units) only the recorded
   // steps D.frames, evenly thinned when a long run would make a page too large. CURVES keeps the
   // curves whole; D's per-step arrays become per-frame ones, so the rest of the page reads frame i.
-  const CURVES = {}, RECORDED = D.steps.length;
+  const CURVES = {}, RECORDED = D.recorded, POINTS = D.steps.length;
   for (const key of ["steps", "loss", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy"]) {
     CURVES[key] = D[key];
     D[key] = D.frames.map((k) => CURVES[key][k]);
@@ -738,7 +738,7 @@
     thinned.hidden = N === RECORDED;
     thinned.textContent = `This long run is shown in ${N} evenly spaced frames of its ${RECORDED} recorded steps ` +
       `(the first, the last and the lowest ${D.val ? "validation" : "training"} loss among them) to keep the page ` +
-      "small; the curves have every step.";
+      `small; the curves have ${POINTS === RECORDED ? "every step" : `${POINTS} evenly spaced steps`}.`;
     const scrub = $("scrubber");
     scrub.max = String(N - 1);
     scrub.addEventListener("input", () => setStep(+scrub.value));
