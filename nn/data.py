@@ -126,21 +126,24 @@ def batches(X, y, size: int, seed=None) -> list:
     return [([X[i] for i in order[k:k + size]], [y[i] for i in order[k:k + size]]) for k in range(0, n, size)]
 
 
-def _column_values(X, width: int, where: str):
-    """Check every row of ``X`` has ``width`` finite numbers; the errors name the column, the row and the value."""
+def _finite_rows(X, width: int, where: str, expected: str) -> list:
+    """The rows of ``X`` as lists of floats, or an error naming the row (and column) at fault:
+    a row of another width (``expected`` says why it should be ``width``), a value that is not a
+    number, NaN or an infinity."""
+    rows = []
     for i, row in enumerate(X):
         if not hasattr(row, "__len__") or isinstance(row, (str, bytes)):
             raise TypeError(f"{where}: row {i} must be a sequence of numbers, got {type(row).__name__} {row!r}")
         if len(row) != width:
-            yield i, None
-            continue
+            raise ValueError(f"{where}: row {i} has {len(row)} columns{expected} {width}")
         for j, v in enumerate(row):
             if isinstance(v, bool) or not isinstance(v, numbers.Real):
                 raise TypeError(f"{where}: column {j}, row {i} must be a number, got {type(v).__name__} {v!r}")
             if not math.isfinite(v):
                 raise ValueError(f"{where}: column {j}, row {i} is {float(v)!r}; standardizing needs finite numbers "
                                  "(drop or fill the missing values first)")
-        yield i, row
+        rows.append([float(v) for v in row])
+    return rows
 
 
 def _mean_std(column: list) -> tuple:
@@ -168,23 +171,16 @@ class Standardizer:
         constant column gets std 1."""
         if not hasattr(X, "__len__") or isinstance(X, (str, bytes)) or len(X) == 0:
             raise ValueError(f"Standardizer.fit: X must be a non-empty sequence of rows, got {X!r}")
-        width = len(X[0])
-        rows = []
-        for i, row in _column_values(X, width, "Standardizer.fit"):
-            if row is None:
-                raise ValueError(f"Standardizer.fit: row {i} has {len(X[i])} columns, row 0 has {width}")
-            rows.append([float(v) for v in row])
-        return cls(*zip(*(_mean_std(list(column)) for column in zip(*rows)))) if width else cls([], [])
+        width = len(X[0]) if hasattr(X[0], "__len__") else 0  # not a row: _finite_rows says so
+        rows = _finite_rows(X, width, "Standardizer.fit", ", row 0 has")
+        stats = [_mean_std(list(column)) for column in zip(*rows)]
+        return cls([m for m, _ in stats], [s for _, s in stats])
 
     def transform(self, X) -> list:
         """New rows, each column shifted by the learned mean and divided by the learned std."""
-        width = len(self.mean)
-        out = []
-        for i, row in _column_values(X, width, "Standardizer.transform"):
-            if row is None:
-                raise ValueError(f"Standardizer.transform: row {i} has {len(X[i])} columns; fitted on {width}")
-            out.append([_standardize(float(v), m, s, i, j) for j, (v, m, s) in enumerate(zip(row, self.mean, self.std))])
-        return out
+        rows = _finite_rows(X, len(self.mean), "Standardizer.transform", "; fitted on")
+        return [[_standardize(v, m, s, i, j) for j, (v, m, s) in enumerate(zip(row, self.mean, self.std))]
+                for i, row in enumerate(rows)]
 
     def __repr__(self) -> str:
         return f"Standardizer(mean={self.mean}, std={self.std})"

@@ -82,7 +82,7 @@ class Recorder:
     regression. Non-finite numbers are recorded as None. Pass the step's ``lr`` and the page shows a
     weight's update as -lr * grad; without it, only the change until the next recorded step.
     A page of a long run keeps evenly spaced frames under ``PAGE_BYTES`` (about 20 MB) and says so;
-    its curves keep every recorded step.
+    its curves keep every recorded step (a run too long even for that keeps evenly spaced ones, and says so).
     """
 
     def __init__(self, model, train, val=None, every: int = 1, *, loss_fn=None, example: int = 0) -> None:

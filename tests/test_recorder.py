@@ -255,6 +255,10 @@ def test_a_thinned_page_says_so_and_scrubs_over_its_frames(browser, tmp_path, mo
     assert set(data["steps"][k] for k in data["frames"]) >= {0, 2999, 2000}
     opened = Opened(browser, path)
     assert f"the curves have {len(data['steps'])} evenly spaced steps" in opened.page.inner_text("#thinned")
+    marker = float(opened.page.get_attribute("#loss-chart line.marker", "x1"))
+    opened.page.keyboard.press("End")  # the curves span the chart: the last step's marker is at its right end
+    assert float(opened.page.get_attribute("#loss-chart line.marker", "x1")) > marker + 200
+    assert "2999" in opened.page.text_content("#loss-chart")
     assert opened.errors == []
     opened.page.close()
     full = Opened(browser, recorder_with_steps_page(tmp_path))

@@ -357,7 +357,7 @@
     const log = opts.log && lo > 0;
     const f = log ? Math.log10 : (v) => v;
     if (f(hi) === f(lo)) hi = log ? hi * 10 : lo + 1;
-    const S = CURVES.steps, first = S[0], span = S[RECORDED - 1] - first; // x: the step number
+    const S = CURVES.steps, first = S[0], last = S[POINTS - 1], span = last - first; // x: the step number
     const X = (k) => m.l + (span > 0 ? (S[k] - first) / span : 0.5) * (w - m.l - m.r);
     const Y = (v) => m.t + (1 - (f(v) - f(lo)) / (f(hi) - f(lo))) * (h - m.t - m.b);
     for (const v of [lo, hi]) {
@@ -366,7 +366,7 @@
     }
     el("line", { x1: m.l, x2: m.l, y1: m.t, y2: h - m.b, cls: "axis" }, svg, SVG);
     el("text", { x: m.l, y: h - 3, text: `step ${S[0]}` }, svg, SVG);
-    el("text", { x: w - m.r, y: h - 3, "text-anchor": "end", text: `${S[RECORDED - 1]}${log ? "  (log scale)" : ""}` }, svg, SVG);
+    el("text", { x: w - m.r, y: h - 3, "text-anchor": "end", text: `${last}${log ? "  (log scale)" : ""}` }, svg, SVG);
     for (const s of series) {
       let d = "", pen = false;
       s.values.forEach((v, k) => {
