@@ -160,6 +160,17 @@ def test_standardizer_works_on_any_finite_column(column):
     assert smallest.std[0] > 0 and smallest.transform([[0.0], [1e-323]]) == [[-1.0], [1.0]]
 
 
+def test_standardizer_gives_ordinary_columns_the_plain_formulas_numbers():
+    """On ordinary columns the overflow-safe statistics are bitwise the plain mean and population std."""
+    rng = random.Random(5)
+    for _ in range(200):
+        column = [rng.uniform(-1e3, 1e3) for _ in range(rng.randint(2, 20))]
+        m = math.fsum(column) / len(column)
+        std = math.sqrt(math.fsum((v - m) ** 2 for v in column) / len(column))
+        s = Standardizer.fit([[v] for v in column])
+        assert (s.mean, s.std) == ([m], [std])
+
+
 @pytest.mark.parametrize("X, where", [([[1.0], [math.nan]], "column 0, row 1"), ([[math.nan, 0.0], [1.0, 1.0], [3.0, 2.0]], "column 0, row 0"),
                                       ([[1.0, 2.0], [3.0, math.inf]], "column 1, row 1"), ([[1.0, -math.inf]], "column 1, row 0")])
 def test_standardizer_refuses_nan_and_infinity_naming_the_column_and_row(X, where):
