@@ -478,6 +478,17 @@ def _layer_outputs(model, x):
     return outs
 
 
+def test_page_marks_wrong_exactly_the_rows_nn_accuracy_counts_wrong(browser, moons_page):
+    """At every tenth frame, the rows the page rings as wrong are the ones nn.accuracy (the recorded accuracy) counts."""
+    rec, path = moons_page
+    opened = Opened(browser, path)
+    n = len(rec.train[1])
+    for i in range(0, len(rec.history), 10):
+        right = opened.page.evaluate("(i) => replay.data.train.X.map((x, r) => "
+                                     "replay.predictedRight(replay.forward(i, x).out, replay.data.train.y[r]))", i)
+        assert sum(right) / n == rec.history[i]["train_accuracy"]
+    opened.page.close()
+
 def test_page_chain_rule_paths_are_the_engines(browser, moons_page):
     """For a weight in each layer, the page's path products are trace.paths' and add up to the engine's gradient."""
     rec, path = moons_page
