@@ -31,8 +31,8 @@ _PORT = (900, 690)  # the picture's size in points on a 1400x900 screen, to choo
 MAX_NODES = 300  # the expanded picture and the step table stop being readable beyond this
 FD_MAX_NODES = 200  # finite differences cost two evaluations of the graph per leaf
 MAX_BENDS = 12_000  # the page's two drawings of x + x + ... + x (110 terms) take about a second of CPU
-ADVICE = ("Stepping is for small graphs: step through a shorter expression, or raise max_nodes "
-          "(pass max_nodes=None to wait however long the drawing takes)")
+ADVICE = ("Stepping is for small graphs: step through a shorter expression or one built on fewer inputs, "
+          "or raise max_nodes (max_nodes=None waits however long the drawing takes)")
 
 
 def _advice(order: list) -> str:

@@ -25,6 +25,7 @@ from autograd.stepper import (describe_steps, finite_differences, formula, local
                               page_data, stepper)
 from autograd.strategies import expressions
 from demos.step_through import build as example  # the README's c = tanh(a*b + exp(a))
+from demos.benchmark import reused_leaf_chain  # x + x + ... + x
 
 ROOT = Path(__file__).resolve().parent.parent
 TANH_FORMULA = "d tanh(u)/du = 1 - tanh(u)^2 = 1 - 0.8830^2 = 0.2204"
@@ -500,15 +501,6 @@ def test_browser_inline_notebook_markup_runs_the_page(tmp_path, browser):
         assert frame.locator("body").get_attribute("data-current") == "n2"
     finally:
         page.close()
-
-
-def reused_leaf_chain(terms):
-    """x + x + ... + x: one leaf used by ops ever farther from it."""
-    x = Value(1.5, label="x")
-    y = x
-    for _ in range(terms - 1):
-        y = y + x
-    return y
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from hypothesis import given, settings, strategies as st
 import nn
 from autograd import Value, grad
 from autograd.viz import GraphTooLarge, RendererNotFound, find_renderer, render, to_dot
+from demos.benchmark import reused_leaf_chain  # x + x + ... + x
 
 pytest.importorskip("graphviz")
 
@@ -284,15 +285,6 @@ def test_legend_renders_under_the_graph_in_svg(tmp_path):
     svg = render(example()[2], tmp_path / "g.svg", edge_derivatives=True).read_text()
     ET.fromstring(svg)
     assert "key to this picture" in svg and "output (the root)" in svg
-
-
-def reused_leaf_chain(terms):
-    """x + x + ... + x: one leaf used by ops ever farther from it."""
-    x = Value(1.5, label="x")
-    y = x
-    for _ in range(terms - 1):
-        y = y + x
-    return y
 
 
 def graph_attr(source, name):
