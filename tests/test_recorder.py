@@ -711,6 +711,8 @@ def test_recorder_with_an_optimizer_records_the_update_it_applies():
     assert any(abs(e["update"][k] + e["lr"] * g) > 1e-4 for k, g in e["grads"].items())
     data = rec.page_data()
     assert data["optimizer"] == "Adam" and data["updates"][3] == [e["update"][k] for k in data["params"]]
+    thinned = rec.page_data(frames=[1, 4])  # a long run's page keeps some frames: their updates go with them
+    assert thinned["updates"] == [[applied[k][key] for key in data["params"]] for k in (1, 4)]
     with pytest.raises(TypeError, match="optimizer must be an nn.optim optimizer"):
         nn.Recorder(rec.model, train=rec.train, optimizer="adam")
 
