@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import math
+import random
 import sys
 import warnings
 from dataclasses import dataclass, field
 
-from .engine import Value, apply, contributions, grad, no_grad
+from .engine import Value, apply, as_number, contributions, grad, no_grad
 from .graph import operands, toposort
 from .ops import OPS, RULES
 
-__all__ = ["numerical_grad", "gradcheck", "gradgradcheck", "check_rules", "GradcheckError", "KinkWarning"]
+__all__ = ["numerical_grad", "gradcheck", "gradgradcheck", "check_rules", "taylor_test", "GradcheckError",
+           "KinkWarning"]
 
 CBRT_EPS = sys.float_info.epsilon ** (1 / 3)  # the step that balances truncation and rounding error
 
@@ -242,6 +244,26 @@ def _one_sided(f, inputs, labels, i, h, plus, minus, sig_plus, sig_minus) -> tup
     return (plus - f0) / h, (f0 - minus) / h
 
 
+def _hidden_kink(at, x0: float, h: float, f0: float, plus: float, minus: float, atol: float, rtol: float) -> tuple:
+    """(note, right, left) where the one-sided secants at x0 differ by a jump that does not shrink with
+    the step: a kink no op declared (a user op's abs), which central differences average away so they
+    agree with a rule that is only the average. ("", None, None) where f is smooth there."""
+    def gap(s):
+        right, left = (at(x0 + s) - f0) / s, (f0 - at(x0 - s)) / s
+        return right - left, right, left
+
+    if abs(plus - 2 * f0 + minus) / h <= atol + rtol * (abs(plus - f0) + abs(f0 - minus)) / h:
+        return "", None, None  # the secants at x +- h already agree
+    # Curvature's gap shrinks with the step (eightfold here); a kink's stays the same at every step.
+    gaps = [gap(h / 8 ** k) for k in (1, 2, 3)]
+    (narrow, right, left) = gaps[-1]
+    if abs(narrow) <= atol + rtol * max(abs(left), abs(right)) or \
+            any(abs(g - narrow) > 0.25 * abs(narrow) for g, *_ in gaps):
+        return "", None, None
+    return ("one-sided secants differ, a kink that no op declares (central differences average it away)",
+            right, left)
+
+
 def gradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
     """True when every input's gradient matches finite differences; else GradcheckError with a table."""
     inputs = _check_inputs("gradcheck", inputs)
@@ -258,12 +280,16 @@ def gradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: flo
         minus, sig_minus = _moved("gradcheck", f, inputs, labels, i, x0 - h, _with_kinks)
         row = _judge(Row(labels[i], x0, analytic[i], (plus - minus) / (2 * h), h), atol, rtol)
         if _branches(sig_plus) == _branches(sig_minus) == _branches(sig0):
-            row = _confirm(row, lambda v: _moved("gradcheck", f, inputs, labels, i, v), atol, rtol)
+            at = lambda v: _moved("gradcheck", f, inputs, labels, i, v)  # noqa: E731
+            row = _confirm(row, at, atol, rtol)
+            note, right, left = _hidden_kink(at, x0, h, out.data, plus, minus, atol, rtol)
         else:
             right, left = _one_sided(f, inputs, labels, i, h, plus, minus, sig_plus, sig_minus)
+            note = _kink_note(sig0, sig_plus, sig_minus)
+        if note:
             lo, hi = min(left, right), max(left, right)
             slack = atol + rtol * max(abs(lo), abs(hi))
-            row.kink = _kink_note(sig0, sig_plus, sig_minus)
+            row.kink = note
             row.ok = lo - slack <= row.analytic <= hi + slack
             row.extra = {"left": left, "right": right}
             kinks.append(f"{row.label}: {row.kink}; one-sided derivatives left {left:.6g}, right {right:.6g}, "
@@ -384,3 +410,95 @@ def check_rules(rules: dict | None = None) -> bool:
     if problems:
         raise GradcheckError("check_rules found problems:\n  " + "\n  ".join(problems))
     return True
+
+
+class TaylorRates(tuple):
+    """The rates of ``taylor_test``, one per halving of the step, with ``table`` (also its ``str``) and
+    the ``direction`` d it stepped along."""
+
+    table: str = ""
+    direction: tuple = ()
+
+    def __str__(self) -> str:
+        return self.table
+
+
+TAYLOR_STEPS = 12  # h0, h0/2, ..., h0/2048
+TAYLOR_PASS = 1.5  # rates above this are the h**2 of a right gradient; near 1 is a wrong one
+
+
+def _direction(where: str, inputs: list, direction) -> list:
+    if direction is None:  # fixed, so a failure reproduces; no component near 0, so every input counts
+        rng = random.Random(len(inputs))
+        return [rng.choice((-1.0, 1.0)) * rng.uniform(0.5, 1.0) for _ in inputs]
+    if isinstance(direction, (str, bytes)) or not hasattr(direction, "__iter__"):
+        raise TypeError(f"{where}: direction must be a list of {len(inputs)} numbers, got "
+                        f"{type(direction).__name__} {direction!r}")
+    d = list(direction)
+    if len(d) != len(inputs):
+        raise ValueError(f"{where}: direction has {len(d)} entries but there are {len(inputs)} inputs")
+    d = [as_number(a, f"{where}: direction[{k}]") for k, a in enumerate(d)]
+    if not all(math.isfinite(a) for a in d) or not any(d):
+        raise ValueError(f"{where}: direction must be finite and not all zero, got {d!r}")
+    return d
+
+
+def taylor_test(f, inputs, direction=None, raise_exception: bool = True) -> TaylorRates:
+    """The step-free check: |f(x + h d) - f(x) - h <grad f, d>| falls as h**2 for a right gradient and
+    as h for a wrong one. Returns the rates (about 2 when right); GradcheckError with a table when they
+    fall towards 1 (unless ``raise_exception=False``).
+
+    No step size to tune and no tolerance on the gradient's numbers: the verdict is an exponent.
+    ``f`` may call ``grad`` inside (it is evaluated with recording on).
+    """
+    inputs = _check_inputs("taylor_test", inputs)
+    d = _direction("taylor_test", inputs, direction)
+    out = _call("taylor_test", f, inputs)
+    f0, sig0 = out.data, _branches(_kink_signature(out))
+    gradient = grad(out, inputs)
+    slope = math.fsum(g * a for g, a in zip(gradient, d))
+    x0 = [x.data for x in inputs]
+    # Rounding in f and in x + h d (which f amplifies by its gradient): remainders below it are noise.
+    rounding = 1024 * sys.float_info.epsilon * math.fsum(abs(g * x) for g, x in zip(gradient, x0))
+    h0 = 1e-2 * max(1.0, *(abs(x) for x in x0)) / max(abs(a) for a in d)
+    rows, crossed = [], False
+    try:
+        for k in range(TAYLOR_STEPS):
+            h = h0 / 2 ** k
+            for x, x_, a in zip(inputs, x0, d):
+                x.data = x_ + h * a
+            moved = _call("taylor_test", f, inputs, f"at x + {h:.3g} d")
+            crossed = crossed or _branches(_kink_signature(moved)) != sig0
+            fh = moved.data
+            remainder = abs(fh - f0 - h * slope)
+            noise = rounding + 1024 * sys.float_info.epsilon * (abs(fh) + abs(f0) + abs(h * slope))
+            rows.append((h, fh, remainder, remainder <= noise))
+    finally:
+        for x, x_ in zip(inputs, x0):
+            x.data = x_
+    rates = [math.log2(r0 / r1) for (_, _, r0, n0), (_, _, r1, n1) in zip(rows, rows[1:]) if not (n0 or n1)]
+    table = _taylor_table(rows, slope, d)
+    result = TaylorRates(rates)
+    result.table, result.direction = table, tuple(d)
+    failed = bool(rates) and rates[-1] < TAYLOR_PASS
+    if failed and raise_exception:
+        measured = (rows[-1][1] - f0) / rows[-1][0]
+        why = (" A kink lies between x and x + h d (the nodes of ops with kinks changed branch), so a remainder "
+               "falling as h may be the kink, not the gradient." if crossed else "")
+        raise GradcheckError(
+            f"taylor_test failed: the remainder falls as h^{rates[-1]:.2f}, not h^2, so the gradient is wrong "
+            f"along d: <grad f, d> = {slope:.10g}, but f's slope along d is about {measured:.10g}.{why}\n{table}")
+    return result
+
+
+def _taylor_table(rows: list, slope: float, d: list) -> str:
+    lines = [f"  d = {', '.join(f'{a:.3g}' for a in d)};  <grad f, d> = {slope:.10g}",
+             "  remainder = |f(x + h d) - f(x) - h <grad f, d>|: falls as h^2 (rate 2) when the gradient is "
+             "right, as h (rate 1) when it is wrong",
+             f"  {'h':<10}  {'f(x + h d)':<22}  {'remainder':<10}  rate"]
+    previous = None
+    for h, fh, r, noise in rows:
+        rate = "" if previous is None or noise or previous[3] else f"{math.log2(previous[2] / r):.3f}"
+        lines.append(f"  {h:<10.3e}  {fh:<22.15g}  {r:<10.3e}  {rate or ('(rounding)' if noise else '')}".rstrip())
+        previous = (h, fh, r, noise)
+    return "\n".join(lines)
