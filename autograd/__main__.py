@@ -74,7 +74,7 @@ def parse(text: str) -> ast.AST:
                 raise UsageError(f"operator {type(node.op).__name__} is not allowed at {where}")
             stack.append((node.operand, depth + 1))
         elif isinstance(node, ast.Call):
-            name = node.func.id if isinstance(node.func, ast.Name) else None
+            name = _typed(body, node.func) if isinstance(node.func, ast.Name) else None
             known = functions()
             if name not in known:
                 raise UsageError(f"only these functions can be called: {', '.join(known)} (at {where})")
@@ -89,11 +89,18 @@ def parse(text: str) -> ast.AST:
             if type(node.value) not in (int, float):
                 raise UsageError(f"only numbers are allowed as constants, got {node.value!r} at {where}")
         elif isinstance(node, ast.Name):
-            if node.id in functions():
+            if _typed(body, node) in functions():
                 raise UsageError(f"{node.id} is a function: call it as {node.id}(...) (at {where})")
         else:
             raise UsageError(f"{type(node).__name__} is not allowed in an expression (at {where})")
     return tree.body
+
+
+def _typed(text: str, name: ast.Name) -> str:
+    """A name as typed, written back into the tree: Python's parser folds names by NFKC, so a user
+    op called 'ｅxp' or 'ﬁx' would otherwise be read as exp or fix."""
+    name.id = ast.get_source_segment(text, name) or name.id
+    return name.id
 
 
 def _where(e: SyntaxError, text: str) -> str:
