@@ -52,18 +52,21 @@ def _outputs(where: str, out, many: bool) -> list:
     """f's result as a list of Values; TypeError naming what f returned otherwise."""
     if isinstance(out, Value):
         return [out]
-    if many and isinstance(out, (list, tuple)) and out and all(isinstance(o, Value) for o in out):
-        return list(out)
+    if many and isinstance(out, (list, tuple)):
+        bad = [(k, o) for k, o in enumerate(out) if not isinstance(o, Value)]
+        if out and not bad:
+            return list(out)
+        got = f"{type(bad[0][1]).__name__} {reprlib.repr(bad[0][1])} at position {bad[0][0]}" if bad else "[]"
+    else:
+        got = f"{type(out).__name__} {reprlib.repr(out)}"
     wanted = "a Value or a non-empty list of Values" if many else "a Value"
-    bad = next((f"{type(o).__name__} {reprlib.repr(o)} at position {k}" for k, o in enumerate(out)
-                if not isinstance(o, Value)), "an empty list") if isinstance(out, (list, tuple)) and many else \
-        f"{type(out).__name__} {reprlib.repr(out)}"
-    raise TypeError(f"{where}: f must return {wanted}, got {bad} (use the Values f is given, "
+    raise TypeError(f"{where}: f must return {wanted}, got {got} (use the Values f is given, "
                     f"and Value's operators and methods, to compute it)")
 
 
-def _vector(where: str, v, n: int, what: str) -> list:
-    """``v`` as n numbers or Values (``None`` means 1.0 where n is 1); ValueError on a wrong length."""
+def _vector(where: str, v, n: int, what: str, create_graph: bool) -> list:
+    """``v`` as n numbers (``None`` means 1.0 where n is 1); ValueError on a wrong length. Values stay
+    Values with ``create_graph`` (results may depend on them), else count as their numbers."""
     if v is None:
         if n != 1:
             raise ValueError(f"{where}: v is required when there are {n} {what}s (one entry per {what})")
@@ -77,7 +80,8 @@ def _vector(where: str, v, n: int, what: str) -> list:
     if len(v) != n:
         raise ValueError(f"{where}: v has {len(v)} entries but there {'is' if n == 1 else 'are'} {n} {what}"
                          f"{'s' * (n != 1)}; give one entry per {what}")
-    return [x if isinstance(x, Value) else as_number(x, f"{where}: v[{k}]") for k, x in enumerate(v)]
+    return [(x if create_graph else x.data) if isinstance(x, Value) else as_number(x, f"{where}: v[{k}]")
+            for k, x in enumerate(v)]
 
 
 def _dot(v: list, xs) -> Value:
@@ -117,7 +121,7 @@ def vjp(f, inputs, v=None, create_graph: bool = False) -> tuple:
     xs = _leaves("vjp", inputs, create_graph)
     out = f(*xs)
     outs = _outputs("vjp", out, many=True)
-    v = _vector("vjp", v, len(outs), "output")
+    v = _vector("vjp", v, len(outs), "output", create_graph)
     result = list(grad(_dot(v, outs), xs, create_graph))
     values = _plain(outs, create_graph)
     return (values[0] if isinstance(out, Value) else values), result
@@ -132,15 +136,12 @@ def jvp(f, inputs, v=None, create_graph: bool = False) -> tuple:
     from .forward import Dual
 
     xs = _leaves("jvp", inputs, create_graph)
-    v = _vector("jvp", v, len(xs), "input")
+    v = _vector("jvp", v, len(xs), "input", create_graph)
     if create_graph:
         out = f(*xs)
         outs = _outputs("jvp", out, many=True)
         tangents = [_dot(v, grad(o, xs, create_graph=True)) for o in outs]
         return (outs[0] if isinstance(out, Value) else outs), (tangents[0] if isinstance(out, Value) else tangents)
-    if any(isinstance(a, Value) for a in v):
-        raise TypeError("jvp: v holds a Value; forward mode carries numbers, so pass v as numbers "
-                        "(or use create_graph=True to get results that depend on Values)")
     duals = [Dual(x.data, a) for x, a in zip(xs, v)]
     try:
         out = f(*duals)
@@ -160,7 +161,7 @@ def vhp(f, inputs, v, create_graph: bool = False) -> tuple:
     """(f's output, v^T H): the gradient of <grad f, v>, by two reverse passes whatever the number of inputs."""
     xs = _leaves("vhp", inputs, create_graph)
     out = _one("vhp", f, xs)
-    v = _vector("vhp", v, len(xs), "input")
+    v = _vector("vhp", v, len(xs), "input", create_graph)
     first = grad(out, xs, create_graph=True)
     return (out if create_graph else out.data), list(grad(_dot(v, first), xs, create_graph))
 
@@ -174,7 +175,7 @@ def hvp(f, inputs, v, create_graph: bool = False) -> tuple:
     """
     xs = _leaves("hvp", inputs, create_graph)
     out = _one("hvp", f, xs)
-    v = _vector("hvp", v, len(xs), "input")
+    v = _vector("hvp", v, len(xs), "input", create_graph)
     first = grad(out, xs, create_graph=True)
     tangent = _tangents(first, dict(zip(xs, v)), create_graph)
     zero = Value(0.0) if create_graph else 0.0
