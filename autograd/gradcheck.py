@@ -16,7 +16,7 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 
-from .engine import Value, apply, as_number, call_rule, contributions, enable_grad, grad, no_grad
+from .engine import Value, apply, as_number, call_rule, contributions, enable_grad, grad, no_grad, reverse_pass
 from .graph import operands, toposort
 from .ops import OPS, RULES
 
@@ -444,6 +444,8 @@ class TaylorRates(tuple):
 
 
 TAYLOR_STEPS = 12  # h0, h0/2, ..., h0/2048
+TAYLOR_MORE = 12  # further halvings while the remainder is still changing sign near the end
+TAYLOR_NOISE = 2.0 ** 16 * sys.float_info.epsilon  # remainders this close to rounding are not trusted for a rate
 TAYLOR_PASS = 1.5  # rates above this are the h**2 of a right gradient; near 1 is a wrong one
 
 
@@ -478,37 +480,73 @@ def taylor_test(f, inputs, direction=None, raise_exception: bool = True) -> Tayl
     gradient = grad(out, inputs)
     slope = math.fsum(g * a for g, a in zip(gradient, d))
     x0 = [x.data for x in inputs]
-    # Rounding in f and in x + h d (which f amplifies by its gradient): remainders below it are noise.
-    rounding = 1024 * sys.float_info.epsilon * math.fsum(abs(g * x) for g, x in zip(gradient, x0))
+    # Rounding of every node v (inputs included), amplified by df/dv: remainders below it are noise
+    # (log(exp(x)) near 0 is about 1e-5, but its exp node is about 1 and rounds at 1e-16).
+    walk = reverse_pass(out, 1.0)
+    sensitivity = next(walk)
+    for _ in walk:
+        pass
+    rounding = TAYLOR_NOISE * math.fsum(
+        abs(v.data * g) for v, g in sensitivity.items() if math.isfinite(v.data * g))
     h0 = 1e-2 * max(1.0, *(abs(x) for x in x0)) / max(abs(a) for a in d)
-    rows, crossed = [], False
+    rows, crossed = [], False  # rows: (h, f(x + h d), signed remainder, at rounding level)
     try:
-        for k in range(TAYLOR_STEPS):
+        for k in range(TAYLOR_STEPS + TAYLOR_MORE):
+            if k >= TAYLOR_STEPS and (rows[-1][3] or _settled(rows)):
+                break
             h = h0 / 2 ** k
             for x, x_, a in zip(inputs, x0, d):
                 x.data = x_ + h * a
             moved = _call("taylor_test", f, inputs, f"at x + {h:.3g} d")
             crossed = crossed or _branches(_kink_signature(moved)) != sig0
             fh = moved.data
-            remainder = abs(fh - f0 - h * slope)
-            noise = rounding + 1024 * sys.float_info.epsilon * (abs(fh) + abs(f0) + abs(h * slope))
-            rows.append((h, fh, remainder, remainder <= noise))
+            remainder = fh - f0 - h * slope
+            noise = rounding + TAYLOR_NOISE * (abs(fh) + abs(f0) + abs(h * slope))
+            rows.append((h, fh, remainder, abs(remainder) <= noise))
     finally:
         for x, x_ in zip(inputs, x0):
             x.data = x_
-    rates = [math.log2(r0 / r1) for (_, _, r0, n0), (_, _, r1, n1) in zip(rows, rows[1:]) if not (n0 or n1)]
+    rates = [r for r in map(_rate, rows, rows[1:]) if r is not None]
     table = _taylor_table(rows, slope, d)
     result = TaylorRates(rates)
     result.table, result.direction = table, tuple(d)
-    failed = bool(rates) and rates[-1] < TAYLOR_PASS
-    if failed and raise_exception:
-        measured = (rows[-1][1] - f0) / rows[-1][0]
+    run = _final_run(rows)
+    verdict = _rate(*run[-2:]) if len(run) >= 3 else None
+    if verdict is not None and verdict < TAYLOR_PASS and raise_exception:
+        measured = (run[-1][1] - f0) / run[-1][0]
         why = (" A kink lies between x and x + h d (the nodes of ops with kinks changed branch), so a remainder "
                "falling as h may be the kink, not the gradient." if crossed else "")
         raise GradcheckError(
-            f"taylor_test failed: the remainder falls as h^{rates[-1]:.2f}, not h^2, so the gradient is wrong "
+            f"taylor_test failed: the remainder falls as h^{verdict:.2f}, not h^2, so the gradient is wrong "
             f"along d: <grad f, d> = {slope:.10g}, but f's slope along d is about {measured:.10g}.{why}\n{table}")
     return result
+
+
+def _rate(a: tuple, b: tuple) -> float | None:
+    """log2 of how much the remainder fell from step a to step b (half as long); None where either is
+    rounding or the remainder changed sign (two terms of the expansion cancelling: no rate there)."""
+    if a[3] or b[3] or (a[2] > 0) != (b[2] > 0):
+        return None
+    return math.log2(a[2] / b[2])
+
+
+def _final_run(rows: list) -> list:
+    """The last stretch of measurable remainders of one sign (rounding at the very end left out): the
+    verdict is its last rate, and only when it holds three remainders, i.e. past any cancellation."""
+    end = len(rows)
+    while end and rows[end - 1][3]:
+        end -= 1
+    start = end - 1
+    while start > 0 and not rows[start - 1][3] and (rows[start - 1][2] > 0) == (rows[end - 1][2] > 0):
+        start -= 1
+    return rows[max(start, 0):end]
+
+
+def _settled(rows: list) -> bool:
+    """The last four remainders are measurable and of one sign: past any cancellation between the
+    expansion's terms, so the last rate is the asymptotic one."""
+    last = rows[-4:]
+    return len(last) == 4 and not any(r[3] for r in last) and len({r[2] > 0 for r in last}) == 1
 
 
 def _taylor_table(rows: list, slope: float, d: list) -> str:
@@ -516,9 +554,13 @@ def _taylor_table(rows: list, slope: float, d: list) -> str:
              "  remainder = |f(x + h d) - f(x) - h <grad f, d>|: falls as h^2 (rate 2) when the gradient is "
              "right, as h (rate 1) when it is wrong",
              f"  {'h':<10}  {'f(x + h d)':<22}  {'remainder':<10}  rate"]
-    previous = None
-    for h, fh, r, noise in rows:
-        rate = "" if previous is None or noise or previous[3] else f"{math.log2(previous[2] / r):.3f}"
-        lines.append(f"  {h:<10.3e}  {fh:<22.15g}  {r:<10.3e}  {rate or ('(rounding)' if noise else '')}".rstrip())
-        previous = (h, fh, r, noise)
+    for k, (h, fh, r, noise) in enumerate(rows):
+        if noise:
+            note = "(rounding)"
+        elif k == 0 or rows[k - 1][3]:
+            note = ""
+        else:
+            rate = _rate(rows[k - 1], rows[k])
+            note = "(sign change)" if rate is None else f"{rate:.3f}"
+        lines.append(f"  {h:<10.3e}  {fh:<22.15g}  {abs(r):<10.3e}  {note}".rstrip())
     return "\n".join(lines)

@@ -4,7 +4,7 @@ import math
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 
 from autograd import Value, define_op, functional as F, grad
 from autograd.engine import apply
@@ -232,6 +232,7 @@ def test_hessian_of_two_separate_quadratics_has_zero_cross_blocks():
     assert [len(r[:5]) for r in H[:5]] == [5] * 5 and [len(r[5:]) for r in H[5:]] == [2] * 2
 
 
+@settings(deadline=None)  # a few ms per example, more on a loaded machine
 @given(expressions(max_leaves=3))
 def test_products_agree_with_the_matrices_on_random_graphs(expr):
     """hvp is H v, vhp is v^T H, jvp (forward mode) is J v, vjp is v^T J, and H is symmetric to rounding."""

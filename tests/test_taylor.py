@@ -3,7 +3,7 @@
 import math
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 
 from autograd import Value, define_op, grad
 from autograd.gradcheck import TAYLOR_STEPS, GradcheckError, gradgradcheck, taylor_test
@@ -19,6 +19,7 @@ def off_by(f, factor):
     return wrong
 
 
+@settings(deadline=None)  # a few ms per example, more on a loaded machine
 @given(expressions())
 def test_a_right_gradient_gives_rates_near_two_and_a_three_percent_error_is_caught(expr):
     """On random graphs the last rate of a right gradient is above 1.5 (about 2), and the same graph with
@@ -37,8 +38,8 @@ def test_the_table_shows_steps_remainders_and_rates():
     rates = taylor_test(lambda x, y: (x * y).tanh(), [Value(0.3), Value(0.7)])
     text = str(rates)
     assert "<grad f, d> =" in text and "remainder" in text and len(text.splitlines()) == 3 + TAYLOR_STEPS
-    assert len(rates) == TAYLOR_STEPS - 1 and all(abs(r - 2.0) < 0.05 for r in rates)
-    assert text.splitlines()[-1].rstrip().endswith(f"{rates[-1]:.3f}")
+    assert len(rates) >= 8 and all(abs(r - 2.0) < 0.05 for r in rates)
+    assert [line.split()[-1] for line in text.splitlines()[4:4 + len(rates)]] == [f"{r:.3f}" for r in rates]
 
 
 def test_a_wrong_user_rule_fails_with_the_measured_slope():
