@@ -269,8 +269,8 @@ def apply(op: str, *args):
     kind = type(other)  # forward.Dual and the like: lift numbers, then use its operators and methods
     if not spec.builtin:
         if not hasattr(kind, "apply_op"):
-            raise TypeError(f"{op}: input {args.index(other)} must be a number or a Value, got {kind.__name__} "
-                            f"{reprlib.repr(other)}")
+            k = next(k for k, a in enumerate(args) if a is other)
+            raise TypeError(f"{op}: input {k} must be a number or a Value, got {kind.__name__} {reprlib.repr(other)}")
         return kind.apply_op(spec, *(a if isinstance(a, kind) else kind(a) for a in args))
     args = tuple(a if isinstance(a, kind) else kind(a) for a in args)
     if spec.symbol:
@@ -502,20 +502,20 @@ def _checked(op: str, rule):
     return checked
 
 
-_trusted = ({}, {})  # (RULES as backward_rules last saw it, what backward calls for each key)
+_trusted = (-1, {})  # (RULES.changes when built, what a float backward pass calls for each op key)
 
 
 def backward_rules() -> dict:
     """Op key -> the function a float backward pass calls: a built-in op's own rule (trusted, the hot
     path pays nothing), any other rule (a user op's, or one put into RULES by hand) wrapped in
-    ``call_rule``. Rebuilt when RULES has changed (one dict comparison per pass)."""
+    ``call_rule``. Rebuilt when RULES has changed."""
     global _trusted
-    seen, calls = _trusted
-    if seen != RULES:
-        seen = dict(RULES)  # one atomic copy, should another thread define an op meanwhile
+    changes, calls = _trusted
+    if changes != RULES.changes:
+        changes = RULES.changes
         calls = {k: r if k in OPS and OPS[k].builtin and OPS[k].rule is r else _checked(k, r)
-                 for k, r in seen.items()}
-        _trusted = (seen, calls)  # rebound, never mutated: a pass running in another thread keeps its table
+                 for k, r in dict(RULES).items()}  # one atomic copy, should another thread define an op
+        _trusted = (changes, calls)  # rebound, never mutated: a pass running in another thread keeps its table
     return calls
 
 

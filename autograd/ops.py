@@ -65,8 +65,31 @@ class Op:
         return tuple(lo + (0.37 + 0.3 * k) * (hi - lo) for k, ((lo, hi), *_) in enumerate(self.domain))
 
 
+class RuleTable(dict):
+    """The dict of RULES, counting its changes in ``changes``, so ``engine.backward_rules`` rebuilds
+    its table only when a rule was added, replaced or removed (comparing the dicts on every pass
+    cost about 9% of a three-node backward)."""
+
+    changes = 0
+
+
+def _counted(name: str):
+    change = getattr(dict, name)
+
+    def counted(self, *args, **kwargs):
+        try:
+            return change(self, *args, **kwargs)
+        finally:  # after the change: a pass that reads the old count uses the old table once
+            self.changes += 1
+    counted.__name__ = counted.__qualname__ = name
+    return counted
+
+
+for _name in ("__setitem__", "__delitem__", "__ior__", "pop", "popitem", "clear", "update", "setdefault"):
+    setattr(RuleTable, _name, _counted(_name))
+
 OPS: dict = {}
-RULES: dict = {}
+RULES: RuleTable = RuleTable()
 
 
 def register(op: Op) -> Op:

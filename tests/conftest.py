@@ -3,7 +3,11 @@ HYPOTHESIS_PROFILE=dev (quick) or HYPOTHESIS_PROFILE=thorough (hunting) to pick 
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from autograd import define_op
+from autograd.ops import OPS, RULES
 
 settings.register_profile("dev", max_examples=20, deadline=None)
 settings.register_profile("thorough", max_examples=2000, deadline=None,
@@ -11,3 +15,18 @@ settings.register_profile("thorough", max_examples=2000, deadline=None,
 
 if os.environ.get("HYPOTHESIS_PROFILE"):
     settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
+
+
+@pytest.fixture
+def user_op():
+    """define_op for one test: the ops it defines leave the table when the test ends."""
+    made = []
+
+    def define(name, forward, backward, **kw):
+        made.append(name)
+        return define_op(name, forward, backward, **kw)
+
+    yield define
+    for name in made:
+        OPS.pop(name, None)
+        RULES.pop(name, None)

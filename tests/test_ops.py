@@ -46,20 +46,6 @@ def softsign_wrong(g, x, out):
     return (g / (1.0 + abs(x)),)
 
 
-@pytest.fixture
-def user_op():
-    made = []
-
-    def define(name, forward, backward, **kw):
-        made.append(name)
-        return define_op(name, forward, backward, **kw)
-
-    yield define
-    for name in made:
-        OPS.pop(name, None)
-        RULES.pop(name, None)
-
-
 def test_a_user_op_works_everywhere_a_builtin_does(user_op, tmp_path):
     """backward, grad (twice), pictures, trace, compile_graph, gradcheck, check_rules and strategies all take it."""
     s = user_op("softsign_t", softsign, softsign_backward, domain=(((-3.0, 3.0),),))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import find, settings
 
-from autograd import Value, define_op, grad, no_grad, trace
+from autograd import Value, define_op, grad, trace
 from autograd import compile as compiled
 from autograd.__main__ import main as cli
 from autograd.compile import compile_graph
@@ -19,20 +19,6 @@ from autograd.strategies import expressions
 
 UNIT = (((0.5, 2.0),),)  # a test domain for one input
 PAIR = (((0.5, 2.0),), ((0.5, 2.0),))
-
-
-@pytest.fixture
-def user_op():
-    made = []
-
-    def define(name, forward, backward, **kw):
-        made.append(name)
-        return define_op(name, forward, backward, **kw)
-
-    yield define
-    for name in made:
-        OPS.pop(name, None)
-        RULES.pop(name, None)
 
 
 # Every path that runs a rule: each returns the gradients of build(*leaves) at xs as plain numbers.
