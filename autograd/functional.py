@@ -148,7 +148,8 @@ def jvp(f, inputs, v=None, create_graph: bool = False) -> tuple:
     except (AttributeError, TypeError) as e:
         raise TypeError(f"jvp: f failed on forward-mode dual numbers ({type(e).__name__}: {e}); jvp calls f "
                         f"with autograd.forward.Dual inputs, so f may use only Value's operators and methods "
-                        f"(not .data, grad or no_grad); create_graph=True computes J v by reverse passes instead") from e
+                        f"(not .data, grad or no_grad); create_graph=True computes J v by reverse passes "
+                        f"instead") from e
     if isinstance(out, Dual):
         return out.val, out.der
     if isinstance(out, (list, tuple)) and out and all(isinstance(o, Dual) for o in out):

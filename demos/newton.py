@@ -114,8 +114,9 @@ def second_derivative_graph(path, x0: float = 0.5):
     (d2y,) = grad(dy, [x], create_graph=True)
     d2y.label = "d2y/dx2"
     exact = -2 * math.tanh(x0) * (1 - math.tanh(x0) ** 2)
-    viz.render(d2y, path, rankdir="TB", show_grad=False, caption=f"d2/dx2 tanh(x) at x = {x0}: {d2y.data:.6f} (exact -2 tanh(x) (1 - tanh(x)^2) "
-                                  f"= {exact:.6f})")
+    caption = (f"d2/dx2 tanh(x) at x = {x0}: {d2y.data:.6f} "
+               f"(exact -2 tanh(x) (1 - tanh(x)^2) = {exact:.6f})")
+    viz.render(d2y, path, rankdir="TB", show_grad=False, caption=caption)
     return d2y, path
 
 

@@ -6,9 +6,9 @@ import random
 import pytest
 from hypothesis import given, settings
 
-from autograd import Value, define_op, functional as F, grad
+from autograd import Value, functional as F, grad
 from autograd.engine import apply
-from autograd.ops import OPS, RULES
+from autograd.ops import OPS
 from autograd.strategies import expressions
 
 BUILTIN = sorted(k for k, op in OPS.items() if op.builtin)
@@ -129,25 +129,21 @@ def softsign_backward(g, x, out):
     return (g / (1.0 + abs(x)) ** 2,)
 
 
-def test_user_ops_match_torch():
+def test_user_ops_match_torch(user_op):
     """A define_op op's Hessian, hvp, vhp, vjp, Jacobian and jvp (forward mode through its reverse rule,
     and from recorded rows) equal PyTorch's on the same formula."""
     torch = pytest.importorskip("torch")
-    op = define_op("softsign_fn", softsign, softsign_backward, domain=(((-3.0, 3.0),),))
-    try:
-        for point in (0.7, -1.3, 0.0):
-            xs, v = [point, 1.5], [1.0, -0.5]
-            theirs = torch_everything(torch, lambda a, z: (a / (1 + a.abs())) * z, xs, v)
-            fn = lambda a, z: op(a) * z  # noqa: E731
-            for name, got in (("hessian", F.hessian(fn, xs)), ("hvp", F.hvp(fn, xs, v)[1]),
-                              ("vhp", F.vhp(fn, xs, v)[1]), ("vjp", F.vjp(fn, xs, -0.75)[1]),
-                              ("jacobian", F.jacobian(fn, xs))):
-                assert all(same(a, b) for a, b in zip(flat(got), flat(theirs[name]))), (name, point)
-            assert math.isclose(F.jvp(fn, xs, v)[1], theirs["jvp"][0], rel_tol=1e-12)  # forward mode
-            assert math.isclose(F.jvp(fn, xs, v, create_graph=True)[1].data, theirs["jvp"][0], rel_tol=1e-12)
-    finally:
-        OPS.pop("softsign_fn")
-        RULES.pop("softsign_fn")
+    op = user_op("softsign_fn", softsign, softsign_backward, domain=(((-3.0, 3.0),),))
+    for point in (0.7, -1.3, 0.0):
+        xs, v = [point, 1.5], [1.0, -0.5]
+        theirs = torch_everything(torch, lambda a, z: (a / (1 + a.abs())) * z, xs, v)
+        fn = lambda a, z: op(a) * z  # noqa: E731
+        for name, got in (("hessian", F.hessian(fn, xs)), ("hvp", F.hvp(fn, xs, v)[1]),
+                          ("vhp", F.vhp(fn, xs, v)[1]), ("vjp", F.vjp(fn, xs, -0.75)[1]),
+                          ("jacobian", F.jacobian(fn, xs))):
+            assert all(same(a, b) for a, b in zip(flat(got), flat(theirs[name]))), (name, point)
+        assert math.isclose(F.jvp(fn, xs, v)[1], theirs["jvp"][0], rel_tol=1e-12)  # forward mode
+        assert math.isclose(F.jvp(fn, xs, v, create_graph=True)[1].data, theirs["jvp"][0], rel_tol=1e-12)
 
 
 def gaussian_matrix(rows, cols, seed):
@@ -301,7 +297,8 @@ def test_the_callers_values_are_left_alone():
 def test_numbers_of_every_kind_are_inputs():
     """ints, bools, numpy scalars and Values mix as inputs; a single number is one input."""
     np = pytest.importorskip("numpy")
-    assert F.jacobian(lambda a, b, c, d: a * b * c * d, [2, True, np.float64(3.0), Value(0.5)]) == [[1.5, 3.0, 1.0, 6.0]]
+    mixed = [2, True, np.float64(3.0), Value(0.5)]
+    assert F.jacobian(lambda a, b, c, d: a * b * c * d, mixed) == [[1.5, 3.0, 1.0, 6.0]]
     assert F.hessian(lambda a: a ** 3, 2.0) == [[12.0]]
 
 

@@ -1,13 +1,13 @@
 """gradcheck.taylor_test: the step-free check, whose verdict is the rate at which the Taylor remainder falls."""
 
 import math
+import warnings
 
 import pytest
 from hypothesis import assume, given, settings
 
-from autograd import Value, define_op, grad
-from autograd.gradcheck import TAYLOR_STEPS, GradcheckError, gradgradcheck, taylor_test
-from autograd.ops import OPS, RULES
+from autograd import Value, grad
+from autograd.gradcheck import TAYLOR_STEPS, GradcheckError, KinkWarning, gradcheck, gradgradcheck, taylor_test
 from autograd.strategies import expressions
 
 
@@ -42,17 +42,13 @@ def test_the_table_shows_steps_remainders_and_rates():
     assert [line.split()[-1] for line in text.splitlines()[4:4 + len(rates)]] == [f"{r:.3f}" for r in rates]
 
 
-def test_a_wrong_user_rule_fails_with_the_measured_slope():
+def test_a_wrong_user_rule_fails_with_the_measured_slope(user_op):
     """A user op whose rule is 3% off fails, the message naming <grad f, d> and the measured slope."""
-    op = define_op("tanh_off", math.tanh, lambda g, x, out: (g * (1.0 - out * out) * 1.03,))
-    try:
-        with pytest.raises(GradcheckError, match=r"<grad f, d> = .*but f's slope along d is about"):
-            taylor_test(lambda x: op(x) * 2.0, [Value(0.4)])
-        rates = taylor_test(lambda x: op(x) * 2.0, [Value(0.4)], raise_exception=False)
-        assert abs(rates[-1] - 1.0) < 0.1
-    finally:
-        OPS.pop("tanh_off")
-        RULES.pop("tanh_off")
+    op = user_op("tanh_off", math.tanh, lambda g, x, out: (g * (1.0 - out * out) * 1.03,))
+    with pytest.raises(GradcheckError, match=r"<grad f, d> = .*but f's slope along d is about"):
+        taylor_test(lambda x: op(x) * 2.0, [Value(0.4)])
+    rates = taylor_test(lambda x: op(x) * 2.0, [Value(0.4)], raise_exception=False)
+    assert abs(rates[-1] - 1.0) < 0.1
 
 
 def test_a_linear_function_has_only_rounding_in_its_remainder():
@@ -93,24 +89,16 @@ def test_inputs_are_restored_and_bad_directions_refused():
         taylor_test(lambda a, b: 3.0, [x, y])
 
 
-def test_gradcheck_reports_a_kink_no_op_declares():
+def test_gradcheck_reports_a_kink_no_op_declares(user_op):
     """At 0, an abs defined without kinks has central difference 0, agreeing with a zero rule; gradcheck
     also measures the one-sided secants there and says so (a KinkWarning with left -1 and right 1), and a
     rule outside them fails; a smooth function with large curvature raises no such warning."""
-    from autograd.gradcheck import KinkWarning, gradcheck
-
-    flat = define_op("abs_flat", abs, lambda g, x, out: (g * 0.0,))
-    steep = define_op("abs_steep", abs, lambda g, x, out: (g * 5.0,))
-    try:
-        with pytest.warns(KinkWarning, match="one-sided secants differ.*left -1, right 1, analytic 0 lies between"):
-            assert gradcheck(lambda x: flat(x), [Value(0.0, "x")])
-        with pytest.raises(GradcheckError, match="left -1, right 1, analytic 5 lies outside them"):
-            gradcheck(lambda x: steep(x), [Value(0.0, "x")])
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", KinkWarning)
-            assert gradcheck(lambda x: (x * 5.0).exp() + (x * 40.0).sin(), [Value(0.0, "x")])
-    finally:
-        for name in ("abs_flat", "abs_steep"):
-            OPS.pop(name)
-            RULES.pop(name)
+    flat = user_op("abs_flat", abs, lambda g, x, out: (g * 0.0,))
+    steep = user_op("abs_steep", abs, lambda g, x, out: (g * 5.0,))
+    with pytest.warns(KinkWarning, match="one-sided secants differ.*left -1, right 1, analytic 0 lies between"):
+        assert gradcheck(lambda x: flat(x), [Value(0.0, "x")])
+    with pytest.raises(GradcheckError, match="left -1, right 1, analytic 5 lies outside them"):
+        gradcheck(lambda x: steep(x), [Value(0.0, "x")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", KinkWarning)
+        assert gradcheck(lambda x: (x * 5.0).exp() + (x * 40.0).sin(), [Value(0.0, "x")])
