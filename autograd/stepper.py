@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from .engine import Value, apply, as_value as _check_value, contributions, enable_grad, no_grad, reverse_pass
+from .engine import (Value, apply, as_value as _check_value, contributions, enable_grad, made_by_backward, no_grad,
+                     reverse_pass)
 from .graph import operands, toposort
 from .ops import OPS, fmt
 
@@ -419,6 +420,7 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
         nodes.append({
             "id": f"n{i}", "name": names[node], "label": node.label, "op": node.op,
             "kind": node_kind(node, root),
+            "by_backward": made_by_backward(node),  # recorded by grad(..., create_graph=True)
             "formula": _node_formula(node, names) if node.op else "",
             "data": fmt(node.data),
             "parents": [index[a] for a in operands(node) if type(a) is not float],

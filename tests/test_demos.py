@@ -34,10 +34,11 @@ def pictures(out):
     ("activations", ["--quick"], ["activations.png"]),
     ("exploding", ["--quick"], ["exploding.png"]),
     ("gradient_cost", ["--quick"], ["gradient_cost.png"]),
+    ("newton", ["--quick"], ["newton_d2tanh.svg", "newton_paths.png"]),
 ])
 def test_demo_runs_and_writes_valid_pictures(tmp_path, capsys, name, argv, expected):
     """Each demo's main() exits 0, prints where its pictures and replay pages went, and they are valid."""
-    if name in ("moons", "graph_demo"):
+    if name in ("moons", "graph_demo", "newton"):
         pytest.importorskip("graphviz")
     module = importlib.import_module(f"demos.{name}")
     assert module.main(argv + ["--out", str(tmp_path)]) == 0
@@ -321,3 +322,29 @@ def test_gradient_cost_methods_agree_and_extrapolate_only_past_the_limit():
     fd, fwd, rev = results.values()
     assert [r[2] for r in fd] == [True, True, False] and all(r[2] for r in rev)
     assert math.isclose(fd[2][1], fd[1][1] * (gc.count(4) / gc.count(2)) ** 2)
+
+
+def test_newton_lands_in_a_handful_of_steps_where_gradient_descent_needs_thousands():
+    """Newton's method with autograd.functional's Hessian reaches (1, 1) exactly within 8 steps from (-1.2, 1);
+    gradient descent at its stable rate is still short of 0.001 after 2,000 steps."""
+    from demos import newton
+
+    path = newton.newton()
+    assert len(path) - 1 <= 8 and newton.error(path[-1]) < 1e-12
+    assert newton.error(path[2]) > 1.0  # no luck involved: the second step lands far from the minimum
+    gd = newton.gradient_descent(1.8e-3, 2000, 1e-3)
+    assert len(gd) == 2001 and newton.error(gd[-1]) > 1e-3
+
+
+def test_newton_demo_draws_the_second_derivative_graph_with_its_value(tmp_path):
+    """The second-derivative picture's root is d2/dx2 tanh at 0.5 (exactly -2 tanh (1 - tanh^2)) and the
+    picture marks nodes made by a backward pass."""
+    pytest.importorskip("graphviz")
+    import math
+
+    from demos import newton
+
+    d2y, path = newton.second_derivative_graph(tmp_path / "d2.svg")
+    t = math.tanh(0.5)
+    assert d2y.data == pytest.approx(-2 * t * (1 - t * t), rel=1e-15)
+    assert "made by a backward pass" in path.read_text()
