@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .engine import Value, as_number, as_value, contributions, record_hook, reverse_pass
-from .graph import operands, toposort
+from .graph import PASS_LOCK, operands, toposort
 from . import ops
 from .ops import call_text, finite, fmt
 from .stepper import chain_rule_line
@@ -82,17 +82,33 @@ def steps(root: Value, grad: float = 1.0):
 
     Run to the end, it leaves exactly what ``root.backward(grad)`` leaves. Nodes whose upstream
     gradient is 0 are skipped, as in backward (a zero upstream gradient contributes nothing).
+    Threads sharing leaves lose nothing: each step changes ``.grad`` under backward's lock.
     """
     as_value(root, "steps")
     seed = as_number(grad, "steps(grad=...)")
     order = toposort(root)
-    walk = _walk(root, seed, order)
-    for node in order:
-        if node.op:
-            node.grad = 0.0
-    root.grad = seed + (0.0 if root.op else root.grad)
+    # Each change holds backward's lock, but no lock is held across a yield: a generator paused (a
+    # debugger, a page) or dropped unfinished would block every other thread's backward for good.
+    # So another thread may add to a shared leaf between two steps; that addition is kept.
+    with PASS_LOCK:
+        walk = _walk(root, seed, order)
+        for node in order:
+            if node.op:
+                node.grad = 0.0
+        root.grad = seed + (0.0 if root.op else root.grad)
+    others: dict = {}  # leaf -> what other passes added to it since this one began
     for step in walk:
-        step.parent.grad = step.after
+        p = step.parent
+        with PASS_LOCK:
+            if p.op:
+                p.grad = step.after
+            else:  # a leaf: keep what other threads added since this pass's previous step
+                added = others.get(p, 0.0)
+                now, expected = p.grad, step.before + added if added else step.before
+                if now != expected and (now == now or expected == expected):  # NaN stays NaN either way
+                    added = others[p] = added + (now - expected)
+                p.grad = step.after + added if added else step.after
+                step.before, step.after = now, p.grad
         yield step
 
 
@@ -311,7 +327,8 @@ STEP_KEY = {"#fdba74": "its rule runs in this step",  # render_steps' highlight 
 RULE_COLOUR, PARENT_COLOUR, DONE_COLOUR = STEP_KEY
 
 
-def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, **options) -> list:
+def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *, overwrite: bool = False,
+                 **options) -> list:
     """Draw one picture per step of a backward pass from ``root`` (step_001.png, ...); returns the paths.
 
     The node whose rule runs is orange, the parent receiving the contribution yellow, finished
@@ -342,7 +359,7 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
         dot = to_dot(root, edge_derivatives=False, highlight=highlight, grads=grads, caption=caption,
                      highlight_legend=STEP_KEY, **options)
         dot.attr(labelloc="t")  # the step's caption and the key above the graph
-        paths.append(write_dot(dot.source, out_dir / f"step_{s.number:03d}.{fmt}"))
+        paths.append(write_dot(dot.source, out_dir / f"step_{s.number:03d}.{fmt}", overwrite=overwrite))
     return paths
 
 

@@ -1,5 +1,7 @@
 """Hypothesis profiles. Under CI=true hypothesis' built-in ``ci`` profile is in charge; set
-HYPOTHESIS_PROFILE=dev (quick) or HYPOTHESIS_PROFILE=thorough (hunting) to pick one of ours."""
+HYPOTHESIS_PROFILE=dev (quick) or HYPOTHESIS_PROFILE=thorough (hunting) to pick one of ours.
+Otherwise ``local``: hypothesis' defaults without the per-example deadline, which on a shared,
+loaded machine is a timed assertion (it failed examples that take 2 ms on a quiet one)."""
 
 import os
 
@@ -13,8 +15,12 @@ settings.register_profile("dev", max_examples=20, deadline=None)
 settings.register_profile("thorough", max_examples=2000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 
+settings.register_profile("local", deadline=None)
+
 if os.environ.get("HYPOTHESIS_PROFILE"):
     settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
+elif not os.environ.get("CI"):
+    settings.load_profile("local")
 
 
 @pytest.fixture
