@@ -504,24 +504,6 @@ def test_browser_inline_notebook_markup_runs_the_page(tmp_path, browser):
         page.close()
 
 
-def test_the_stepper_steps_through_a_second_derivative_and_marks_what_a_backward_pass_made(tmp_path, open_page):
-    """to_html of a derivative recorded with create_graph=True works to its last step; the nodes grad made (the
-    seed and the rule's nodes, the root too) are marked as such in the data, the table and the legend, and x is not."""
-    x = Value(0.5, "x")
-    (dy,) = grad(x.tanh(), [x], create_graph=True)
-    data = page_data(dy, pictures=False)
-    marked = {n["name"]: n["by_backward"] for n in data["nodes"]}
-    assert marked["x"] is False and marked["seed"] is True and data["nodes"][-1]["by_backward"] is True
-    page = open_page(trace.to_html(dy, tmp_path / "p.html"))
-    page.keyboard.press("End")
-    table = page.evaluate("[...document.querySelectorAll('#nodes tr')].map(r => r.textContent)")
-    assert any("seed of a backward pass (leaf)" in row for row in table)
-    assert sum("(made by a backward pass)" in row for row in table) == 3 and not any(
-        "backward" in row for row in table if row.startswith("x"))
-    assert "made by an earlier backward pass" in page.inner_text("#legend")
-    assert "Summary" in page.inner_text("#step")
-
-
 @pytest.fixture
 def drawn(monkeypatch):
     """The DOT sources the page hands the renderer, each answered with an empty picture (nothing is laid out)."""
@@ -579,3 +561,21 @@ def test_a_network_too_big_for_the_page_gets_numbers_that_work():
     out = small([0.5, -0.2])
     assert len(small.parameters()) == 105 and len(toposort(out)) == 297
     assert page_data(out, pictures=False)["root"] == 296
+
+
+def test_the_stepper_steps_through_a_second_derivative_and_marks_what_a_backward_pass_made(tmp_path, open_page):
+    """to_html of a derivative recorded with create_graph=True works to its last step; the nodes grad made (the
+    seed and the rule's nodes, the root too) are marked as such in the data, the table and the legend, and x is not."""
+    x = Value(0.5, "x")
+    (dy,) = grad(x.tanh(), [x], create_graph=True)
+    data = page_data(dy, pictures=False)
+    marked = {n["name"]: n["by_backward"] for n in data["nodes"]}
+    assert marked["x"] is False and marked["seed"] is True and data["nodes"][-1]["by_backward"] is True
+    page = open_page(trace.to_html(dy, tmp_path / "p.html"))
+    page.keyboard.press("End")
+    table = page.evaluate("[...document.querySelectorAll('#nodes tr')].map(r => r.textContent)")
+    assert any("seed of a backward pass (leaf)" in row for row in table)
+    assert sum("(made by a backward pass)" in row for row in table) == 3 and not any(
+        "backward" in row for row in table if row.startswith("x"))
+    assert "made by an earlier backward pass" in page.inner_text("#legend")
+    assert "Summary" in page.inner_text("#step")
