@@ -22,7 +22,7 @@ def torch_ops(torch):
         "div": lambda a, b: a / b, "pow": lambda a, b: a ** b, "neg": lambda a: -a, "abs": torch.abs,
         "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
         "relu": torch.relu, "leaky_relu": lambda a, s: torch.where(a > 0, a, s * a), "softplus": nnf.softplus,
-        "erf": torch.erf, "gelu": nnf.gelu, "sin": torch.sin, "cos": torch.cos,
+        "erf": torch.erf, "erfc": torch.erfc, "gelu": nnf.gelu, "sin": torch.sin, "cos": torch.cos,
         "maximum": torch.maximum, "minimum": torch.minimum,
     }
 
