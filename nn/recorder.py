@@ -30,6 +30,7 @@ from autograd.files import atomic_write
 
 from .health import unit_state
 from .losses import bce_with_logits, cross_entropy, hinge_loss, mse_loss
+from .notebook import LiveView, in_notebook
 
 __all__ = ["Recorder"]
 
@@ -88,9 +89,12 @@ class Recorder:
     0/1, cross-entropy for class indices, mean squared error otherwise. Accuracy is None for
     regression. Non-finite numbers are recorded as None. Pass the step's ``lr`` and the page shows a
     weight's update as -lr * grad; without it, only the change until the next recorded step.
+    With ``live=True`` in a Jupyter notebook, the loss, accuracy and decision boundary are drawn
+    in one display updated in place as you record (at most twice a second); elsewhere it does nothing.
     """
 
-    def __init__(self, model, train, val=None, every: int = 1, *, loss_fn=None, example: int = 0) -> None:
+    def __init__(self, model, train, val=None, every: int = 1, *, loss_fn=None, example: int = 0,
+                 live: bool = False) -> None:
         self._layers = _check_model(model)
         self.model = model
         nin = len(self._layers[0].neurons[0].w)
@@ -111,6 +115,9 @@ class Recorder:
         self._params = model.parameters()
         self._keys = [p.label or f"p{i}" for i, p in enumerate(self._params)]  # as state_dict names them
         self._last_step = None
+        if not isinstance(live, bool):
+            raise TypeError(f"Recorder: live must be True or False, got {live!r}")
+        self._live = LiveView(self) if live and in_notebook() else None  # outside a notebook: record only
 
     def record(self, step: int, loss, lr: float | None = None) -> None:
         """Record this step (after ``backward()``, before the update) when ``step`` is a multiple of ``every``."""
@@ -144,6 +151,8 @@ class Recorder:
                 entry["units"][neuron.name] = _unit_stats(neuron.activation, column)
         entry["example"] = self._example(weights, outputs[self.example])
         self.history.append(entry)
+        if self._live is not None:
+            self._live.update(step, entry["loss"], entry["train_accuracy"], entry["val_accuracy"], weights)
 
     def _forward(self, rows: list, weights: list):
         """The model on each row from the weights alone, as in eval mode: (outputs, per layer the
