@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .engine import Value, as_number, as_value, contributions, record_hook, reverse_pass
-from .graph import operands, toposort
+from .graph import PASS_LOCK, operands, toposort
 from . import ops
 from .ops import call_text, finite, fmt
 from .stepper import chain_rule_line
@@ -82,17 +82,33 @@ def steps(root: Value, grad: float = 1.0):
 
     Run to the end, it leaves exactly what ``root.backward(grad)`` leaves. Nodes whose upstream
     gradient is 0 are skipped, as in backward (a zero upstream gradient contributes nothing).
+    Threads sharing leaves lose nothing: each step changes ``.grad`` under backward's lock.
     """
     as_value(root, "steps")
     seed = as_number(grad, "steps(grad=...)")
     order = toposort(root)
-    walk = _walk(root, seed, order)
-    for node in order:
-        if node.op:
-            node.grad = 0.0
-    root.grad = seed + (0.0 if root.op else root.grad)
+    # Each change holds backward's lock, but no lock is held across a yield: a generator paused (a
+    # debugger, a page) or dropped unfinished would block every other thread's backward for good.
+    # So another thread may add to a shared leaf between two steps; that addition is kept.
+    with PASS_LOCK:
+        walk = _walk(root, seed, order)
+        for node in order:
+            if node.op:
+                node.grad = 0.0
+        root.grad = seed + (0.0 if root.op else root.grad)
+    others: dict = {}  # leaf -> what other passes added to it since this one began
     for step in walk:
-        step.parent.grad = step.after
+        leaf = step.parent
+        with PASS_LOCK:
+            if leaf.op:
+                leaf.grad = step.after
+            else:
+                added = others.get(leaf, 0.0)
+                now, expected = leaf.grad, step.before + added if added else step.before
+                if now != expected and (now == now or expected == expected):  # NaN stays NaN either way
+                    added = others[leaf] = added + (now - expected)
+                leaf.grad = step.after + added if added else step.after
+                step.before, step.after = now, leaf.grad
         yield step
 
 
