@@ -3,6 +3,9 @@
     python -m demos.microgpt [--steps 1000] [--embd 16] [--heads 4] [--layers 1] [--block 16]
                              [--data names.txt] [--compiled] [--html] [--quick]
 
+``--compiled`` trains the same model with ``compile_graph``: one compiled step per name length,
+reused for every name of that length, with the name's embedding rows bound at each call.
+
 The model is written the way Karpathy's microgpt writes it (February 2026): lists of scalar Values,
 ``linear`` as sums of products, ``softmax`` with the max subtracted through ``.data``, ``rmsnorm``
 with ``** -0.5``, ``.relu()``, ``.exp()``, ``.log()``; token and position embeddings, multi-head
@@ -201,6 +204,53 @@ class LocalGradValue:
                 child.grad += local * v.grad
 
 
+# The compiled step: one per name length, reused for every name of that length.
+
+class CompiledSteps:
+    """compile_graph serving every name: the graph of a name of n letters has the same shape for
+    every such name; only which embedding rows are read, and which next letters are right, change.
+    So each length is compiled once, from a graph whose embedding rows are stand-in leaves (bound
+    to the name's real rows at each call: the inputs that receive gradients) and whose targets are
+    one-hot feeds. -log p[target] is written -sum(onehot * log p), which is the same number."""
+
+    def __init__(self, params: dict, heads: int, layers: int) -> None:
+        self.params, self.heads, self.layers = params, heads, layers
+        self.fixed = [p for name, mat in params.items() if name != "wte" for row in mat for p in row]
+        self.steps: dict = {}  # positions -> (compiled step, one-hot feeds)
+        self.compile_seconds = 0.0
+
+    def _compile(self, tokens: list):
+        from autograd.compile import compile_graph
+
+        start = time.perf_counter()
+        n = min(len(self.params["wpe"]), len(tokens) - 1)
+        embd, vocab = len(self.params["wpe"][0]), len(self.params["wte"])
+        rows = [[Value(p.data) for p in self.params["wte"][t]] for t in tokens[:n]]  # stand-ins
+        onehot = [[Value(float(k == t)) for k in range(vocab)] for t in tokens[1:n + 1]]
+        keys, values = [[] for _ in range(self.layers)], [[] for _ in range(self.layers)]
+        losses = []
+        for pos in range(n):
+            probs = softmax(gpt(self.params, self.heads, rows[pos], pos, keys, values))
+            losses.append(-sum(y * p.log() for y, p in zip(onehot[pos], probs)))
+        loss = (1 / n) * sum(losses)
+        step = compile_graph(loss, self.fixed + [v for row in rows for v in row],
+                             feeds=[y for row in onehot for y in row])
+        self.compile_seconds += time.perf_counter() - start
+        return step, onehot, embd
+
+    def __call__(self, tokens: list) -> float:
+        """The loss of one name, its gradients added into the parameters' .grad (as backward())."""
+        n = min(len(self.params["wpe"]), len(tokens) - 1)
+        if n not in self.steps:
+            self.steps[n] = self._compile(tokens)
+        step, onehot, embd = self.steps[n]
+        for row, t in zip(onehot, tokens[1:n + 1]):
+            for k, y in enumerate(row):
+                y.data = 1.0 if k == t else 0.0
+        wte = self.params["wte"]
+        return step(inputs=self.fixed + [p for t in tokens[:n] for p in wte[t]])
+
+
 # Data: the names, the characters, the tokens.
 
 def census_names() -> list:
@@ -339,6 +389,8 @@ def main(argv=None) -> int:
     p.add_argument("--temperature", type=common.positive_float, default=0.5, help="sampling temperature (0.5)")
     p.add_argument("--samples", type=common.positive_int, default=20, help="names to sample after training (20)")
     p.add_argument("--data", type=Path, help="your own names, one per line (default: the 1990 US Census first names)")
+    p.add_argument("--compiled", action="store_true",
+                   help="train with compile_graph, one compiled step per name length (much faster)")
     p.add_argument("--html", action="store_true", help="also write the stepper page of one attention softmax")
     p.add_argument("--quick", action="store_true", help="a tiny run for tests (6 steps, 3 samples)")
     args = p.parse_args(argv)
@@ -360,20 +412,28 @@ def main(argv=None) -> int:
     losses, lrs = [], []
     bar = common.progress(args.steps, args.quiet, desc="microgpt")
     start = time.perf_counter()
+    compiled = CompiledSteps(params, args.heads, args.layers) if args.compiled else None
     for step in bar:
-        loss = name_loss(params, args.heads, args.layers, tok.encode(docs[step % len(docs)]))
+        tokens = tok.encode(docs[step % len(docs)])
         opt.zero_grad()
-        loss.backward()
+        if compiled is not None:
+            loss = compiled(tokens)
+        else:
+            loss = name_loss(params, args.heads, args.layers, tokens)
+            loss.backward()
+            loss = loss.data
         lrs.append(schedule.get_last_lr()[0])
         opt.step()
         schedule.step()
-        losses.append(loss.data)
+        losses.append(loss)
         if hasattr(bar, "set_postfix_str"):
-            bar.set_postfix_str(f"loss {loss.data:.4f}", refresh=False)
+            bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
     seconds = time.perf_counter() - start
     tail = losses[-min(100, len(losses)):]
-    print(f"trained {args.steps} steps in {seconds:.1f} s ({1000 * seconds / args.steps:.0f} ms a step); "
-          f"mean loss of the last {len(tail)}: {sum(tail) / len(tail):.4f} (first step {losses[0]:.4f})")
+    print(f"trained {args.steps} steps in {seconds:.1f} s ({1000 * seconds / args.steps:.0f} ms a step"
+          + (f", of which {compiled.compile_seconds:.1f} s compiling {len(compiled.steps)} name lengths"
+             if compiled else "") + f"); mean loss of the last {len(tail)}: {sum(tail) / len(tail):.4f} "
+          f"(first step {losses[0]:.4f})")
     print(f"{args.samples} new names at temperature {args.temperature}:")
     sampler = random.Random(args.seed + 1)
     names = [sample(params, args.heads, args.layers, tok, sampler, args.temperature) for _ in range(args.samples)]
