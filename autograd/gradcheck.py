@@ -10,17 +10,18 @@ failure. Steps that cross a kink of relu or abs are reported with the one-sided 
 
 from __future__ import annotations
 
-import contextlib
 import math
+import random
 import sys
 import warnings
 from dataclasses import dataclass, field
 
-from .engine import Value, apply, contributions, grad, no_grad
+from .engine import Value, apply, as_number, call_rule, contributions, enable_grad, grad, no_grad, reverse_pass
 from .graph import operands, toposort
 from .ops import OPS, RULES
 
-__all__ = ["numerical_grad", "gradcheck", "gradgradcheck", "check_rules", "GradcheckError", "KinkWarning"]
+__all__ = ["numerical_grad", "gradcheck", "gradgradcheck", "check_rules", "taylor_test", "GradcheckError",
+           "KinkWarning"]
 
 CBRT_EPS = sys.float_info.epsilon ** (1 / 3)  # the step that balances truncation and rounding error
 
@@ -110,9 +111,11 @@ def _check_inputs(where: str, inputs) -> list:
 
 
 def _call(where: str, f, inputs, moved: str = "") -> Value:
-    """f(*inputs), checked: a Value with a finite number."""
+    """f(*inputs), checked: a Value with a finite number. Always recorded, inside no_grad too: a
+    function of gradients (it calls grad itself) needs its graph to measure anything (PyTorch's way)."""
     try:
-        out = f(*inputs)
+        with enable_grad():
+            out = f(*inputs)
     except (ValueError, ZeroDivisionError, OverflowError) as e:
         raise ValueError(f"{where}: f raised {type(e).__name__} {moved or 'at the given inputs'}: {e}") from e
     if not isinstance(out, Value):
@@ -138,13 +141,12 @@ def _branches(sig: list) -> list:
 
 
 def _moved(where, f, inputs, labels, i, x, then=None):
-    """f's number with inputs[i] moved to x; with ``then``, the graph is recorded and ``then(out)``
-    is returned instead (taken while the input is still moved)."""
+    """f's number with inputs[i] moved to x; with ``then``, ``then(out)`` instead (taken while the
+    input is still moved)."""
     saved = inputs[i].data
     inputs[i].data = x
     try:
-        with no_grad() if then is None else contextlib.nullcontext():
-            out = _call(where, f, inputs, f"when {labels[i]} is moved from {saved!r} to {x!r}")
+        out = _call(where, f, inputs, f"when {labels[i]} is moved from {saved!r} to {x!r}")
         return out.data if then is None else then(out)
     finally:
         inputs[i].data = saved
@@ -242,8 +244,30 @@ def _one_sided(f, inputs, labels, i, h, plus, minus, sig_plus, sig_minus) -> tup
     return (plus - f0) / h, (f0 - minus) / h
 
 
-def gradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
-    """True when every input's gradient matches finite differences; else GradcheckError with a table."""
+def _hidden_kink(at, x0: float, h: float, f0: float, plus: float, minus: float, atol: float, rtol: float) -> tuple:
+    """(note, right, left) where the one-sided secants at x0 differ by a jump that does not shrink with
+    the step: a kink no op declared (a user op's abs), which central differences average away so they
+    agree with a rule that is only the average. ("", None, None) where f is smooth there."""
+    def gap(s):
+        right, left = (at(x0 + s) - f0) / s, (f0 - at(x0 - s)) / s
+        return right - left, right, left
+
+    if abs(plus - 2 * f0 + minus) / h <= atol + rtol * (abs(plus - f0) + abs(f0 - minus)) / h:
+        return "", None, None  # the secants at x +- h already agree
+    # Curvature's gap shrinks with the step (eightfold here); a kink's stays the same at every step.
+    gaps = [gap(h / 8 ** k) for k in (1, 2, 3)]
+    (narrow, right, left) = gaps[-1]
+    if abs(narrow) <= atol + rtol * max(abs(left), abs(right)) or \
+            any(abs(g - narrow) > 0.25 * abs(narrow) for g, *_ in gaps):
+        return "", None, None
+    return ("one-sided secants differ, a kink that no op declares (central differences average it away)",
+            right, left)
+
+
+def gradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True) -> bool:
+    """True when every input's gradient matches finite differences; else GradcheckError with a
+    table (or False, with ``raise_exception=False``)."""
     inputs = _check_inputs("gradcheck", inputs)
     _check_tolerances("gradcheck", eps, atol, rtol)
     labels = _labels(inputs)
@@ -258,12 +282,16 @@ def gradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: flo
         minus, sig_minus = _moved("gradcheck", f, inputs, labels, i, x0 - h, _with_kinks)
         row = _judge(Row(labels[i], x0, analytic[i], (plus - minus) / (2 * h), h), atol, rtol)
         if _branches(sig_plus) == _branches(sig_minus) == _branches(sig0):
-            row = _confirm(row, lambda v: _moved("gradcheck", f, inputs, labels, i, v), atol, rtol)
+            at = lambda v: _moved("gradcheck", f, inputs, labels, i, v)  # noqa: E731
+            row = _confirm(row, at, atol, rtol)
+            note, right, left = _hidden_kink(at, x0, h, out.data, plus, minus, atol, rtol)
         else:
             right, left = _one_sided(f, inputs, labels, i, h, plus, minus, sig_plus, sig_minus)
+            note = _kink_note(sig0, sig_plus, sig_minus)
+        if note:
             lo, hi = min(left, right), max(left, right)
             slack = atol + rtol * max(abs(lo), abs(hi))
-            row.kink = _kink_note(sig0, sig_plus, sig_minus)
+            row.kink = note
             row.ok = lo - slack <= row.analytic <= hi + slack
             row.extra = {"left": left, "right": right}
             kinks.append(f"{row.label}: {row.kink}; one-sided derivatives left {left:.6g}, right {right:.6g}, "
@@ -280,7 +308,14 @@ def gradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: flo
     message += [f"  kink: {k}" for k in kinks]
     message += [_REFINED] if any(r.refined for r in rows) else []
     message.append(_culprit(out, atol, rtol))
-    raise GradcheckError("\n".join(message), rows)
+    return _fail(GradcheckError("\n".join(message), rows), raise_exception)
+
+
+def _fail(error: GradcheckError, raise_exception: bool) -> bool:
+    """False, or the error raised (PyTorch's ``raise_exception``)."""
+    if raise_exception:
+        raise error
+    return False
 
 
 _REFINED = ("  (refined): the first step disagreed, so numeric was measured again with steps h/2, h/4, ... "
@@ -308,7 +343,7 @@ def _culprit(out: Value, atol: float, rtol: float) -> str:
         ops = operands(node)
         for k, _, analytic in contributions(node, 1.0):
             numeric = _local_numeric(node, k)
-            if numeric is not None and abs(analytic - numeric) > atol + rtol * abs(numeric):
+            if numeric is not None and not abs(analytic - numeric) <= atol + rtol * abs(numeric):  # nan too
                 return (f"culprit: {node.op}_backward at node {n} ({node.op} of "
                         f"{', '.join(repr(a if type(a) is float else a.data) for a in ops)}): d/d(operand {k}) "
                         f"is {analytic!r} by the rule, {numeric!r} by finite differences")
@@ -316,8 +351,10 @@ def _culprit(out: Value, atol: float, rtol: float) -> str:
             "outside the recorded graph: a path computed under no_grad(), through detach() or through .data")
 
 
-def gradgradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
-    """True when second derivatives (grad of grad, create_graph=True) match finite differences of grad."""
+def gradgradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3,
+                  raise_exception: bool = True) -> bool:
+    """True when second derivatives (grad of grad, create_graph=True) match finite differences of
+    grad; else GradcheckError with a table (or False, with ``raise_exception=False``)."""
     inputs = _check_inputs("gradgradcheck", inputs)
     _check_tolerances("gradgradcheck", eps, atol, rtol)
     labels = _labels(inputs)
@@ -341,14 +378,17 @@ def gradgradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol:
     if all(r.ok for r in rows):
         return True
     bad = sum(not r.ok for r in rows)
-    raise GradcheckError("\n".join([f"gradgradcheck failed: {bad} of {len(rows)} second derivatives disagree "
-                                    f"(atol={atol}, rtol={rtol})", _table(rows, ("derivative",) + COLUMNS[1:])]
-                                   + ([_REFINED] if any(r.refined for r in rows) else [])), rows)
+    return _fail(GradcheckError("\n".join([f"gradgradcheck failed: {bad} of {len(rows)} second derivatives "
+                                           f"disagree (atol={atol}, rtol={rtol})",
+                                           _table(rows, ("derivative",) + COLUMNS[1:])]
+                                          + ([_REFINED] if any(r.refined for r in rows) else [])), rows),
+                 raise_exception)
 
 
 def check_rules(rules: dict | None = None) -> bool:
-    """Every rule in the table (user ops included) is linear in g, deterministic, and right at a
-    sample point of its domain; else GradcheckError naming each wrong rule."""
+    """Every rule in the table (user ops included) returns one real number per input, finite inside
+    its domain, linear in g, deterministic and right at a sample point of its domain; else
+    GradcheckError naming each wrong rule."""
     rules = RULES if rules is None else rules
     problems = []
     for op, rule in rules.items():
@@ -357,30 +397,170 @@ def check_rules(rules: dict | None = None) -> bool:
             problems.append(f"{op}: no domain in the op table, so it cannot be checked "
                             f"(give define_op a domain=...)")
             continue
-        leaves = [Value(a) for a in spec.sample()]
-        with no_grad():
-            out = apply(op, *leaves).data
-        args = [v.data for v in leaves]
         try:
-            r0, r1, r2 = (tuple(rule(g, *args, out)) for g in (0.0, 1.5, 3.0))
-        except Exception as e:
-            problems.append(f"{op}_backward raised {type(e).__name__} at {args}: {e}")
-            continue
-        if len(r1) != spec.arity:
-            problems.append(f"{op}_backward returned {len(r1)} contributions for {spec.arity} inputs")
-            continue
-        if any(c != 0.0 for c in r0):
-            problems.append(f"{op}_backward is not linear in g: g = 0 gives {r0}")
-        if any(not math.isclose(b, 2 * a, rel_tol=1e-12, abs_tol=1e-300) for a, b in zip(r1, r2)):
-            problems.append(f"{op}_backward is not linear in g: g = 1.5 gives {r1}, g = 3.0 gives {r2}")
-        if tuple(rule(1.5, *args, out)) != r1:
-            problems.append(f"{op}_backward is not deterministic: two calls differ")
-        for k in range(spec.arity):
-            node = apply(op, *[Value(a) for a in args])
-            numeric = _local_numeric(node, k)
-            if numeric is not None and not math.isclose(r1[k] / 1.5, numeric, rel_tol=1e-5, abs_tol=1e-8):
-                problems.append(f"{op}_backward: d/d(input {k}) at {args} is {r1[k] / 1.5!r}, "
-                                f"finite differences give {numeric!r}")
+            problems += _rule_problems(op, rule, spec)
+        except Exception as e:  # the engine's message names the op, its inputs and what went wrong
+            problems.append(e.args[0] if len(e.args) == 1 and isinstance(e.args[0], str) else str(e))
     if problems:
         raise GradcheckError("check_rules found problems:\n  " + "\n  ".join(problems))
     return True
+
+
+def _rule_problems(op: str, rule, spec) -> list:
+    """What is wrong with ``rule`` at the sample point of ``spec``'s domain (errors raised as they come)."""
+    args = list(spec.sample())
+    with no_grad():
+        out = apply(op, *args)
+    r0, r1, r2 = (call_rule(op, rule, (g, *args, out)) for g in (0.0, 1.5, 3.0))
+    nonfinite = [k for k, c in enumerate(r1) if not math.isfinite(c)]
+    if nonfinite:
+        return [f"{op}_backward returned {r1[k]!r} for input {k} at {args} (g = 1.5), inside its domain"
+                for k in nonfinite]
+    problems = []
+    if any(c != 0.0 for c in r0):
+        problems.append(f"{op}_backward is not linear in g: g = 0 gives {r0}")
+    if any(not math.isclose(b, 2 * a, rel_tol=1e-12, abs_tol=1e-300) for a, b in zip(r1, r2)):
+        problems.append(f"{op}_backward is not linear in g: g = 1.5 gives {r1}, g = 3.0 gives {r2}")
+    if call_rule(op, rule, (1.5, *args, out)) != r1:
+        problems.append(f"{op}_backward is not deterministic: two calls differ")
+    for k in range(spec.arity):
+        node = apply(op, *[Value(a) for a in args])
+        numeric = _local_numeric(node, k)
+        if numeric is not None and not math.isclose(r1[k] / 1.5, numeric, rel_tol=1e-5, abs_tol=1e-8):
+            problems.append(f"{op}_backward: d/d(input {k}) at {args} is {r1[k] / 1.5!r}, "
+                            f"finite differences give {numeric!r}")
+    return problems
+
+
+class TaylorRates(tuple):
+    """The rates of ``taylor_test``, one per halving of the step, with ``table`` (also its ``str``) and
+    the ``direction`` d it stepped along."""
+
+    table: str = ""
+    direction: tuple = ()
+
+    def __str__(self) -> str:
+        return self.table
+
+
+TAYLOR_STEPS = 12  # h0, h0/2, ..., h0/2048
+TAYLOR_MORE = 12  # further halvings while the remainder is still changing sign near the end
+TAYLOR_NOISE = 2.0 ** 16 * sys.float_info.epsilon  # remainders this close to rounding are not trusted for a rate
+TAYLOR_PASS = 1.5  # rates above this are the h**2 of a right gradient; near 1 is a wrong one
+
+
+def _direction(where: str, inputs: list, direction) -> list:
+    if direction is None:  # fixed, so a failure reproduces; no component near 0, so every input counts
+        rng = random.Random(len(inputs))
+        return [rng.choice((-1.0, 1.0)) * rng.uniform(0.5, 1.0) for _ in inputs]
+    if isinstance(direction, (str, bytes)) or not hasattr(direction, "__iter__"):
+        raise TypeError(f"{where}: direction must be a list of {len(inputs)} numbers, got "
+                        f"{type(direction).__name__} {direction!r}")
+    d = list(direction)
+    if len(d) != len(inputs):
+        raise ValueError(f"{where}: direction has {len(d)} entries but there are {len(inputs)} inputs")
+    d = [as_number(a, f"{where}: direction[{k}]") for k, a in enumerate(d)]
+    if not all(math.isfinite(a) for a in d) or not any(d):
+        raise ValueError(f"{where}: direction must be finite and not all zero, got {d!r}")
+    return d
+
+
+def taylor_test(f, inputs, direction=None, raise_exception: bool = True) -> TaylorRates:
+    """The step-free check: |f(x + h d) - f(x) - h <grad f, d>| falls as h**2 for a right gradient and
+    as h for a wrong one. Returns the rates (about 2 when right); GradcheckError with a table when they
+    fall towards 1 (unless ``raise_exception=False``).
+
+    No step size to tune and no tolerance on the gradient's numbers: the verdict is an exponent.
+    ``f`` may call ``grad`` inside (it is evaluated with recording on).
+    """
+    inputs = _check_inputs("taylor_test", inputs)
+    d = _direction("taylor_test", inputs, direction)
+    out = _call("taylor_test", f, inputs)
+    f0, sig0 = out.data, _branches(_kink_signature(out))
+    gradient = grad(out, inputs)
+    slope = math.fsum(g * a for g, a in zip(gradient, d))
+    x0 = [x.data for x in inputs]
+    # Rounding of every node v (inputs included), amplified by df/dv: remainders below it are noise
+    # (log(exp(x)) near 0 is about 1e-5, but its exp node is about 1 and rounds at 1e-16).
+    walk = reverse_pass(out, 1.0)
+    sensitivity = next(walk)
+    for _ in walk:
+        pass
+    rounding = TAYLOR_NOISE * math.fsum(
+        abs(v.data * g) for v, g in sensitivity.items() if math.isfinite(v.data * g))
+    h0 = 1e-2 * max(1.0, *(abs(x) for x in x0)) / max(abs(a) for a in d)
+    rows, crossed = [], False  # rows: (h, f(x + h d), signed remainder, at rounding level)
+    try:
+        for k in range(TAYLOR_STEPS + TAYLOR_MORE):
+            if k >= TAYLOR_STEPS and (rows[-1][3] or _settled(rows)):
+                break
+            h = h0 / 2 ** k
+            for x, x_, a in zip(inputs, x0, d):
+                x.data = x_ + h * a
+            moved = _call("taylor_test", f, inputs, f"at x + {h:.3g} d")
+            crossed = crossed or _branches(_kink_signature(moved)) != sig0
+            fh = moved.data
+            remainder = fh - f0 - h * slope
+            noise = rounding + TAYLOR_NOISE * (abs(fh) + abs(f0) + abs(h * slope))
+            rows.append((h, fh, remainder, abs(remainder) <= noise))
+    finally:
+        for x, x_ in zip(inputs, x0):
+            x.data = x_
+    rates = [r for r in map(_rate, rows, rows[1:]) if r is not None]
+    table = _taylor_table(rows, slope, d)
+    result = TaylorRates(rates)
+    result.table, result.direction = table, tuple(d)
+    run = _final_run(rows)
+    verdict = _rate(*run[-2:]) if len(run) >= 3 else None
+    if verdict is not None and verdict < TAYLOR_PASS and raise_exception:
+        measured = (run[-1][1] - f0) / run[-1][0]
+        why = (" A kink lies between x and x + h d (the nodes of ops with kinks changed branch), so a remainder "
+               "falling as h may be the kink, not the gradient." if crossed else "")
+        raise GradcheckError(
+            f"taylor_test failed: the remainder falls as h^{verdict:.2f}, not h^2, so the gradient is wrong "
+            f"along d: <grad f, d> = {slope:.10g}, but f's slope along d is about {measured:.10g}.{why}\n{table}")
+    return result
+
+
+def _rate(a: tuple, b: tuple) -> float | None:
+    """log2 of how much the remainder fell from step a to step b (half as long); None where either is
+    rounding or the remainder changed sign (two terms of the expansion cancelling: no rate there)."""
+    if a[3] or b[3] or (a[2] > 0) != (b[2] > 0):
+        return None
+    return math.log2(a[2] / b[2])
+
+
+def _final_run(rows: list) -> list:
+    """The last stretch of measurable remainders of one sign (rounding at the very end left out): the
+    verdict is its last rate, and only when it holds three remainders, i.e. past any cancellation."""
+    end = len(rows)
+    while end and rows[end - 1][3]:
+        end -= 1
+    start = end - 1
+    while start > 0 and not rows[start - 1][3] and (rows[start - 1][2] > 0) == (rows[end - 1][2] > 0):
+        start -= 1
+    return rows[max(start, 0):end]
+
+
+def _settled(rows: list) -> bool:
+    """The last four remainders are measurable and of one sign: past any cancellation between the
+    expansion's terms, so the last rate is the asymptotic one."""
+    last = rows[-4:]
+    return len(last) == 4 and not any(r[3] for r in last) and len({r[2] > 0 for r in last}) == 1
+
+
+def _taylor_table(rows: list, slope: float, d: list) -> str:
+    lines = [f"  d = {', '.join(f'{a:.3g}' for a in d)};  <grad f, d> = {slope:.10g}",
+             "  remainder = |f(x + h d) - f(x) - h <grad f, d>|: falls as h^2 (rate 2) when the gradient is "
+             "right, as h (rate 1) when it is wrong",
+             f"  {'h':<10}  {'f(x + h d)':<22}  {'remainder':<10}  rate"]
+    for k, (h, fh, r, noise) in enumerate(rows):
+        if noise:
+            note = "(rounding)"
+        elif k == 0 or rows[k - 1][3]:
+            note = ""
+        else:
+            rate = _rate(rows[k - 1], rows[k])
+            note = "(sign change)" if rate is None else f"{rate:.3f}"
+        lines.append(f"  {h:<10.3e}  {fh:<22.15g}  {abs(r):<10.3e}  {note}".rstrip())
+    return "\n".join(lines)

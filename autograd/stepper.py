@@ -15,11 +15,13 @@ import html
 import json
 import math
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from .engine import Value, apply, as_value as _check_value, contributions, enable_grad, no_grad, reverse_pass
+from .engine import (Value, apply, as_value as _check_value, contributions, enable_grad, made_by_backward, no_grad,
+                     reverse_pass)
 from .graph import operands, toposort
 from .ops import OPS, fmt
 
@@ -29,8 +31,23 @@ __all__ = ["DerivativeText", "local_text", "PageStep", "describe_steps", "chain_
 _PORT = (900, 690)  # the picture's size in points on a 1400x900 screen, to choose the layout that shows it largest
 MAX_NODES = 300  # the expanded picture and the step table stop being readable beyond this
 FD_MAX_NODES = 200  # finite differences cost two evaluations of the graph per leaf
-ADVICE = ("Stepping is for small graphs: build the same expression on one input (for a network, "
-          "one example), or raise max_nodes")
+MAX_BENDS = 12_000  # the page's two drawings of x + x + ... + x (110 terms) take about a second of CPU
+ADVICE = ("Stepping is for small graphs: step through a shorter expression or one built on fewer inputs, "
+          "or raise max_nodes (max_nodes=None waits however long the drawing takes)")
+
+
+def _advice(order: list) -> str:
+    """What would fit the page instead of the graph of ``order``: for an ``nn`` network, numbers that work."""
+    groups = neuron_groups(order)
+    if not groups:
+        return ADVICE
+    params = sum(1 for n in groups if not n.op)
+    per = len(order) / max(params, 1)
+    return (f"This network on one example has {params:,} parameters and {len(order):,} nodes, {per:.1f} per "
+            f"parameter, so a network of about {round(MAX_NODES / per, -1):.0f} parameters fits in {MAX_NODES:,} "
+            "nodes (nn.MLP(2, [8, 8, 1]) on one example: 105 parameters, 297 nodes). To see this one, "
+            "viz.render(root, 'net.svg', collapse='neuron') draws it one box per neuron; max_nodes="
+            f"{len(order)} writes this page anyway (its drawings then take seconds)")
 
 
 def _known(op: str) -> bool:
@@ -343,9 +360,12 @@ def _svg(root: Value, order: list, widest_grad: dict, widest_data: dict, collaps
             copy.grad, copy.data = widest_grad[node], widest_data[node]
         target = copies[root]
     best, best_scale = "", 0.0
-    for rankdir in ("LR", "TB"):  # left to right reads like the computation; top down when it is much bigger
-        svg = pipe_svg(to_dot(target, rankdir, collapse=collapse, show_grad=True, max_nodes=None,
-                              legend=False).source)  # the page has its own legend
+    # left to right reads like the computation; top down when it is much bigger
+    sources = [to_dot(target, rankdir, collapse=collapse, show_grad=True, max_nodes=None,
+                      legend=False).source for rankdir in ("LR", "TB")]  # the page has its own legend
+    with ThreadPoolExecutor(2) as pool:  # both renderer processes at once: the page waits for the slower only
+        svgs = list(pool.map(pipe_svg, sources))
+    for svg in svgs:
         svg = svg[svg.index("<svg"):]
         width, height = (float(x) for x in re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"', svg).groups())
         scale = min(_PORT[0] / width, _PORT[1] / height)
@@ -372,7 +392,12 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
         from .viz import GraphTooLarge
 
         raise GraphTooLarge(f"to_html: the graph has {len(order):,} nodes, over max_nodes={max_nodes:,}; "
-                            f"a page that size cannot be read. {ADVICE}")
+                            f"a page that size cannot be read. {_advice(order)}")
+    if max_nodes is not None and pictures:  # a value used by ops far apart: see viz.MAX_BENDS
+        from .viz import check_bends, layout_bends
+
+        check_bends(layout_bends(order), MAX_BENDS, "to_html", "The page fits up to about 110 terms of "
+                    "x + x + ... + x: write such a sum as a product (n * x), or pass max_nodes=None to wait for it")
     index = {node: i for i, node in enumerate(order)}
     names = _names(order)
     steps = describe_steps(root, lr)
@@ -395,6 +420,7 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
         nodes.append({
             "id": f"n{i}", "name": names[node], "label": node.label, "op": node.op,
             "kind": node_kind(node, root),
+            "by_backward": made_by_backward(node),  # recorded by grad(..., create_graph=True)
             "formula": _node_formula(node, names) if node.op else "",
             "data": fmt(node.data),
             "parents": [index[a] for a in operands(node) if type(a) is not float],
@@ -477,7 +503,9 @@ def _asset(name: str) -> str:
 
 def _script_json(obj) -> str:
     """JSON safe inside a <script> element: no '<', '>' or '&' can close it or start a comment."""
-    text = json.dumps(obj, allow_nan=False, separators=(",", ":"))
+    from .files import escape_surrogates
+
+    text = escape_surrogates(json.dumps(obj, allow_nan=False, separators=(",", ":")))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -502,12 +530,11 @@ class Stepper:
         return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" title="chainrule stepper" '
                 'style="width: 100%; height: 760px; border: 1px solid #d1d5db; border-radius: 6px"></iframe>')
 
-    def save(self, path) -> Path:
-        """Write the page to ``path`` (whole or not at all)."""
-        from .files import atomic_write
+    def save(self, path, *, overwrite: bool = False) -> Path:
+        """Write the page to ``path`` (whole or not at all; a read-only file is kept unless ``overwrite``)."""
+        from .files import write_text
 
-        text = self.html
-        return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        return write_text(path, self.html, overwrite=overwrite)
 
 
 def stepper(root: Value, lr: float | None = None, expression: str | None = None,
@@ -517,8 +544,8 @@ def stepper(root: Value, lr: float | None = None, expression: str | None = None,
 
 
 def to_html(root: Value, path, lr: float | None = None, max_nodes: int = MAX_NODES,
-            expression: str | None = None) -> Path:
+            expression: str | None = None, *, overwrite: bool = False) -> Path:
     """Write one self-contained page that walks through a training step on ``root``: the forward
     pass, the seed, the backward pass one edge at a time and, with ``lr``, the update. Every
     ``.grad`` is left as it was."""
-    return stepper(root, lr, expression, max_nodes).save(path)
+    return stepper(root, lr, expression, max_nodes).save(path, overwrite=overwrite)

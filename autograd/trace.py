@@ -98,17 +98,17 @@ def steps(root: Value, grad: float = 1.0):
         root.grad = seed + (0.0 if root.op else root.grad)
     others: dict = {}  # leaf -> what other passes added to it since this one began
     for step in walk:
-        leaf = step.parent
+        p = step.parent
         with PASS_LOCK:
-            if leaf.op:
-                leaf.grad = step.after
-            else:
-                added = others.get(leaf, 0.0)
-                now, expected = leaf.grad, step.before + added if added else step.before
+            if p.op:
+                p.grad = step.after
+            else:  # a leaf: keep what other threads added since this pass's previous step
+                added = others.get(p, 0.0)
+                now, expected = p.grad, step.before + added if added else step.before
                 if now != expected and (now == now or expected == expected):  # NaN stays NaN either way
-                    added = others[leaf] = added + (now - expected)
-                leaf.grad = step.after + added if added else step.after
-                step.before, step.after = now, leaf.grad
+                    added = others[p] = added + (now - expected)
+                p.grad = step.after + added if added else step.after
+                step.before, step.after = now, p.grad
         yield step
 
 
@@ -327,7 +327,8 @@ STEP_KEY = {"#fdba74": "its rule runs in this step",  # render_steps' highlight 
 RULE_COLOUR, PARENT_COLOUR, DONE_COLOUR = STEP_KEY
 
 
-def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, **options) -> list:
+def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *, overwrite: bool = False,
+                 **options) -> list:
     """Draw one picture per step of a backward pass from ``root`` (step_001.png, ...); returns the paths.
 
     The node whose rule runs is orange, the parent receiving the contribution yellow, finished
@@ -362,7 +363,7 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
         dot = to_dot(root, edge_derivatives=False, highlight=highlight, grads=grads, caption=caption,
                      highlight_legend=STEP_KEY, **options)
         dot.attr(labelloc="t")  # the step's caption and the key above the graph
-        paths.append(write_dot(dot.source, out_dir / f"step_{s.number:03d}.{fmt}"))
+        paths.append(write_dot(dot.source, out_dir / f"step_{s.number:03d}.{fmt}", overwrite=overwrite))
     return paths
 
 
