@@ -99,7 +99,8 @@ NONE = -(2 ** 62)  # an empty operand slot
 
 
 class CompiledGraph:
-    """The compiled step: call it with no arguments; ``source`` is the generated code."""
+    """The compiled step: call it (with no arguments, or binding other leaves, see ``__call__``);
+    ``source`` is the generated code."""
 
     def __init__(self, function, parts: list, tape: Tape, inputs: tuple, feeds: tuple, given: dict) -> None:
         self._function = function
@@ -116,31 +117,58 @@ class CompiledGraph:
         """The generated Python, one line per node (joined when asked: 10^6 nodes make 80 MB)."""
         return "".join(self._sources)
 
-    def __call__(self) -> float:
-        for x in self._leaves:
+    def __call__(self, inputs=None, feeds=None) -> float:
+        """One step: read the leaves' .data, return the root's value, add gradients into the inputs' .grad.
+
+        ``inputs`` and ``feeds``, when given, put other leaves in the compiled places for this call
+        only: as many as ``.inputs`` (``.feeds``), in that order. The graph's shape and every other
+        number in it stay as compiled; which leaves it reads may change (a GPT's embedding rows, one
+        name after another). Two places given the same leaf both add to its gradient, as backward does.
+        """
+        ins = self.inputs if inputs is None else self._bind(inputs, "inputs", self.inputs)
+        fds = self.feeds if feeds is None else self._bind(feeds, "feeds", self.feeds)
+        for x in (self._leaves if inputs is None and feeds is None else ins + fds):
             if type(x.data) is not float:
-                self._read_numbers()
+                self._read_numbers(ins, fds)
                 break
         try:
-            value, grads = self._function(self.inputs, self.feeds)
+            value, grads = self._function(ins, fds)
             if not math.isfinite(sum(grads)):
                 # Something is infinite or NaN: replay the engine's pass, where a node whose
                 # upstream gradient is 0 contributes nothing, so 0 * inf never becomes nan.
-                value, grads = self._tape.replay(self.inputs, self.feeds)
+                value, grads = self._tape.replay(ins, fds)
         except Exception as e:  # noqa: BLE001 - a user op's forward or rule may raise anything
             clear = self._explain(e)
             raise clear from (None if type(clear) is type(e) else e)  # a KeyError's own traceback helps
-        for x, g in zip(self.inputs, grads):
+        for x, g in zip(ins, grads):
             x.grad += g
         return value
 
-    def _read_numbers(self) -> None:
+    @staticmethod
+    def _bind(xs, where: str, compiled: tuple) -> tuple:
+        """The leaves given for one call, checked: a sequence of leaf Values, one per compiled place."""
+        if isinstance(xs, Value) or not hasattr(xs, "__len__"):
+            raise TypeError(f"compiled step: {where}= must be a sequence of leaf Values, got {type(xs).__name__}")
+        xs = tuple(xs)
+        if len(xs) != len(compiled):
+            raise ValueError(f"compiled step: {where}= has {len(xs)} Values, but the graph was compiled with "
+                             f"{len(compiled)} {where}; give one leaf for each, in the order of .{where}")
+        for k, x in enumerate(xs):
+            if type(x) is not Value or x.op:
+                what = f"the result of {x.op!r}" if type(x) is Value else f"{type(x).__name__} {x!r:.60}"
+                raise ValueError(f"compiled step: {where}[{k}] must be a leaf Value (the graph's shape is "
+                                 f"fixed; only which leaves it reads may change), got {what}")
+        return xs
+
+    def _read_numbers(self, ins: tuple, fds: tuple) -> None:
         """Store every input's and feed's data as the float ``Value()`` would have made of it
         (numpy scalars included), or fail naming the leaf: inside the step, as in the engine,
         data is a Python float (np.int64 arithmetic would wrap around, np.float32 would round)."""
-        for x in self._leaves:
-            if type(x.data) is not float:
-                x.data = as_number(x.data, f"compiled step: {self._given[x]}.data")
+        for where, xs in (("inputs", ins), ("feeds", fds)):
+            for k, x in enumerate(xs):
+                if type(x.data) is not float:
+                    name = self._given.get(x) or f"{where}[{k}] ({x.label or 'unlabelled'})"
+                    x.data = as_number(x.data, f"compiled step: {name}.data")
 
     def _explain(self, error: Exception) -> Exception:
         """The failure as the engine's own error for that node's forward or rule, naming the node."""

@@ -227,6 +227,12 @@ class Value:
         """Seed this node with ``grad`` and apply the chain rule to every node behind it."""
         backward(self, grad)
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """In Jupyter: the graph behind this Value as SVG (text for huge graphs or without the viz extra)."""
+        from .notebook import mimebundle  # the picture tools load only when a notebook asks
+
+        return mimebundle(self, include, exclude)
+
     def detach(self) -> "Value":
         """A new leaf with the same number and label, cut off from the graph."""
         return Value(self.data, self.label)

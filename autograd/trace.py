@@ -334,11 +334,15 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
     The node whose rule runs is orange, the parent receiving the contribution yellow, finished
     nodes green, every node shows its gradient as it would stand at that step, and a caption gives
     the chain-rule product of the step, above a key to the colours. ``.grad`` is left as it is.
+    ``out_dir`` ending in ``.gif`` writes the steps as one animated image instead (needs Pillow,
+    in the viz extra), returned as a one-element list.
     """
     from .viz import check_size, to_dot, write_dot  # needs the viz extra
 
     as_value(root, "render_steps")
     out_dir = Path(out_dir)
+    if out_dir.suffix.lower() == ".gif":
+        return [_animate(root, out_dir, max_steps, options)]
     order = toposort(root)
     index = {node: i for i, node in enumerate(order)}
     if "max_nodes" not in options:
@@ -362,6 +366,38 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
         paths.append(write_dot(dot.source, out_dir / f"step_{s.number:03d}.{fmt}", overwrite=overwrite))
     return paths
 
+
+
+GIF_FRAME_MS, GIF_LAST_MS = 1400, 4000  # each step's frame, and the finished pass, on screen
+
+
+def _animate(root: Value, path: Path, max_steps: int, options: dict) -> Path:
+    """render_steps' frames as one looping GIF: each step held for a moment, the last one longer."""
+    import tempfile
+
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError('render_steps: an animated .gif needs Pillow: pip install "chainrule[viz]"') from None
+    from .files import atomic_write
+
+    with tempfile.TemporaryDirectory() as tmp:
+        frames = []
+        for png in render_steps(root, tmp, "png", max_steps, **options):
+            with Image.open(png) as im:
+                frames.append(im.convert("RGB"))
+    if not frames:
+        raise ValueError("render_steps: the graph has no chain-rule step to animate (root is a leaf)")
+    # Frames differ in size (captions differ): each is centred on a white canvas of the largest.
+    width, height = max(f.width for f in frames), max(f.height for f in frames)
+    canvas = []
+    for f in frames:
+        page = Image.new("RGB", (width, height), "white")
+        page.paste(f, ((width - f.width) // 2, 0))
+        canvas.append(page.quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
+    durations = [GIF_FRAME_MS] * (len(canvas) - 1) + [GIF_LAST_MS]
+    return atomic_write(path, lambda t: canvas[0].save(t, format="GIF", save_all=True, append_images=canvas[1:],
+                                                       duration=durations, loop=0, optimize=True))
 
 
 # The stepper page (to_html, stepper) lives in its own module with its assets in autograd/assets.

@@ -222,6 +222,71 @@ def bytes_per_node(model, X, y) -> tuple:
     return used / nodes, nodes
 
 
+def microgpt_rows(repeats: int) -> None:
+    """The microgpt training step (forward, backward, Adam) on one name at a time: chainrule eager,
+    chainrule compiled (one step per name length, reused), and the local-gradient Value microgpt
+    ships, on the same model, names and seed."""
+    from demos import microgpt as mg
+    from nn.optim import Adam
+
+    names = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "charlotte", "amelia"]
+    tok = mg.Tokenizer(names)
+    encoded = [tok.encode(n) for n in names]
+    variants, losses = {}, {}
+
+    def make(kind):
+        value = mg.LocalGradValue if kind == "local-gradient Value" else Value
+        params = mg.init_params(len(tok.chars), 16, 1, 16, seed=1, value=value)
+        weights = mg.parameters(params)
+        opt = Adam(weights, lr=0.01, betas=(0.85, 0.99)) if value is Value else None
+        compiled = mg.CompiledSteps(params, 4, 1) if kind == "compiled" else None
+        m, v, at = [0.0] * len(weights), [0.0] * len(weights), {"i": 0, "step": 0}
+        losses[kind] = []
+
+        def step():
+            tokens = encoded[at["i"] % len(encoded)]
+            at["i"] += 1
+            if compiled is not None:
+                for p in weights:
+                    p.grad = 0.0
+                loss = compiled(tokens)
+            else:
+                for p in weights:
+                    p.grad = 0.0
+                out = mg.name_loss(params, 4, 1, tokens)
+                out.backward()
+                loss = out.data
+            losses[kind].append(loss)
+            if opt is not None:
+                opt.step()
+            else:  # microgpt's own Adam, on its own Values
+                at["step"] += 1
+                for k, p in enumerate(weights):
+                    m[k] = 0.85 * m[k] + 0.15 * p.grad
+                    v[k] = 0.99 * v[k] + 0.01 * p.grad ** 2
+                    p.data -= 0.01 * (m[k] / (1 - 0.85 ** at["step"])) / ((v[k] / (1 - 0.99 ** at["step"])) ** 0.5 + 1e-8)
+        return step
+
+    start = time.perf_counter()
+    compiled = make("compiled")
+    for _ in names:  # compile every length once, before timing (reported)
+        compiled()
+    compile_seconds = time.perf_counter() - start
+    variants = {"eager": make("eager"), "compiled": compiled, "local-gradient Value": make("local-gradient Value")}
+    for fn in (variants["eager"], variants["local-gradient Value"]):
+        for _ in names:
+            fn()  # the same names in the same order as the compiled one saw
+    medians = median_times(variants, repeats, per_block=len(names))
+    base = medians["local-gradient Value"]
+    print(f"\nmicrogpt step (1 layer, 16 wide, 4 heads, one name, Adam), median of {len(names) * repeats}:")
+    for name, seconds in medians.items():
+        note = "" if name == "local-gradient Value" else f"{base / seconds:5.1f}x faster than the local-gradient Value"
+        print(f"  {name:21} {seconds * 1e3:8.2f} ms   {note}")
+    gap = max(abs(a - b) for a, b in zip(losses["eager"], losses["compiled"]))
+    print(f"  compiling {len(set(map(len, names)))} name lengths once took {compile_seconds:.2f} s; largest "
+          f"difference between eager and compiled losses over {len(losses['compiled'])} steps: {gap:.1e}")
+
+
 def reused_leaf_chain(terms: int) -> Value:
     """x + x + ... + x: the shape that made the renderer's layout super-linear."""
     x = Value(1.5, label="x")
@@ -307,6 +372,7 @@ def main(argv=None) -> int:
         medians = median_times(epochs, repeats)
         print(f"  {size:5} {medians['eager'] * 1e3:6.1f} ms {medians['compiled'] * 1e3:15.1f} ms/epoch "
               f"{medians['eager'] / medians['compiled']:8.1f}x   (compiled once in {compile_seconds:.2f} s)")
+    microgpt_rows(1 if args.quick else max(1, args.repeats // 2))
     size, nodes = bytes_per_node(model, X, y)
     print(f"\nmemory: {size:.0f} bytes per recorded node ({nodes:,} nodes in one moons step)")
     pictures(args.quick)

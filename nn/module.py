@@ -223,6 +223,12 @@ class MLP(Module):
     def parameters(self) -> list:
         return [p for layer in self.layers for p in layer.parameters()]
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """In Jupyter: the network drawn one box per neuron (text without the viz extra)."""
+        from .notebook import model_bundle  # loaded only when a notebook asks
+
+        return model_bundle(self)
+
     def __repr__(self) -> str:
         widths = [len(layer.neurons) for layer in self.layers]
         extra = (f", init={self.init!r}" if self.init != "uniform" else "") + (

@@ -37,6 +37,7 @@ from autograd.files import escape_surrogates, write_text
 from .health import unit_state
 from .losses import bce_with_logits, cross_entropy, hinge_loss, mse_loss
 from .optim import Optimizer
+from .notebook import LiveView, in_notebook
 from .training import accuracy
 
 __all__ = ["Recorder"]
@@ -91,10 +92,12 @@ class Recorder:
     its ``param_groups[0]["lr"]``.
     A page of a long run keeps evenly spaced frames under ``PAGE_BYTES`` (about 20 MB) and says so;
     its curves keep every recorded step (a run too long even for that keeps evenly spaced ones, and says so).
+    With ``live=True`` in a Jupyter notebook, the loss, accuracy and decision boundary are drawn
+    in one display updated in place as you record (at most twice a second); elsewhere it does nothing.
     """
 
     def __init__(self, model, train, val=None, every: int = 1, *, loss_fn=None, example: int = 0,
-                 optimizer=None) -> None:
+                 optimizer=None, live: bool = False) -> None:
         self._layers = _check_model(model)
         self.model = model
         nin = len(self._layers[0].neurons[0].w)
@@ -125,6 +128,9 @@ class Recorder:
         self._states = array("b")  # per recorded step, each unit's state as an index into _STATES
         self.history = _History(self)
         self._last_step = None
+        if not isinstance(live, bool):
+            raise TypeError(f"Recorder: live must be True or False, got {live!r}")
+        self._live = LiveView(self) if live and in_notebook() else None  # outside a notebook: record only
 
     def record(self, step: int, loss, lr: float | None = None) -> None:
         """Record this step (after ``backward()``, before the update) when ``step`` is a multiple of ``every``."""
@@ -158,6 +164,8 @@ class Recorder:
                            *(p.grad for p in self._params), *(v for stats, _ in units for v in stats), *dloss, *example,
                            *updates])
         self._states.extend(state for _, state in units)
+        if self._live is not None:  # None for a number that is not there (nan) or not finite
+            self._live.update(step, *(_finite_or_none(float(x)) for x in (loss, train[1], val[1])), weights)
 
     def _forward(self, rows: list, weights: list):
         """The model on each row from the weights alone, as in eval mode: (outputs, per layer the

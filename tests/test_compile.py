@@ -271,3 +271,51 @@ def test_a_user_op_failing_inside_a_compiled_step_names_the_op_the_input_and_the
         assert x.grad == 20.0
     finally:
         del OPS["picky_c"], RULES["picky_c"]
+
+
+def test_binding_other_leaves_at_call_time_equals_backward_on_them():
+    """A step compiled on stand-in leaves and called with other leaves in their places returns the
+    value of the graph built on those leaves and adds exactly backward()'s gradients into them."""
+    def f(x, y, w):
+        return (x * w + y).tanh() * w + (x * y).exp()
+
+    a, b, w = Value(0.3), Value(-0.2), Value(0.7)
+    step = compile_graph(f(a, b, w), [w, a, b])
+    for xv, yv in ((0.5, 1.5), (-1.25, 0.25)):
+        x, y = Value(xv), Value(yv)
+        twin_x, twin_y, twin_w = Value(xv), Value(yv), Value(w.data)
+        expected = f(twin_x, twin_y, twin_w)
+        expected.backward()
+        w.grad = 0.0
+        assert step(inputs=[w, x, y]) == expected.data
+        assert (x.grad, y.grad, w.grad) == (twin_x.grad, twin_y.grad, twin_w.grad)
+        assert a.grad == b.grad == 0.0, "the stand-ins are not touched"
+
+
+def test_one_leaf_bound_to_two_places_gets_both_contributions():
+    """Binding one Value to two compiled places gives it the sum, as backward gives a Value used twice."""
+    a, b = Value(0.0), Value(0.0)
+    step = compile_graph(a * b + a.sin(), [a, b])
+    x, twin = Value(1.3), Value(1.3)
+    step(inputs=[x, x])
+    (twin * twin + twin.sin()).backward()
+    assert x.grad == twin.grad
+
+
+def test_binding_refuses_what_does_not_fit_the_compiled_places():
+    """A wrong count, a non-leaf or a non-Value given at call time is an error naming the place."""
+    a, b, f = Value(1.0), Value(2.0), Value(3.0)
+    step = compile_graph(a * b * f, [a, b], feeds=[f])
+    with pytest.raises(ValueError, match=r"inputs= has 1 Values, but the graph was compiled with 2 inputs"):
+        step(inputs=[a])
+    with pytest.raises(ValueError, match=r"inputs\[1\] must be a leaf Value.*the result of 'mul'"):
+        step(inputs=[a, a * b])
+    with pytest.raises(ValueError, match=r"feeds\[0\] must be a leaf Value.*float 2.0"):
+        step(feeds=[2.0])
+    with pytest.raises(TypeError, match=r"feeds= must be a sequence"):
+        step(feeds=f)
+    bound = Value(0.0)
+    bound.data = "seven"
+    with pytest.raises(TypeError, match=r"inputs\[0\]"):
+        step(inputs=[bound, b])
+    assert a.grad == b.grad == 0.0

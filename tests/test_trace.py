@@ -307,3 +307,22 @@ def test_step_by_step_views_refuse_big_graphs_with_advice_that_applies():
         message = str(info.value)
         assert "1,200 nodes" in message and "max_nodes" in message and "collapse" not in message
     assert not (ROOT / "never.html").exists() and not (ROOT / "never").exists()
+
+
+def test_render_steps_to_gif_is_one_small_looping_animation(tmp_path):
+    """A .gif path gives one animated image with a frame per chain-rule step, under 1 MB for the
+    README's example, the last frame held longest, and every .grad left as it was."""
+    Image = pytest.importorskip("PIL.Image")
+    pytest.importorskip("graphviz")
+    a, b, c = example()
+    (path,) = trace.render_steps(c, tmp_path / "steps.gif")
+    assert path == tmp_path / "steps.gif" and path.stat().st_size < 1_000_000
+    with Image.open(path) as im:
+        durations = []
+        for k in range(im.n_frames):
+            im.seek(k)
+            durations.append(im.info["duration"])
+        assert im.n_frames == 6 and im.info.get("loop") == 0
+    assert durations[-1] > durations[0]
+    assert a.grad == b.grad == c.grad == 0.0
+    assert list(tmp_path.iterdir()) == [path], "no frames or temporary files left beside it"
