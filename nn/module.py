@@ -9,6 +9,7 @@ import random
 from typing import Sequence
 
 from autograd import Value
+from autograd.graph import mark_parameter
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "Dropout", "ACTIVATIONS", "INITS"]
 
@@ -114,6 +115,8 @@ class Neuron(Module):
         self.w = [Value(rng.uniform(-scale, scale), f"{name}.w{i}") for i in range(nin)]
         self.b = Value(0.0, f"{name}.b")
         self.name = name
+        for p in self.parameters():  # pictures group a network by this registry, never by the labels
+            mark_parameter(p, name)
 
     def __call__(self, x: Sequence) -> Value:
         if not hasattr(x, "__len__") or isinstance(x, (str, Value)):
@@ -150,6 +153,9 @@ class Layer(Module):
         scale = init_bound(init, nin, nout)
         rng = seed if isinstance(seed, random.Random) else random.Random(seed)
         self.neurons = [Neuron(nin, activation, rng, f"{name}.N{j + 1}", scale) for j in range(nout)]
+        for n in self.neurons:
+            for p in n.parameters():
+                mark_parameter(p, n.name, name)
 
     def __call__(self, x: Sequence) -> list:
         return [n(x) for n in self.neurons]
