@@ -29,6 +29,7 @@ from autograd import Value, grad, no_grad
 from autograd.files import atomic_write
 
 from .health import unit_state
+from .module import ACTIVATION_SPECS
 from .losses import bce_with_logits, cross_entropy, hinge_loss, mse_loss
 
 __all__ = ["Recorder"]
@@ -213,6 +214,7 @@ class Recorder:
             "format": FORMAT, "version": 1, "model": repr(self.model), "task": self.task,
             "loss_fn": getattr(self.loss_fn, "__name__", "loss"), "every": self.every, "example": self.example,
             "inputs": [f"x{i}" for i in range(len(self._layers[0].neurons[0].w))],
+            "activations": {a.name: {"stuck": a.stuck, "stuck_text": a.stuck_text} for a in ACTIVATION_SPECS.values()},
             "params": self._keys, "layers": layers,
             "train": {"X": self.train[0], "y": self.train[1]},
             "val": None if self.val is None else {"X": self.val[0], "y": self.val[1]},

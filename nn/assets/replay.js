@@ -518,8 +518,10 @@
     item(`<span class="sw line" style="background:${COLOURS.neg}"></span>${t.neg}`);
     item(`<span class="sw line" style="background:#6b7280;height:1px"></span>→<span class="sw line" style="background:#6b7280;height:6px"></span>width: |${t.what}| up to ${fmt(scale)} (largest, ${t.scale})`);
     if (PLANE) item(`<b>squares:</b> <span class="sw bar"></span> a unit's output over the input plane: negative, 0, positive (each scaled to its own largest)`);
-    item(`<span class="sw dead"></span>dead: relu output 0 on every training row`);
-    item(`<span class="sw saturated"></span>saturated: tanh/sigmoid near its limits on 95% of rows`);
+    for (const a of new Set(UNITS.map((u) => u.activation))) { // keys only for the activations in use
+      const spec = D.activations[a];
+      if (spec && spec.stuck) item(`<span class="sw ${spec.stuck}"></span>${spec.stuck}: ${escapeText(spec.stuck_text)}`);
+    }
     item(`<span class="sw selected"></span>selected`);
     item(`<span class="muted">click an edge or a square for its numbers</span>`);
   }
