@@ -108,6 +108,7 @@ class Recorder:
         self.every = every
         self.example = example
         self.task, self.loss_fn = _task(self.train[1] + (self.val[1] if self.val else []), nout, loss_fn)
+        self.loss_inferred = loss_fn is None  # then the page says so, and checks it against what you record
         self.history: list = []
         self._params = model.parameters()
         self._keys = [p.label or f"p{i}" for i, p in enumerate(self._params)]  # as state_dict names them
@@ -144,6 +145,8 @@ class Recorder:
             for neuron, column in zip(layer.neurons, layer_columns):
                 entry["units"][neuron.name] = _unit_stats(neuron.activation, column)
         entry["example"] = self._example(weights, outputs[self.example])
+        # d loss / d output for every training row, so the page can tell any row's story (a click on the plane)
+        entry["row_dloss"] = [self._dloss(o, t) for o, t in zip(outputs, self.train[1])]
         self.history.append(entry)
 
     def _forward(self, rows: list, weights: list):
@@ -180,10 +183,7 @@ class Recorder:
         """The local derivatives of the example row's chain-rule story: d loss / d output, and per
         neuron its output and d output / d (w . x + b). Each comes from the engine's own rules, run
         by ``grad`` on a graph of fresh leaves: the model's Values are not involved, no .grad changes."""
-        outs = [Value(v) for v in (output if isinstance(output, list) else [output])]
-        target = self.train[1][self.example]
-        loss = self.loss_fn([outs if len(outs) > 1 else outs[0]], [target])
-        dloss = [_finite_or_none(float(g)) for g in grad(loss, outs)]
+        dloss = self._dloss(output, self.train[1][self.example])
         units, x, at = {}, self.train[0][self.example], 0
         for layer in self._layers:
             nxt = []
@@ -197,6 +197,12 @@ class Recorder:
                 nxt.append(a.data)
             x = nxt
         return {"row": self.example, "dloss": dloss, "units": units}
+
+    def _dloss(self, output, target) -> list:
+        """d loss / d output of one row's loss (one number per output), by the engine's own rules."""
+        outs = [Value(v) for v in (output if isinstance(output, list) else [output])]
+        loss = self.loss_fn([outs if len(outs) > 1 else outs[0]], [target])
+        return [_finite_or_none(float(g)) for g in grad(loss, outs)]
 
     def page_data(self) -> dict:
         """Everything the replay page shows, as compact JSON-ready data (arrays in parameter order)."""
@@ -212,7 +218,9 @@ class Recorder:
 
         return {
             "format": FORMAT, "version": 1, "model": repr(self.model), "task": self.task,
-            "loss_fn": getattr(self.loss_fn, "__name__", "loss"), "every": self.every, "example": self.example,
+            "loss_fn": getattr(self.loss_fn, "__name__", "loss"), "loss_inferred": self.loss_inferred,
+            "loss_mismatch": self._loss_mismatch(), "restored_to": self._restored_to(),
+            "every": self.every, "example": self.example,
             "inputs": [f"x{i}" for i in range(len(self._layers[0].neurons[0].w))],
             "activations": {a.name: {"stuck": a.stuck, "stuck_text": a.stuck_text} for a in ACTIVATION_SPECS.values()},
             "params": self._keys, "layers": layers,
@@ -227,11 +235,30 @@ class Recorder:
                       for e in h],
             "unit_fields": list(_UNIT_FIELDS),
             "example_dloss": [e["example"]["dloss"] for e in h],
+            "row_dloss": [e["row_dloss"] for e in h],
             "example_units": [[e["example"]["units"][n["name"]] for layer in layers for n in layer["neurons"]]
                               for e in h],
             # the weights as they are now: the last recorded step's update is the change to these
             "final_weights": [_finite_or_none(p.data) for p in self._params],
         }
+
+    def _loss_mismatch(self):
+        """[recorded, inferred] at the first recorded step when the inferred loss_fn is plainly not the
+        loss passed to record() (more than 10% apart: not a batch or a small extra term), else None."""
+        first = self.history[0] if self.history else None
+        if not self.loss_inferred or first is None or first["loss"] is None or first["train_loss"] is None:
+            return None
+        recorded, inferred = first["loss"], first["train_loss"]
+        return None if abs(recorded - inferred) <= 0.1 * max(abs(recorded), abs(inferred)) else [recorded, inferred]
+
+    def _restored_to(self):
+        """The index of the earlier recorded step whose weights the model holds now (as after
+        EarlyStopping.restore), or None when it holds the last step's weights or newer ones."""
+        now = [p.data for p in self._params]
+        for i, e in enumerate(self.history[:-1]):
+            if [e["weights"][k] for k in self._keys] == now:
+                return i
+        return None
 
     def to_html(self, path) -> Path:
         """Write the replay page: one self-contained HTML file that works offline."""
