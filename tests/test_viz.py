@@ -314,3 +314,16 @@ def test_legend_renders_under_the_graph_in_svg(tmp_path):
     svg = render(example()[2], tmp_path / "g.svg", edge_derivatives=True).read_text()
     ET.fromstring(svg)
     assert "key to this picture" in svg and "output (the root)" in svg
+
+
+def test_collapsed_view_after_a_new_forward_pass_leaves_out_stale_gradients():
+    """Drawn after backward() and a new forward pass, a network's neuron boxes print no gradient (they are of
+    the earlier pass) and the key says so; right after backward() they do."""
+    model = nn.MLP(2, [3, 1], seed=0)
+    out = model([0.5, -1.0])
+    out.backward()
+    fresh = to_dot(out, collapse="neuron").source
+    assert "max |param grad|" in fresh and "earlier pass" not in fresh
+    stale = to_dot(model([1.0, 2.0]), collapse="neuron").source
+    assert "max |param grad|" not in stale and "  grad " not in stale
+    assert "gradients left out of the boxes: they are from an earlier pass than these values" in stale
