@@ -22,7 +22,7 @@ from pathlib import Path
 from .engine import Value, apply, as_value as _check_value
 from .graph import operands, toposort
 from .ops import OPS, fmt
-from .trace import Step, chain_rule_line, constant_text, formula, node_formula, node_names, walk
+from .trace import Step, chain_rule_line, constant_text, formula, formula_of, node_formula, node_names, walk
 from .viz import check_size, page_view
 
 __all__ = ["DerivativeText", "local_text", "local_formula", "describe_steps", "formula", "fmt",
@@ -271,7 +271,7 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
              for i, node in enumerate(order)]
     return {
         "title": f"chainrule: backprop step by step ({r})",
-        "expression": expression.strip() if expression else f"{r} = {formula(root, names)}" if root.op else r,
+        "expression": expression.strip() if expression else f"{r} = {formula_of(order, names)}" if root.op else r,
         "typed": bool(expression),
         "root": index[root], "root_name": r, "value": fmt(root.data),
         "lr": lr, "lr_text": fmt(lr) if lr is not None else None,

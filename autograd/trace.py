@@ -364,7 +364,8 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
         highlight.update({s.node: RULE_COLOUR, s.parent: PARENT_COLOUR})
         done.add(s.node)
         caption = f"step {s.number}: {chain_rule_line(s, names)}"
-        dot = draw(root, View(highlight=highlight, grads=grads, caption=caption, highlight_legend=STEP_KEY, **options))
+        dot = draw(root, View(highlight=highlight, grads=grads, caption=caption, highlight_legend=STEP_KEY, **options),
+                   order)
         dot.attr(labelloc="t")  # the step's caption and the key above the graph
         paths.append(write_dot(dot.source, out_dir / f"step_{s.number:03d}.{fmt}"))
     return paths
@@ -375,7 +376,11 @@ def formula(root: Value, names: dict | None = None) -> str:
     """The expression behind ``root``, rebuilt from the graph: leaves by name, and interior nodes
     that carry a label, or are used more than once, by name too (as ``nn``'s neuron outputs)."""
     as_value(root, "formula")
-    order = toposort(root)
+    return formula_of(toposort(root), names)
+
+
+def formula_of(order: list, names: dict | None = None) -> str:
+    """``formula`` of the graph whose topological order is ``order`` (the root last)."""
     names = names or node_names(order)
     uses: dict = {}
     for node in order:
@@ -390,7 +395,7 @@ def formula(root: Value, names: dict | None = None) -> str:
         args = [(names[a], ATOM) if type(a) is not float and a.op and (a.label or uses[a] > 1)
                 else texts[a] if type(a) is not float else constant_text(a) for a in operands(node)]
         texts[node] = call_text(node.op, [t for t, _ in args], [p for _, p in args])
-    return texts[root][0]
+    return texts[order[-1]][0]
 
 
 def constant_text(c: float) -> tuple:

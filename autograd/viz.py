@@ -164,14 +164,15 @@ def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_gr
     return draw(root, View(rankdir, show_grad, color_grad, edge_derivatives, collapse, max_nodes, legend))
 
 
-def draw(root: Value, view: View):
-    """``to_dot`` with every option of ``View`` (the entry for trace and the stepper)."""
+def draw(root: Value, view: View, order: list | None = None):
+    """``to_dot`` with every option of ``View`` (the entry for trace and the stepper, which pass the
+    graph's ``order`` when they have sorted it already)."""
     as_value(root, "to_dot")
     if view.rankdir not in ("LR", "RL", "TB", "BT"):
         raise ValueError(f"to_dot: rankdir must be LR, RL, TB or BT, got {view.rankdir!r}")
     if view.collapse not in (None, "neuron", "layer"):
         raise ValueError(f"to_dot: collapse must be None, 'neuron' or 'layer', got {view.collapse!r}")
-    order = toposort(root)
+    order = order or toposort(root)
     groups = find_groups(order, view.collapse) if view.collapse else {}
     check_size(len(order) - len(groups) + len(set(groups.values())), view.max_nodes, "to_dot")
     index = {node: i for i, node in enumerate(order)}
@@ -544,18 +545,18 @@ def page_view(root: Value, order: list, grads: dict, data: dict, pictures: bool 
         # the collapsed view draws an edge into a neuron as its weight: colour by sign, width by size
         "weights": {"positive": WEIGHT_COLOUR[1], "negative": WEIGHT_COLOUR[-1]}
         if groups and _weight_edges(order, groups, index) else None,
-        "svg": {"full": _fitted_svg(root, grads, data, None, port)} if pictures else {},
+        "svg": {"full": _fitted_svg(root, order, grads, data, None, port)} if pictures else {},
     }
     if groups and pictures:
-        view["svg"]["collapsed"] = _fitted_svg(root, grads, data, "neuron", port)
+        view["svg"]["collapsed"] = _fitted_svg(root, order, grads, data, "neuron", port)
     return view
 
 
-def _fitted_svg(root: Value, grads: dict, data: dict, collapse, port: tuple) -> str:
+def _fitted_svg(root: Value, order: list, grads: dict, data: dict, collapse, port: tuple) -> str:
     best, best_scale = "", 0.0
     for rankdir in ("LR", "TB"):  # left to right reads like the computation; top down when it is much bigger
         svg = pipe_svg(draw(root, View(rankdir, collapse=collapse, max_nodes=None, legend=False,  # the page has its own
-                                       grads=grads, data=data)).source)
+                                       grads=grads, data=data), order).source)
         svg = svg[svg.index("<svg"):]
         width, height = (float(x) for x in re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"', svg).groups())
         scale = min(port[0] / width, port[1] / height)

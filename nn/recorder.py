@@ -84,8 +84,9 @@ class Recorder:
     ``lr``, ``train_loss``/``train_accuracy`` and ``val_loss``/``val_accuracy`` (over the whole
     sets, with ``loss_fn``, as the model in eval mode computes), ``weights`` and ``grads``
     ({parameter label: number}), ``units`` ({neuron: activation statistics on the training rows})
-    and ``example``: for training row ``example``, whose chain-rule story the page tells, d loss /
-    d output and each neuron's output and local derivative d output / d (w . x + b). ``loss_fn`` defaults to one that fits the targets: hinge for ±1, logistic for
+    ``example``: for training row ``example``, whose chain-rule story the page tells first, d loss /
+    d output and each neuron's output and local derivative d output / d (w . x + b); and
+    ``row_dloss``: d loss / d output for every training row (the page tells any clicked row's story). ``loss_fn`` defaults to one that fits the targets: hinge for ±1, logistic for
     0/1, cross-entropy for class indices, mean squared error otherwise. Accuracy is None for
     regression. Non-finite numbers are recorded as None. Pass the step's ``lr`` and the page shows a
     weight's update as -lr * grad; without it, only the change until the next recorded step.
@@ -243,13 +244,18 @@ class Recorder:
         }
 
     def _loss_mismatch(self):
-        """[recorded, inferred] at the first recorded step when the inferred loss_fn is plainly not the
-        loss passed to record() (more than 10% apart: not a batch or a small extra term), else None."""
-        first = self.history[0] if self.history else None
-        if not self.loss_inferred or first is None or first["loss"] is None or first["train_loss"] is None:
+        """[recorded, inferred] (their medians) when the inferred loss_fn is plainly not the loss passed
+        to record(): the median ratio of the two over the recorded steps is off by more than 25%
+        (a mini-batch's loss scatters around the whole set's, and a small extra term shifts it a
+        little; another loss does not follow it), else None."""
+        pairs = [(e["loss"], e["train_loss"]) for e in self.history
+                 if e["loss"] is not None and e["train_loss"] is not None and e["train_loss"] > 0 and e["loss"] > 0]
+        if not self.loss_inferred or not pairs:
             return None
-        recorded, inferred = first["loss"], first["train_loss"]
-        return None if abs(recorded - inferred) <= 0.1 * max(abs(recorded), abs(inferred)) else [recorded, inferred]
+        ratios = sorted(a / b for a, b in pairs)
+        if 0.8 <= ratios[len(ratios) // 2] <= 1.25:
+            return None
+        return [sorted(a for a, _ in pairs)[len(pairs) // 2], sorted(b for _, b in pairs)[len(pairs) // 2]]
 
     def _restored_to(self):
         """The index of the earlier recorded step whose weights the model holds now (as after

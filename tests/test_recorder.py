@@ -87,7 +87,8 @@ def test_history_is_plain_json_and_matches_the_model():
     json.loads(json.dumps(rec.history, allow_nan=False))
     first = rec.history[0]
     assert set(first) == {"step", "loss", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
-                          "weights", "grads", "units", "example"}
+                          "weights", "grads", "units", "example", "row_dloss"}
+    assert len(first["row_dloss"]) == len(X) and first["row_dloss"][rec.example] == first["example"]["dloss"]
     assert set(first["units"]["L1.N1"]) == {"mean", "min", "max", "active", "state"}
 
 

@@ -462,9 +462,9 @@ def test_browser_backward_edge_points_back_to_the_input(tmp_path, open_page):
     tips = page.evaluate("""() => [...document.querySelectorAll('#graph g.edge.active')].map(e => {
         const start = e.querySelector('path').getPointAtLength(0), tip = e.querySelector('.back-tip');
         const pts = tip.getAttribute('points').split(' ')[0].split(',').map(Number);
-        return [getComputedStyle(e.querySelector('polygon:not(.back-tip)')).display,
+        return [getComputedStyle(e.querySelector('polygon:not(.back-tip)')).display, getComputedStyle(tip).display,
                 Math.hypot(pts[0] - start.x, pts[1] - start.y)]; })""")
-    assert len(tips) == 1 and tips[0][0] == "none" and tips[0][1] < 0.01
+    assert len(tips) == 1 and tips[0][:2] == ["none", "inline"] and tips[0][2] < 0.01
 
 
 def test_browser_update_and_summary_with_finite_differences(tmp_path, open_page):
@@ -553,3 +553,19 @@ def test_browser_inline_notebook_markup_runs_the_page(tmp_path, browser):
         assert frame.locator("body").get_attribute("data-current") == "n2"
     finally:
         page.close()
+
+
+def test_writing_a_page_sorts_the_graph_once(monkeypatch):
+    """page_data sorts the graph once and hands the order to the walk, the pictures and finite differences."""
+    pytest.importorskip("graphviz")
+    import autograd.graph
+    import autograd.stepper
+    import autograd.trace
+    import autograd.viz
+
+    calls = []
+    original = autograd.graph.toposort
+    for module in (autograd.stepper, autograd.trace, autograd.viz):
+        monkeypatch.setattr(module, "toposort", lambda root: calls.append(root) or original(root))
+    page_data(network_loss(), lr=0.1)
+    assert len(calls) == 1

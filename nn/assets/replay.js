@@ -424,8 +424,8 @@
       const note = el("span", { cls: "item muted" }, $("loss-legend"));
       note.dataset.field = "loss-mismatch";
       note.textContent = `not ${D.loss_fn} (inferred from the targets): pass loss_fn= to nn.Recorder for its curves`;
-      note.title = `${D.loss_fn} is ${fmt(D.loss_mismatch[1])} at the first step, the loss you recorded ${fmt(D.loss_mismatch[0])}: ` +
-        "two different losses, so only yours is drawn";
+      note.title = `over the run ${D.loss_fn} has median ${fmt(D.loss_mismatch[1])}, the loss you recorded ` +
+        `${fmt(D.loss_mismatch[0])}: two different losses, so only yours is drawn`;
     }
     const acc = [];
     if (D.train_accuracy.some((v) => v !== null)) acc.push({ values: D.train_accuracy, colour: COLOURS.pos, label: "training" });
