@@ -1,12 +1,13 @@
 """The stepper page: one training step on one example, every number explained.
 
 ``describe_steps(root, lr)`` lists the steps as plain data: the forward pass node by node, the
-seed, the backward pass one edge at a time (with the rule's local-derivative formula, numbers
-substituted) and, with a learning rate, the update of every leaf. The page and ``trace.explain``'s
-lines come from it. ``to_html`` writes the page (its HTML, CSS and JavaScript are the files in
-``autograd/assets``; Python hands them the data as JSON) and ``stepper(root)`` shows it inline in
-Jupyter. Nothing here changes a ``.grad`` or ``.data`` of the user's graph: the gradients of the
-pass are computed in a dict.
+seed, the backward pass one edge at a time (``trace.Step`` records from ``trace.walk``, the walk
+``trace.explain`` prints, with the rule's local-derivative formula, numbers substituted) and, with a
+learning rate, the update of every leaf and the forward pass again on the new values. ``to_html``
+writes the page (its HTML, CSS and JavaScript are the files in ``autograd/assets``; Python hands
+them the data as JSON; the pictures and node kinds come from ``viz.page_view``) and
+``stepper(root)`` shows it inline in Jupyter. Nothing here changes a ``.grad`` or ``.data`` of the
+user's graph: the gradients of the pass are computed in a dict.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pathlib import Path
 from .engine import Value, apply, as_value as _check_value
 from .graph import operands, toposort
 from .ops import OPS, fmt
-from .trace import Step, chain_rule_line, constant_text, formula, formula_of, node_formula, node_names, walk
+from .trace import (Step, chain_rule_line, constant_text, formula, formula_of, node_formula, node_names, number_text,
+                    walk)
 from .viz import check_size, page_view
 
 __all__ = ["DerivativeText", "local_text", "local_formula", "describe_steps", "formula", "fmt",
@@ -56,19 +58,15 @@ def local_text(op: str, arity: int) -> DerivativeText:
     return DerivativeText(f"d {op}({'u, v' if arity == 2 else 'u'})", (("", ""),) * arity)
 
 
-def _paren(x: float) -> str:
-    return f"({fmt(x)})" if x < 0 or (x == 0 and math.copysign(1.0, x) < 0) else fmt(x)
-
-
 def local_formula(node: Value, k: int, local: float) -> str:
     """'d tanh(u)/du = 1 - tanh(u)^2 = 1 - 0.8830^2 = 0.2204' for operand ``k`` of ``node``."""
     ops = operands(node)
     text = local_text(node.op, len(ops))
     symbolic, numeric = text.partials[k]
     nums = [a if type(a) is float else a.data for a in ops]
-    fields = {"out": fmt(node.data), "pout": _paren(node.data)}
+    fields = {"out": fmt(node.data), "pout": number_text(node.data)}
     for name, x in zip("uv", nums):
-        fields[name], fields["p" + name] = fmt(x), _paren(x)
+        fields[name], fields["p" + name] = fmt(x), number_text(x)
     parts = [f"{text.head}/d{'uv'[k]}"] + [part for part in (symbolic, numeric.format(**fields)) if part]
     if parts[-1] != fmt(local) and not _same_number(parts[-1], local):
         parts.append(fmt(local))
@@ -163,7 +161,7 @@ def _updates(order: list, names: dict, grads: dict, lr: float) -> list:
     for j, leaf in enumerate(leaves, 1):
         w, g = names[leaf], grads.get(leaf, 0.0)
         new[leaf] = leaf.data - lr * g
-        line = f"{w} <- {w} - lr * d{r}/d{w} = {fmt(leaf.data)} - {fmt(lr)} * {_paren(g)} = {fmt(new[leaf])}"
+        line = f"{w} <- {w} - lr * d{r}/d{w} = {fmt(leaf.data)} - {fmt(lr)} * {number_text(g)} = {fmt(new[leaf])}"
         steps.append({"kind": "update", "node": index[leaf], "title": f"Update {j} of {len(leaves)}: {w}",
                       "line": line, "lines": [line], "set_data": fmt(new[leaf]), "grad": fmt(g)})
     computed = [n for n in order if n.op]
@@ -178,7 +176,7 @@ def _updates(order: list, names: dict, grads: dict, lr: float) -> list:
                                                          "The learning rate took a step too far for this op."],
                           "set_data": "error", "stale": True})
             break
-        numbers = node_formula(node, {a: _paren(new[a]) for a in operands(node) if type(a) is not float})
+        numbers = node_formula(node, {a: number_text(new[a]) for a in operands(node) if type(a) is not float})
         line = f"{n} = {node_formula(node, names)} = {numbers} = {fmt(new[node])}   (was {fmt(node.data)})"
         lines = [line]
         if node is root:

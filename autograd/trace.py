@@ -404,13 +404,18 @@ def constant_text(c: float) -> tuple:
     return (text[:-2] if text.endswith(".0") else text), ATOM if c >= 0 else 0
 
 
+def number_text(x: float) -> str:
+    """A number as a formula's operand: ``fmt``, in brackets when negative ('(-3.0000)')."""
+    return f"({fmt(x)})" if x < 0 or (x == 0 and math.copysign(1.0, x) < 0) else fmt(x)
+
+
 def node_formula(node: Value, names: dict, numbers: bool = False) -> str:
     """'a * b', or with ``numbers`` '2.0000 * (-3.0000)': one node in terms of its operands."""
     args = []
     for a in operands(node):
         x = a if type(a) is float else a.data
         if numbers:  # every number as an atom, a negative one in brackets
-            args.append(f"({fmt(x)})" if x < 0 or (x == 0 and math.copysign(1.0, x) < 0) else fmt(x))
+            args.append(number_text(x))
         else:
             args.append(constant_text(a)[0] if type(a) is float else names[a])
     precs = [0 if type(a) is float and a < 0 and not numbers else ATOM for a in operands(node)]
