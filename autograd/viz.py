@@ -151,7 +151,7 @@ def check_size(n: int, max_nodes, where: str, advice: str = COLLAPSE_ADVICE) -> 
 
 def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_grad: bool = False,
            edge_derivatives: bool = False, collapse: str | None = None, max_nodes: int | None = MAX_NODES,
-           legend: bool = True):
+           legend: bool = True, caption: str | None = None):
     """The graph behind ``root`` as a ``graphviz.Digraph`` (it displays itself in Jupyter).
 
     Each Value is a record (label | data | grad), each op a small node named by its key, with
@@ -159,9 +159,10 @@ def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_gr
     sign and size, ``edge_derivatives`` labels each edge with the local derivative and the
     contribution it carried, ``collapse`` ('neuron' or 'layer') folds each neuron or layer of an
     ``nn`` network into one summary node. ``legend`` adds a small key at the bottom naming each
-    colour and edge label the picture uses (only those).
+    colour and edge label the picture uses (only those); ``caption`` is a first line in it.
     """
-    return draw(root, View(rankdir, show_grad, color_grad, edge_derivatives, collapse, max_nodes, legend))
+    return draw(root, View(rankdir, show_grad, color_grad, edge_derivatives, collapse, max_nodes, legend,
+                           caption=caption))
 
 
 def draw(root: Value, view: View, order: list | None = None):
