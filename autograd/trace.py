@@ -17,7 +17,6 @@ from pathlib import Path
 
 from .engine import Value, as_number, as_value, contributions, record_hook, reverse_pass
 from .graph import operands, toposort
-from . import ops
 from .ops import ATOM, call_text, finite, fmt
 
 __all__ = ["Step", "steps", "explain", "tape", "why", "paths", "ChainPath", "find_nonfinite", "detect_anomaly",
@@ -289,9 +288,9 @@ def find_nonfinite(root: Value) -> NonFinite | None:
                 later.append(_name(node, index))
     if first is not None:
         return NonFinite(first, index[first], "forward", detail, _origins.get(first), later)
-    walk = reverse_pass(root, 1.0)
-    next(walk)
-    for node, g, applied in walk:
+    backward_pass = reverse_pass(root, 1.0)
+    next(backward_pass)
+    for node, g, applied in backward_pass:
         for _, parent, c in applied:
             if not math.isfinite(c):
                 if first is None and math.isfinite(g):

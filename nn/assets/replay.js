@@ -654,7 +654,11 @@
     const parts = [];
     if (dead.size) parts.push(`${[...dead].join(", ")} ${dead.size === 1 ? "has" : "have"} slope 0 on this row ` +
       "(a relu unit whose input is negative here: off, so no gradient passes through it)");
-    if (other.size) parts.push(`a factor ${[...other].join(", ")} is 0`);
+    for (const name of other) {
+      const off = /output of (\S+)$/.exec(name);
+      parts.push(off ? `${off[1]}'s output, which this weight multiplies, is 0 on this row (a unit that is off here)`
+        : `a factor ${name} is 0`);
+    }
     return `The sum is 0 because every path crosses a factor 0: ${parts.join("; ")}.`;
   }
 
