@@ -439,11 +439,12 @@
       if (!c) continue;
       if (c.out && g.outs.length === 1) {
         const o = g.outs[0];
-        setText(c.out, `out ${s.data[o] === null ? "?" : s.data[o]}  grad ${s.grad[o] === null ? "\u2013" : s.grad[o]}`);
+        setText(c.out, `out ${s.data[o] === null ? "?" : s.data[o]}  grad ${s.grad[o] === null ? "\u2013" : s.stale ? "(old)" : s.grad[o]}`);
       }
       if (c.max) {
         const gs = g.params.map((p) => Math.abs(Number(s.grad[p]))).filter((x) => !isNaN(x));
         setText(c.max, "max |param grad| " + (s.grad[g.params[0]] === null ? "\u2013" : Math.max(...gs).toFixed(4)));
+        c.max.classList.toggle("stale", s.stale);
       }
     }
     // classes in the picture
@@ -494,7 +495,7 @@
       followRow(st.kind === "backward" ? rows[st.parent] : rows[st.node]);
     }
     // the step panel
-    $("phase-badge").textContent = st.kind === "start" ? "start" : st.kind;
+    $("phase-badge").textContent = st.kind === "reforward" ? "forward again" : st.kind;
     $("phase-badge").className = st.kind;
     $("step-title").textContent = st.title;
     const lines = $("step-lines");
