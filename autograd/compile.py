@@ -16,13 +16,16 @@ import re
 from array import array
 from itertools import chain, islice
 
-from .engine import Value, apply, as_value
+from .engine import Value, apply, as_number, as_value, contributions
 from .graph import operands, toposort
 from .ops import OPS, RULES
 
 __all__ = ["compile_graph", "CompiledGraph"]
 
 NAME = re.compile(r"\b[vgt]\d+\b|\bg_root\b")  # the locals of generated code
+GRADIENT = re.compile(r"\bg(?:\d+|_root)\b")  # a gradient local: the line belongs to the backward pass
+UPSTREAM = re.compile(r"= _r\w*\((g\d+|g_root),")  # a rule's call: its upstream gradient comes first
+PART = "<chainrule compiled part "  # generated functions' file names: PART + "3>"
 CHUNK = 250_000  # statements in one generated function (a moons step has about 170,000)
 SMALL_CHUNK = 20_000  # statements per function when a graph is bigger than that
 
@@ -93,13 +96,15 @@ NONE = -(2 ** 62)  # an empty operand slot
 class CompiledGraph:
     """The compiled step: call it with no arguments; ``source`` is the generated code."""
 
-    def __init__(self, parts: list, tape: Tape, inputs: tuple, feeds: tuple) -> None:
+    def __init__(self, parts: list, tape: Tape, inputs: tuple, feeds: tuple, given: dict) -> None:
         self._function = _link(parts)
         self._sources = [source for _, source, _ in parts]
         self._lines = {name: nodes for name, _, nodes in parts}  # node index per line (-1: none)
         self._tape = tape  # no Values: dropping the graph frees it (its Values burden the collector)
         self.inputs = inputs
         self.feeds = feeds
+        self._leaves = inputs + feeds
+        self._given = given  # each leaf's name in the user's call, for errors: "feeds[3] (x1)"
 
     @property
     def source(self) -> str:
@@ -107,74 +112,116 @@ class CompiledGraph:
         return "".join(self._sources)
 
     def __call__(self) -> float:
+        for x in self._leaves:
+            if type(x.data) is not float:
+                self._read_numbers()
+                break
         try:
             value, grads = self._function(self.inputs, self.feeds)
             if not math.isfinite(sum(grads)):
                 # Something is infinite or NaN: replay the engine's pass, where a node whose
                 # upstream gradient is 0 contributes nothing, so 0 * inf never becomes nan.
                 value, grads = self._tape.replay(self.inputs, self.feeds)
-        except (ValueError, ZeroDivisionError, OverflowError) as e:
-            raise self._explain(e) from None
+        except Exception as e:  # noqa: BLE001 - a user op's forward or rule may raise anything
+            clear = self._explain(e)
+            raise clear from (None if type(clear) is type(e) else e)  # a KeyError's own traceback helps
         for x, g in zip(self.inputs, grads):
             x.grad += g
         return value
 
+    def _read_numbers(self) -> None:
+        """Store every input's and feed's data as the float ``Value()`` would have made of it
+        (numpy scalars included), or fail naming the leaf: inside the step, as in the engine,
+        data is a Python float (np.int64 arithmetic would wrap around, np.float32 would round)."""
+        for x in self._leaves:
+            if type(x.data) is not float:
+                x.data = as_number(x.data, f"compiled step: {self._given[x]}.data")
+
     def _explain(self, error: Exception) -> Exception:
-        """Re-raise a failure as the engine's own error for that op, naming the node."""
+        """The failure as the engine's own error for that node's forward or rule, naming the node."""
         tb = error.__traceback__
-        while tb is not None and not tb.tb_frame.f_code.co_filename.startswith("<chainrule compiled"):
+        while tb is not None and not tb.tb_frame.f_code.co_filename.startswith(PART):
             tb = tb.tb_next
         if tb is None:
             return error
-        numbers = self._lines.get(tb.tb_frame.f_code.co_filename, ())
-        i = numbers[tb.tb_lineno] if tb.tb_lineno < len(numbers) else -1
+        filename, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+        numbers = self._lines.get(filename, ())
+        i = numbers[line] if line < len(numbers) else -1
         if i < 0:
-            return type(error)(f"compiled graph: {error}")
-        local, tape = tb.tb_frame.f_locals, self._tape
-        args = tape.args(i, {r: local.get(f"v{r}", math.nan) for r in tape.refs(i) if r >= 0})
-        try:
-            apply(tape.ops[i], *[Value(a) for a in args])
-        except (ValueError, ZeroDivisionError, OverflowError) as clear:
-            return type(clear)(f"{clear} (compiled graph, node n{i})")
-        return type(error)(f"compiled graph, node n{i} ({tape.ops[i]}): {error}")
+            return named_error(error, f"compiled graph: {error}")
+        local, tape, where = tb.tb_frame.f_locals, self._tape, f" (compiled graph, node n{i})"
+        refs, op = tape.refs(i), tape.ops[i]
+        args = tape.args(i, {r: local.get(f"v{r}", math.nan) for r in refs if r >= 0})
+        text = self._sources[int(filename[len(PART):-1])].splitlines()[line - 1].split("  #")[0]
+        in_rule = GRADIENT.search(text) is not None  # only the backward pass's lines name gradients
+        try:  # the same step in the engine: its forward, then (if that is where it failed) its rule
+            node = apply(op, *[Value(a) if r >= 0 else a for r, a in zip(refs, args)])
+            if in_rule:
+                upstream = UPSTREAM.search(text)
+                contributions(node, local.get(upstream.group(1), 1.0) if upstream else 1.0)
+        except Exception as clear:  # noqa: BLE001 - the engine's error, which names the op
+            said = clear.args[0] if len(clear.args) == 1 and isinstance(clear.args[0], str) else str(clear)
+            if said.startswith(op):  # (a KeyError's str quotes its message)
+                return named_error(clear, f"{said}{where}")
+            error = clear
+        at = ", ".join(f"{n} = {a!r}" for n, a in zip("xy", args))
+        what = f"{op}_backward" if in_rule else f"{op}: forward"
+        return named_error(error, f"{what} raised {type(error).__name__} at {at}: {error}{where}")
 
     def __repr__(self) -> str:
         ops = sum(1 for op in self._tape.ops if op)
         return f"<CompiledGraph: {ops} ops, {len(self.inputs)} inputs, {len(self.feeds)} feeds>"
 
 
+def named_error(error: Exception, message: str) -> Exception:
+    """``message`` as an exception of ``error``'s type where that type takes one message (ValueError,
+    ZeroDivisionError), else as a RuntimeError (JSONDecodeError wants more arguments); raise it
+    ``from error``."""
+    try:
+        again = type(error)(message)
+        if str(again) == message:
+            return again
+    except Exception:  # noqa: BLE001 - a constructor that wants other arguments
+        pass
+    return RuntimeError(message)
+
+
 def _literal(x: float) -> str:
     return repr(x) if x >= 0 or math.isnan(x) else f"({x!r})"
 
 
-def _leaves(where: str, xs, what: str) -> tuple:
+def _leaves(where: str, xs, what: str, given: dict) -> tuple:
+    """The leaves in ``xs``, each once (first place kept), named in ``given``; clear errors for the rest."""
     if isinstance(xs, Value) or not hasattr(xs, "__iter__"):
         raise TypeError(f"compile_graph: {where} must be a sequence of leaf Values, got {type(xs).__name__}")
     xs = tuple(xs)
+    kept = []
     for k, x in enumerate(xs):
         as_value(x, f"compile_graph: {where}[{k}]")
+        name = f"{where}[{k}] ({x.label or 'unlabelled'})"
         if x.op:
-            raise ValueError(f"compile_graph: {where}[{k}] ({x.label or 'unlabelled'}) is not a leaf but the "
-                             f"result of {x.op!r}; pass the leaves {what}")
-    return xs
+            raise ValueError(f"compile_graph: {name} is not a leaf but the result of {x.op!r}; pass the leaves {what}")
+        if x in given:
+            if not given[x].startswith(where):
+                raise ValueError(f"compile_graph: {name} is also {given[x]}; a leaf either receives a "
+                                 "gradient (inputs) or not (feeds)")
+            continue
+        given[x] = name
+        kept.append(x)
+    return tuple(kept)
 
 
 def compile_graph(root: Value, inputs, feeds=()) -> CompiledGraph:
     """Compile the graph behind ``root`` for repeated calls; ``inputs`` are the leaves to read and
-    to give gradients (for example ``model.parameters()``), ``feeds`` leaves only read at each call
-    (a mini-batch's inputs: one compiled step serves every batch of the same size)."""
+    to give gradients (for example ``model.parameters()``; one listed twice gets its gradient once,
+    as from backward), ``feeds`` leaves only read at each call (a mini-batch's inputs: one compiled
+    step serves every batch of the same size)."""
     as_value(root, "compile_graph")
-    inputs = _leaves("inputs", inputs, "whose .data changes between calls")
-    feeds = _leaves("feeds", feeds, "whose .data you set before each call")
-    position = {}
-    for k, x in enumerate(inputs):
-        position.setdefault(x, k)
-    fed = {}
-    for k, x in enumerate(feeds):
-        if x in position:
-            raise ValueError(f"compile_graph: feeds[{k}] ({x.label or 'unlabelled'}) is also an input; "
-                             "a leaf either receives a gradient (inputs) or not (feeds)")
-        fed.setdefault(x, k)
+    given: dict = {}  # each leaf's first place in the call: an input listed twice gets its gradient once
+    inputs = _leaves("inputs", inputs, "whose .data changes between calls", given)
+    feeds = _leaves("feeds", feeds, "whose .data you set before each call", given)
+    position = {x: k for k, x in enumerate(inputs)}
+    fed = {x: k for k, x in enumerate(feeds)}
     order = toposort(root)
     index = {node: i for i, node in enumerate(order)}
     uses = array("i", bytes(4 * len(order)))  # how many times each node is an operand
@@ -187,7 +234,7 @@ def compile_graph(root: Value, inputs, feeds=()) -> CompiledGraph:
     tape = Tape(order, index, position, fed)
     parts = _parts(_statements(order, index, uses, position, fed, inputs, root))
     del order, index, uses  # before compiling the parts: on 10^6 nodes the index alone is 80 MB
-    return CompiledGraph(parts, tape, inputs, feeds)
+    return CompiledGraph(parts, tape, inputs, feeds, given)
 
 
 def _statements(order, index, uses, position, fed, inputs, root):
@@ -313,7 +360,7 @@ def _part(p: int, head: str, loads, body: tuple, stores) -> tuple:
     text, nodes = body
     top = [head] + [f"    {n} = _s[{n!r}]" for n in loads]
     source = "\n".join(top) + "\n" + text + "".join(f"    _s[{n!r}] = {n}\n" for n in stores)
-    return f"<chainrule compiled part {p}>", source, array("i", [-1]) * (len(top) + 1) + nodes
+    return f"{PART}{p}>", source, array("i", [-1]) * (len(top) + 1) + nodes
 
 
 def _link(parts: list):

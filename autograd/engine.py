@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import contextvars
+import functools
 import inspect
 import math
 import numbers
@@ -125,6 +126,45 @@ class Value:
         op = f", op={self.op!r}" if self.op else ""
         return f"Value({label}data={self.data!r}, grad={self.grad!r}{op})"
 
+    # A number where Python asks for one (PyTorch's and micrograd's users reach for these first):
+    # each reads .data and records nothing. == stays identity: graphs key dicts and sets by node,
+    # and two nodes with equal numbers are still two nodes. Comparisons are not differentiable.
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def item(self) -> float:
+        """The number, as a Python float (PyTorch's name)."""
+        return float(self.data)
+
+    def __format__(self, spec: str) -> str:
+        return format(self.data, spec) if spec else str(self)
+
+    def __round__(self, ndigits=None):
+        return round(self.data, ndigits)
+
+    def __bool__(self) -> bool:
+        return self.data != 0.0
+
+    def __lt__(self, other):
+        y = _number_of(other)
+        return NotImplemented if y is None else self.data < y
+
+    def __le__(self, other):
+        y = _number_of(other)
+        return NotImplemented if y is None else self.data <= y
+
+    def __gt__(self, other):
+        y = _number_of(other)
+        return NotImplemented if y is None else self.data > y
+
+    def __ge__(self, other):
+        y = _number_of(other)
+        return NotImplemented if y is None else self.data >= y
+
     # The arithmetic operators are kept written out: they are most of every graph, and calling the
     # op table's forward here would cost a function call per node (measured: about 4% of the
     # moons step). Their domain checks are the same functions the table uses.
@@ -190,6 +230,11 @@ class Value:
     def detach(self) -> "Value":
         """A new leaf with the same number and label, cut off from the graph."""
         return Value(self.data, self.label)
+
+
+def _number_of(x):
+    """The number of a Value or of a number (a float for numpy's too); None for anything else."""
+    return x.data if type(x) is Value else x if type(x) is float else _const(x)
 
 
 def _binary(key: str, x, y):
@@ -487,7 +532,8 @@ def _register(nodes: list, step: str) -> None:
 
 
 class no_grad(contextlib.ContextDecorator):
-    """Inside, operations record no graph (their results are leaves). Also a decorator.
+    """Inside, operations record no graph (their results are leaves). Also a decorator, which on a
+    generator function holds for each of the generator's resumptions (as PyTorch's).
 
     One object may be entered by several threads at once: each thread keeps its own tokens.
     """
@@ -507,6 +553,40 @@ class no_grad(contextlib.ContextDecorator):
 
     def _recreate_cm(self):
         return type(self)()  # a fresh instance per decorated call
+
+    def __call__(self, func):
+        """As a decorator; on a generator function the mode holds at every resumption of the
+        generator, and the caller's mode between them (as PyTorch's)."""
+        if not inspect.isgeneratorfunction(func):
+            return super().__call__(func)
+
+        @functools.wraps(func)
+        def generator(*args, **kwargs):
+            return (yield from _in_mode(self._recreate_cm, func(*args, **kwargs)))
+        return generator
+
+
+def _in_mode(mode, gen):
+    """Run generator ``gen`` with a fresh ``mode()`` entered around each resumption (next, send,
+    throw, close); what it yields and returns passes through unchanged."""
+    try:
+        with mode():
+            value = next(gen)
+        while True:
+            try:
+                sent = yield value
+            except GeneratorExit:
+                with mode():
+                    gen.close()
+                raise
+            except BaseException as e:  # noqa: BLE001 - thrown in by the caller: the generator decides
+                with mode():
+                    value = gen.throw(e)
+            else:
+                with mode():
+                    value = gen.send(sent)
+    except StopIteration as stop:
+        return stop.value
 
 
 class enable_grad(no_grad):

@@ -75,7 +75,7 @@ class Dual:
         x, y = self.val, o.val
         out = x ** y
         dx = 0.0 if y == 0.0 or self.der == 0.0 else y * x ** (y - 1.0) * self.der
-        dy = 0.0 if o.der == 0.0 or x == 0.0 else out * math.log(x) * o.der
+        dy = 0.0 if o.der == 0.0 else out * math.log(x) * o.der if x != 0.0 else math.nan if y != y else 0.0
         return Dual(out, dx + dy)
 
     def __rpow__(self, other):
@@ -131,6 +131,10 @@ class Dual:
     def erf(self):
         x = self.val
         return Dual(math.erf(x), 2.0 / math.sqrt(math.pi) * math.exp(-x * x) * self.der)
+
+    def erfc(self):
+        x = self.val
+        return Dual(math.erfc(x), -2.0 / math.sqrt(math.pi) * math.exp(-x * x) * self.der)
 
     def gelu(self):
         x = self.val

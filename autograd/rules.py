@@ -140,10 +140,11 @@ def pow_backward(g, x, y, out):
     gx = g * y * power(x, y - 1.0)  # kept whole even at y = 0, so d(gx)/dy stays right
     if _data(y) == 0.0 and not math.isfinite(_data(gx)):
         gx = g * 0.0  # 0 * x ** -1 is 0 for every x (5e-324 ** -1 overflows, nan ** 0 is 1): as PyTorch
-    xd = _data(x)
+    xd, yd = _data(x), _data(y)
     # A Value exponent with a negative base is refused when the node is made, so xd < 0 here
-    # means the exponent is a constant and this contribution is discarded.
-    gy = g * out * _apply("log", x) if xd > 0.0 or xd != xd else g * 0.0
+    # means the exponent is a constant and this contribution is discarded. At x = 0 (y >= 0) the
+    # limit out * log(x) is 0, as PyTorch has it; a NaN exponent gives NaN (NaN in, NaN out).
+    gy = g * out * _apply("log", x) if xd > 0.0 or xd != xd else g * 0.0 if yd == yd else g * NAN
     return gx, gy
 
 
@@ -322,7 +323,22 @@ builtin(Op("erf", 1, erf_forward, erf_backward, (((-3.0, 3.0),),), method=True,
            local=("d erf(u)", (("2 / sqrt(pi) * exp(-u^2)", "1.1284 * exp(-{pu}^2)"),))))
 
 
+def erfc_forward(x: float) -> float:
+    """The complementary error function 1 - erf(x), accurate where erf(x) is close to 1."""
+    return math.erfc(x)
+
+
+def erfc_backward(g, x, out):
+    """d erfc(x) = -g * 2 / sqrt(pi) * exp(-x ** 2)"""
+    return (-g * (2.0 / math.sqrt(math.pi)) * _apply("exp", -(x * x)),)
+
+
+builtin(Op("erfc", 1, erfc_forward, erfc_backward, (((-3.0, 3.0),),), method=True,
+           local=("d erfc(u)", (("-2 / sqrt(pi) * exp(-u^2)", "-1.1284 * exp(-{pu}^2)"),))))
+
+
 SQRT_HALF = math.sqrt(0.5)
+INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 def gelu_forward(x: float) -> float:
@@ -331,12 +347,11 @@ def gelu_forward(x: float) -> float:
 
 
 def gelu_backward(g, x, out):
-    """d gelu(x) = g * (Phi(x) + x * phi(x))"""
-    if type(x) is float:
-        cdf = 0.5 * math.erfc(-x * SQRT_HALF)
-    else:
-        cdf = 0.5 + 0.5 * (x * SQRT_HALF).erf()
-    pdf = _apply("exp", -0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
+    """d gelu(x) = g * (Phi(x) + x * phi(x)), with Phi(x) = erfc(-x / sqrt(2)) / 2"""
+    # One expression for floats and Values, in one order, so grad(create_graph=True) gives
+    # backward()'s number to the last bit; erfc (not 1 + erf) keeps Phi accurate for negative x.
+    cdf = 0.5 * _apply("erfc", -x * SQRT_HALF)
+    pdf = _apply("exp", -0.5 * x * x) * INV_SQRT_2PI
     return (g * (cdf + x * pdf),)
 
 

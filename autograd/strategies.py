@@ -80,6 +80,10 @@ class Expression:
         xs = ", ".join(f"x{i}={x!r}" for i, x in enumerate(self.input_values))
         return f"Expression({self.formula}, {xs})"
 
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        """Hypothesis' (and IPython's) pretty-printer shows the formula too, not the dataclass fields."""
+        printer.text(repr(self))
+
 
 def expressions(ops=None, max_leaves: int = 3, max_depth: int = 4, max_steps: int = 8) -> st.SearchStrategy:
     """Random graphs over ``ops`` (default: every built-in op; user ops by name, if they have a

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .engine import Value, as_number, as_value, contributions, record_hook, reverse_pass
-from .graph import operands, toposort
+from .graph import PASS_LOCK, operands, toposort
 from .ops import ATOM, call_text, finite, fmt
 
 __all__ = ["Step", "steps", "explain", "tape", "why", "paths", "ChainPath", "find_nonfinite", "detect_anomaly",
@@ -101,17 +101,33 @@ def steps(root: Value, grad: float = 1.0):
 
     Run to the end, it leaves exactly what ``root.backward(grad)`` leaves. Nodes whose upstream
     gradient is 0 are skipped, as in backward (a zero upstream gradient contributes nothing).
+    Threads sharing leaves lose nothing: each step changes ``.grad`` under backward's lock.
     """
     as_value(root, "steps")
     seed = as_number(grad, "steps(grad=...)")
     order = toposort(root)
-    edges = walk(root, seed, order, _leaf_grads(order), exact=True)  # the start taken now, not when first iterated
-    for node in order:
-        if node.op:
-            node.grad = 0.0
-    root.grad = seed + (0.0 if root.op else root.grad)
+    # Each change holds backward's lock, but no lock is held across a yield: a generator paused (a
+    # debugger, a page) or dropped unfinished would block every other thread's backward for good.
+    # So another thread may add to a shared leaf between two steps; that addition is kept.
+    with PASS_LOCK:
+        edges = walk(root, seed, order, _leaf_grads(order), exact=True)  # the start taken now, not when first iterated
+        for node in order:
+            if node.op:
+                node.grad = 0.0
+        root.grad = seed + (0.0 if root.op else root.grad)
+    others: dict = {}  # leaf -> what other passes added to it since this one began
     for step in edges:
-        step.parent.grad = step.after
+        p = step.parent
+        with PASS_LOCK:
+            if p.op:
+                p.grad = step.after
+            else:  # a leaf: keep what other threads added since this pass's previous step
+                added = others.get(p, 0.0)
+                now, expected = p.grad, step.before + added if added else step.before
+                if now != expected and (now == now or expected == expected):  # NaN stays NaN either way
+                    added = others[p] = added + (now - expected)
+                p.grad = step.after + added if added else step.after
+                step.before, step.after = now, p.grad
         yield step
 
 

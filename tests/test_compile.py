@@ -186,3 +186,87 @@ def test_benchmark_prints_the_table(capsys):
     out = capsys.readouterr().out
     assert "eager" in out and "compiled" in out and "floats" in out and "x the hand-written float step" in out
     assert "ns/node" in out and "bytes per recorded node" in out
+
+
+def test_an_input_listed_twice_gets_its_gradient_once():
+    """compile_graph(x * x, [x, x]) adds 2x to x.grad once, as backward() does (inputs count once)."""
+    x = Value(1.5, label="x")
+    step = compile_graph(x * x, [x, x])
+    assert step() == 2.25 and x.grad == 3.0
+    y = Value(0.5)
+    both = compile_graph(x * y + y, [y, x, y, x], feeds=[])
+    x.grad = 0.0
+    both()
+    assert (x.grad, y.grad) == (0.5, 2.5)
+    assert "2 inputs" in repr(both)
+
+
+def test_feeds_listed_twice_are_read_once_and_a_feed_cannot_be_an_input():
+    """A feed listed twice is read like one; a leaf that is both a feed and an input is refused, naming it."""
+    w, f = Value(2.0), Value(3.0, label="f")
+    step = compile_graph(w * f, [w], feeds=[f, f])
+    f.data = 4.0
+    assert step() == 8.0 and w.grad == 4.0
+    with pytest.raises(ValueError, match=r"feeds\[1\] \(f\) is also inputs\[1\] \(f\)"):
+        compile_graph(w * f, [w, f], feeds=[Value(1.0), f])
+
+
+def test_numpy_scalars_in_inputs_and_feeds_become_floats_like_value_makes_them():
+    """np.float32 and np.int64 data are read as the float Value() would store: float results, no wrap-around."""
+    np = pytest.importorskip("numpy")
+    w, f = Value(1.0, label="w"), Value(1.0, label="f")
+    step = compile_graph(w * f * f, [w], feeds=[f])
+    f.data = np.int64(2 ** 32)
+    w.data = np.float32(0.1)
+    value = step()
+    assert type(value) is float and value == Value(np.float32(0.1)).data * 2.0 ** 64
+    assert type(w.grad) is float and w.grad == 2.0 ** 64
+    assert type(w.data) is float and w.data == float(np.float32(0.1))
+
+
+@pytest.mark.parametrize("where,bad,words", [
+    ("feeds", None, r"feeds\[0\] \(f\)\.data: expected an int, float or bool, got NoneType None"),
+    ("feeds", "1.5", r"feeds\[0\] \(f\)\.data: expected an int, float or bool, got str '1.5'"),
+    ("inputs", [1.0], r"inputs\[1\] \(unlabelled\)\.data: expected an int, float or bool, got list \[1.0\]"),
+])
+def test_a_leaf_whose_data_is_not_a_number_is_named(where, bad, words):
+    """A feed or input whose .data is None, text or a list fails naming which leaf and the value."""
+    w, v, f = Value(1.0, label="w"), Value(2.0), Value(3.0, label="f")
+    step = compile_graph(w * v * f, [w, v], feeds=[f])
+    (f if where == "feeds" else v).data = bad
+    with pytest.raises(TypeError, match=words):
+        step()
+    assert w.grad == 0.0
+
+
+def _lookup(x: float) -> float:
+    return {1.0: 10.0}[x]
+
+
+def _picky_rule(g, x, out):
+    if x > 1.0:
+        raise KeyError(x)
+    return (g * 10.0,)
+
+
+@pytest.mark.parametrize("forward,rule,words", [
+    (_lookup, lambda g, x, out: (g * 10.0,), r"picky_c: forward raised KeyError at x = 2\.0: 2\.0"),
+    (lambda x: 10.0 * x, _picky_rule, r"picky_c_backward raised KeyError at x = 2\.0.*: 2\.0"),
+], ids=["forward", "rule"])
+def test_a_user_op_failing_inside_a_compiled_step_names_the_op_the_input_and_the_node(forward, rule, words):
+    """A KeyError (or any error) from a user's forward or rule in a compiled step names the op (or its
+    rule), the input and the node, and adds no gradient."""
+    from autograd import define_op
+    from autograd.ops import OPS, RULES
+
+    picky = define_op("picky_c", forward, rule)
+    try:
+        x = Value(1.0, label="x")
+        step = compile_graph(picky(x) * 2.0, [x])
+        assert step() == 20.0 and x.grad == 20.0
+        x.data = 2.0
+        with pytest.raises(Exception, match=words + r" \(compiled graph, node n1\)"):
+            step()
+        assert x.grad == 20.0
+    finally:
+        del OPS["picky_c"], RULES["picky_c"]

@@ -32,6 +32,8 @@ UNARY = {
                  lambda x: (lambda s: s * (1 - s))(0.5 * (1 + math.tanh(x / 2))), [-800.0, -3.0, 0.0, 2.0, 800.0]),
     "erf": (Value.erf, math.erf, lambda x: 2 / math.sqrt(math.pi) * math.exp(-x * x),
             lambda x: -4 * x / math.sqrt(math.pi) * math.exp(-x * x), [-3.0, 0.0, 0.5, 10.0]),
+    "erfc": (Value.erfc, math.erfc, lambda x: -2 / math.sqrt(math.pi) * math.exp(-x * x),
+             lambda x: 4 * x / math.sqrt(math.pi) * math.exp(-x * x), [-10.0, -1.0, 0.0, 0.5, 5.0, 26.0]),
     "gelu": (Value.gelu, lambda x: x * 0.5 * math.erfc(-x / math.sqrt(2)),
              lambda x: 0.5 * math.erfc(-x / math.sqrt(2)) + x * math.exp(-x * x / 2) / math.sqrt(2 * math.pi),
              lambda x: (2 - x * x) * math.exp(-x * x / 2) / math.sqrt(2 * math.pi), [-800.0, -2.0, 0.0, 1.0, 800.0]),
@@ -289,6 +291,48 @@ def test_no_grad_records_nothing_and_enable_grad_restores():
     assert frozen(x).op == ""
 
 
+def test_no_grad_and_enable_grad_on_generator_functions_hold_for_the_generators_whole_life():
+    """As PyTorch: a decorated generator's body runs in the decorator's mode at every resumption
+    (next, send, throw, close), and the caller's mode is untouched between them."""
+    seen = []
+
+    @no_grad()
+    def frozen(n):
+        try:
+            for i in range(n):
+                seen.append(is_grad_enabled())
+                got = yield (Value(1.0) * 2.0).op
+                seen.append((got, is_grad_enabled()))
+        except KeyError:
+            seen.append(("caught", is_grad_enabled()))
+            yield "after"
+        finally:
+            seen.append(("closing", is_grad_enabled()))
+        return "done"
+
+    assert frozen.__name__ == "frozen"
+    assert list(frozen(3)) == ["", "", ""] and is_grad_enabled()
+    assert seen == [False, (None, False)] * 3 + [("closing", False)]
+    seen.clear()
+    gen = frozen(5)
+    assert next(gen) == "" and is_grad_enabled() and gen.send(7) == ""
+    assert gen.throw(KeyError("x")) == "after" and is_grad_enabled()
+    gen.close()
+    assert seen == [False, (7, False), False, ("caught", False), ("closing", False)] and is_grad_enabled()
+    with pytest.raises(StopIteration) as stop:
+        next(frozen(0))
+    assert stop.value.value == "done"
+
+    @enable_grad()
+    def recording():
+        for _ in range(2):
+            yield is_grad_enabled(), (Value(1.0) * 2.0).op
+
+    with no_grad():
+        for pair in recording():
+            assert pair == (True, "mul") and not is_grad_enabled()
+
+
 def test_no_grad_is_per_thread():
     """no_grad in one thread leaves recording on in another (contextvars)."""
     seen = {}
@@ -427,3 +471,50 @@ def test_subclasses_are_refused_rather_than_cut_off_from_the_graph():
 
     with pytest.raises(TypeError, match="subclasses of Value are not supported"):
         Value(1.0) * Mine(2.0)
+
+
+def test_a_value_is_a_number_where_python_asks_for_one():
+    """float, int, item, format, f-strings and round use .data and record nothing; repr stays f"{v}"."""
+    v = Value(-2.71828, label="v")
+    assert float(v) == -2.71828 and type(float(v)) is float
+    assert int(v) == -2 and type(int(v)) is int and v.item() == -2.71828 and type(v.item()) is float
+    assert format(v, ".2f") == "-2.72" and f"{v:+.1e}" == "-2.7e+00" and f"{v}" == repr(v) == str(v)
+    assert round(v, 2) == -2.72 and round(v) == -3 and type(round(v)) is int
+    assert v.grad == 0.0 and v.op == "" and (v * 1.0).op == "mul"
+    with pytest.raises(ValueError, match="NaN"):
+        int(Value(math.nan))
+
+
+def test_comparisons_compare_numbers_and_return_plain_bools():
+    """< <= > >= against Values and numbers are bools, so max, min and sorted return the Values themselves."""
+    a, b, c = Value(1.0, label="a"), Value(3.0, label="b"), Value(2.0, label="c")
+    s = a * b
+    results = [a < b, a <= 1, b > c, c >= 2.0, 0.5 < a, 4 > b, a > b, s >= 3, s < 3]
+    assert results == [True, True, True, True, True, True, False, True, False]
+    assert all(type(r) is bool for r in results)
+    assert max([a, b, c]) is b and min(a, b, c) is a and sorted([b, s, c, a]) == [a, c, b, s]
+    assert max(a, s) is s and s.parents == (a, b)  # the graph is intact: the winner is the node itself
+    m = max([a, b, c], key=lambda v: v)
+    m.backward()
+    assert b.grad == 1.0
+    np = pytest.importorskip("numpy")
+    assert (a < np.float64(2.0)) is True and (a >= np.int64(1)) is True
+    nan = Value(math.nan)
+    assert not (nan < a or nan <= a or nan > a or nan >= a)
+    for bad in ("1", None, [1.0], 1j):
+        with pytest.raises(TypeError):
+            a < bad
+
+
+def test_bool_is_nonzero_and_equality_stays_identity():
+    """bool(v) is v.data != 0; == is identity and Values hash by identity, so equal numbers stay distinct keys."""
+    assert not Value(0.0) and not Value(-0.0) and Value(1e-300) and Value(math.nan) and Value(-2.0)
+    a, b = Value(1.0), Value(1.0)
+    assert a == a and a != b and not (a == 1.0) and len({a, b}) == 2 and {a: 1}.get(b) is None
+    assert hash(a) == object.__hash__(a)
+
+
+def test_value_stays_lean():
+    """Value keeps __slots__ (no __dict__) and no __eq__ of its own."""
+    v = Value(1.0)
+    assert not hasattr(v, "__dict__") and "__eq__" not in Value.__dict__ and Value.__hash__ is object.__hash__

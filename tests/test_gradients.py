@@ -262,6 +262,26 @@ def test_expressions_shrink_to_short_readable_formulas():
     assert repr(found).startswith("Expression(") and "tanh(" in repr(found) and "x0=" in repr(found)
 
 
+def test_a_failing_hypothesis_test_reports_the_formula():
+    """Hypothesis' failure report prints a drawn Expression (and Value) as its repr: the formula, not the fields."""
+    from hypothesis import given, settings
+    from hypothesis.vendor.pretty import pretty
+
+    expr = Expression((0.5,), (("tanh", (("x", 0),)), ("mul", (("t", 0), ("x", 0)))))
+    assert pretty(expr) == repr(expr) == "Expression(tanh(x0) * x0, x0=0.5)"
+    assert pretty(Value(2.0, label="w")) == repr(Value(2.0, label="w"))
+
+    @settings(database=None, derandomize=True, max_examples=50)
+    @given(expressions(ops=["tanh", "mul"]), values(-1, 1))
+    def never_tanh(e, v):
+        assert "tanh" not in e.ops
+
+    with pytest.raises(AssertionError) as failure:
+        never_tanh()
+    report = "\n".join(getattr(failure.value, "__notes__", []))
+    assert "e=Expression(tanh(x0), x0=" in report and "input_values" not in report and "v=Value(" in report
+
+
 def test_expressions_reuse_nodes():
     """Some generated graphs use a node twice (x * x, diamonds)."""
     from hypothesis import find, settings

@@ -121,6 +121,7 @@ NEW = {  # op -> (chainrule function of x, torch function of x, points)
     "softplus": (lambda x: x.softplus(), lambda t, F: F.softplus(t), [-800.0, -5.0, -0.5, 0.0, 1.5, 15.0, 800.0]),
     "gelu": (lambda x: x.gelu(), lambda t, F: F.gelu(t), [-800.0, -3.0, -0.5, 0.0, 1.2, 4.0, 800.0]),
     "erf": (lambda x: x.erf(), lambda t, F: __import__("torch").erf(t), [-3.0, -0.2, 0.0, 1.0, 5.0]),
+    "erfc": (lambda x: x.erfc(), lambda t, F: __import__("torch").erfc(t), [-3.0, -0.2, 0.0, 1.0, 5.0, 20.0]),
     "maximum": (lambda x: __import__("autograd").maximum(x, 0.5),
                 lambda t, F: __import__("torch").maximum(t, __import__("torch").tensor(0.5, dtype=t.dtype)),
                 [-1.0, 0.5, 2.0]),
