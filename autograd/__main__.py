@@ -2,8 +2,8 @@
 
 The expression is parsed with ``ast`` against a whitelist and evaluated by walking the tree: no
 ``eval``, no attribute access, no calls but the engine's functions. Every bad input is a one-line
-error on stderr with exit status 2; so is a --render/--html file in a folder that does not exist, or
-a path that is not a regular file. A non-finite value or gradient gets a one-line warning (exit 0).
+error on stderr with exit status 2; so is a --render/--html file in a folder that does not exist, a
+path that is not a regular file, or a read-only file (unless --overwrite). A non-finite value or gradient gets a one-line warning (exit 0).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import ast
 import math
+import os
 import re
 import sys
 from pathlib import Path
@@ -74,7 +75,7 @@ def parse(text: str) -> ast.AST:
                 raise UsageError(f"operator {type(node.op).__name__} is not allowed at {where}")
             stack.append((node.operand, depth + 1))
         elif isinstance(node, ast.Call):
-            name = node.func.id if isinstance(node.func, ast.Name) else None
+            name = _typed(body, node.func) if isinstance(node.func, ast.Name) else None
             known = functions()
             if name not in known:
                 raise UsageError(f"only these functions can be called: {', '.join(known)} (at {where})")
@@ -89,11 +90,18 @@ def parse(text: str) -> ast.AST:
             if type(node.value) not in (int, float):
                 raise UsageError(f"only numbers are allowed as constants, got {node.value!r} at {where}")
         elif isinstance(node, ast.Name):
-            if node.id in functions():
+            if _typed(body, node) in functions():
                 raise UsageError(f"{node.id} is a function: call it as {node.id}(...) (at {where})")
         else:
             raise UsageError(f"{type(node).__name__} is not allowed in an expression (at {where})")
     return tree.body
+
+
+def _typed(text: str, name: ast.Name) -> str:
+    """A name as typed, written back into the tree: Python's parser folds names by NFKC, so a user
+    op called 'ｅxp' or 'ﬁx' would otherwise be read as exp or fix."""
+    name.id = ast.get_source_segment(text, name) or name.id
+    return name.id
 
 
 def _where(e: SyntaxError, text: str) -> str:
@@ -219,11 +227,13 @@ def run(args) -> None:
     if args.render is not None:
         from .viz import render
 
-        written = _write("--render", args.render, lambda: render(out, args.render, edge_derivatives=True))
-        print(f"graph written to {written}")
+        written = _write("--render", args.render,
+                         lambda: render(out, args.render, edge_derivatives=True, overwrite=args.overwrite))
+        print(f"graph written to {_printable(written)}")
     if args.html is not None:
-        page = _write("--html", args.html, lambda: trace.to_html(out, args.html, lr=args.lr, expression=args.expression))
-        print(f"stepper page written to {page}")
+        page = _write("--html", args.html, lambda: trace.to_html(out, args.html, lr=args.lr, expression=args.expression,
+                                                                 overwrite=args.overwrite))
+        print(f"stepper page written to {_printable(page)}")
 
 
 def check_outputs(args) -> None:
@@ -234,7 +244,7 @@ def check_outputs(args) -> None:
         if not path.strip():
             raise UsageError(f"{option} needs a file name, got {path!r}")
         try:
-            resolve_target(path)  # the writers' own check; a missing folder is refused, not made
+            resolve_target(path, overwrite=args.overwrite)  # the writers' own check; a missing folder is not made
         except (OSError, ValueError) as e:
             raise UsageError(f"{option}: {_plain(e)}") from None
     if args.render is not None and Path(args.render).suffix.lower() not in PICTURES + (".dot",):
@@ -266,6 +276,11 @@ def _write(option: str, path: str, write):
         raise UsageError(f"{option}: {_plain(e)}") from None
 
 
+def _printable(path) -> str:
+    """``path`` as text any UTF-8 output takes: an undecodable byte of a file name shows as its escape."""
+    return os.fspath(path).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _plain(e: Exception) -> str:
     """An exception as one line without its class name, or an OSError's file name (maybe a temporary one)."""
     text = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
@@ -277,8 +292,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-OPTIONS = {"--explain": False, "--tape": False, "--render": True, "--html": True, "--lr": True, "-h": False, "--help": False,
-           "--version": False}
+OPTIONS = {"--explain": False, "--tape": False, "--render": True, "--html": True, "--lr": True, "--overwrite": False,
+           "-h": False, "--help": False, "--version": False}
 
 
 def _split(argv: list) -> list:
@@ -317,6 +332,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tape", action="store_true", help="print the graph as one line per node")
     parser.add_argument("--render", metavar="FILE", help="draw the graph (.svg, .png or .dot)")
     parser.add_argument("--html", metavar="FILE", help="write the step-by-step backprop page")
+    parser.add_argument("--overwrite", action="store_true", help="replace a --render/--html file even if it is read-only")
     parser.add_argument("--lr", type=float, metavar="RATE", help="with --html: show the update w <- w - RATE * grad")
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     try:

@@ -6,7 +6,10 @@ returns the value, without building Values. Other leaves and constants are baked
 generated code is in ``.source``, one line per node (``v3 = v1 * v2  # n3 mul``), so a person can
 read it and step through it. Each op's code comes from the op table: its ``compile`` templates
 where it has them (written to compute exactly what its rule computes), else calls of its forward
-and its rule, so user ops compile too and the gradients equal the eager engine's.
+and its rule, so user ops compile too and the gradients equal the eager engine's. The code calls an
+op by a generated name (``_f3``, ``_r3``), never by its key: a key is any identifier the user chose
+(``'ｅxp'`` would read as ``exp`` once Python normalises it, ``'g0'`` is a local), so it appears
+only in comments.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ import re
 from array import array
 from itertools import chain, islice
 
-from .engine import Value, apply, as_number, as_value, contributions
+from .engine import Value, apply, as_number, as_value, backward_rules, contributions, forward_of
 from .graph import operands, toposort
-from .ops import OPS, RULES
+from .ops import OPS
 
 __all__ = ["compile_graph", "CompiledGraph"]
 
@@ -26,6 +29,7 @@ NAME = re.compile(r"\b[vgt]\d+\b|\bg_root\b")  # the locals of generated code
 GRADIENT = re.compile(r"\bg(?:\d+|_root)\b")  # a gradient local: the line belongs to the backward pass
 UPSTREAM = re.compile(r"= _r\w*\((g\d+|g_root),")  # a rule's call: its upstream gradient comes first
 PART = "<chainrule compiled part "  # generated functions' file names: PART + "3>"
+COMMENT = re.compile(r"#[^\n]*")  # where an op's key is written: never scanned for locals
 CHUNK = 250_000  # statements in one generated function (a moons step has about 170,000)
 SMALL_CHUNK = 20_000  # statements per function when a graph is bigger than that
 
@@ -68,9 +72,10 @@ class Tape:
         node whose upstream gradient is 0 as ``backward`` does: the careful path, slow but exact."""
         n = len(self.ops)
         values = [0.0] * n
+        rules = backward_rules()
         for i, op in enumerate(self.ops):
             if op:
-                values[i] = OPS[op].forward(*self.args(i, values))
+                values[i] = forward_of(OPS[op])(*self.args(i, values))
             else:
                 kind, x = self.leaves[i]
                 values[i] = inputs[x].data if kind == "input" else feeds[x].data if kind == "feed" else x
@@ -80,7 +85,7 @@ class Tape:
             g, op = grads[i], self.ops[i]
             if g == 0.0 or not op:
                 continue
-            for r, c in zip(self.refs(i), RULES[op](g, *self.args(i, values), values[i])):
+            for r, c in zip(self.refs(i), rules[op](g, *self.args(i, values), values[i])):
                 if r >= 0:
                     grads[r] += c
         totals = [0.0] * len(inputs)
@@ -96,8 +101,8 @@ NONE = -(2 ** 62)  # an empty operand slot
 class CompiledGraph:
     """The compiled step: call it with no arguments; ``source`` is the generated code."""
 
-    def __init__(self, parts: list, tape: Tape, inputs: tuple, feeds: tuple, given: dict) -> None:
-        self._function = _link(parts)
+    def __init__(self, function, parts: list, tape: Tape, inputs: tuple, feeds: tuple, given: dict) -> None:
+        self._function = function
         self._sources = [source for _, source, _ in parts]
         self._lines = {name: nodes for name, _, nodes in parts}  # node index per line (-1: none)
         self._tape = tape  # no Values: dropping the graph frees it (its Values burden the collector)
@@ -232,14 +237,15 @@ def compile_graph(root: Value, inputs, feeds=()) -> CompiledGraph:
             if type(a) is not float:
                 uses[index[a]] += 1
     tape = Tape(order, index, position, fed)
-    parts = _parts(_statements(order, index, uses, position, fed, inputs, root))
+    slot = {key: k for k, key in enumerate(OPS)}  # op key -> the number of its generated names
+    parts = _parts(_statements(order, index, uses, position, fed, inputs, root, slot))
     del order, index, uses  # before compiling the parts: on 10^6 nodes the index alone is 80 MB
-    return CompiledGraph(parts, tape, inputs, feeds, given)
+    return CompiledGraph(_link(parts, slot), parts, tape, inputs, feeds, given)
 
 
-def _statements(order, index, uses, position, fed, inputs, root):
+def _statements(order, index, uses, position, fed, inputs, root, slot):
     """The step's statements, one at a time (a graph of 10^6 nodes makes millions), each with the
-    node it belongs to (or -1)."""
+    node it belongs to (or -1). Op ``key`` is called as ``_f{slot[key]}`` and ``_r{slot[key]}``."""
     def value(x) -> str:
         if type(x) is float:
             return _literal(x)
@@ -260,9 +266,9 @@ def _statements(order, index, uses, position, fed, inputs, root):
         if node.op == "pow" and type(ops[1]) is not float:
             text = f"_pow_value({args[0]}, {args[1]})"
         elif spec.compile:
-            text = spec.compile[0].format(a=args[0], b=args[1] if len(args) > 1 else "")
+            text = spec.compile[0].format(a=args[0], b=args[1] if len(args) > 1 else "", f=f"_f{slot[node.op]}")
         else:
-            text = f"_f_{node.op}({', '.join(args)})"
+            text = f"_f{slot[node.op]}({', '.join(args)})"
         yield f"v{i} = {text}  # n{i} {node.op}", i
     # Backward: reverse topological order; each gradient is a local, aliased when it is just a copy.
     n, top = len(order), index[root]
@@ -284,7 +290,7 @@ def _statements(order, index, uses, position, fed, inputs, root):
             exprs = [e.format(**fill) for e in spec.compile[1]]
         else:
             args = ", ".join([fill["a"]] + ([fill["b"]] if len(ops) > 1 else []))
-            yield f"t{i} = _rule_{node.op}({g}, {args}, v{i})", i
+            yield f"t{i} = _r{slot[node.op]}({g}, {args}, v{i})  # {node.op}_backward", i
             exprs = [f"t{i}[{k}]" for k in range(len(ops))]
         for parent, expr in zip(ops, exprs):
             if type(parent) is float or (not parent.op and parent not in position):
@@ -322,7 +328,7 @@ def _parts(statements) -> list:
     del first
     while chunk := list(islice(chunks, SMALL_CHUNK)):
         body = _body(chunk)
-        for kind, k in map(_slot, set(NAME.findall(body[0]))):
+        for kind, k in map(_slot, _locals(body[0])):
             m = marks[kind]
             if len(m) <= 2 * k:
                 m.extend([-1] * (2 * k + 2 - len(m)))
@@ -334,7 +340,7 @@ def _parts(statements) -> list:
     parts = []
     for p, body in enumerate(bodies):
         loads, stores = [], []
-        for name in sorted(set(NAME.findall(body[0]))):
+        for name in sorted(_locals(body[0])):
             kind, k = _slot(name)
             if marks[kind][2 * k] < p:
                 loads.append(name)
@@ -343,6 +349,11 @@ def _parts(statements) -> list:
         parts.append(_part(p, "def step(_inputs, _feeds, _s):", loads, body, stores))
         bodies[p] = None
     return parts
+
+
+def _locals(text: str) -> set:
+    """The generated locals that code mentions (comments, which name ops, left out)."""
+    return set(NAME.findall(COMMENT.sub("", text)))
 
 
 def _body(chunk: list) -> tuple:
@@ -363,11 +374,14 @@ def _part(p: int, head: str, loads, body: tuple, stores) -> tuple:
     return f"{PART}{p}>", source, array("i", [-1]) * (len(top) + 1) + nodes
 
 
-def _link(parts: list):
-    """Compile the parts into one callable step(inputs, feeds)."""
+def _link(parts: list, slot: dict):
+    """Compile the parts into one callable step(inputs, feeds). A user op's forward and rule are
+    the engine's checked ones (an error names the op and its input, as in backward)."""
     namespace = {"inf": math.inf, "nan": math.nan, "_pow_value": _pow_value}
-    namespace.update({f"_rule_{op}": rule for op, rule in RULES.items()})
-    namespace.update({f"_f_{key}": op.forward for key, op in OPS.items()})
+    rules = backward_rules()
+    for key, k in slot.items():
+        namespace[f"_f{k}"] = forward_of(OPS[key])
+        namespace[f"_r{k}"] = rules[key]
     functions = []
     for filename, source, _ in parts:
         exec(compile(source, filename, "exec"), namespace)

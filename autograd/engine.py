@@ -25,8 +25,8 @@ from .graph import PASS_LOCK, made_by, mark_backward, operands, toposort
 from .ops import OPS, RULES, Op, finite, register
 
 __all__ = ["Value", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled", "define_op", "apply",
-           "as_value", "as_number", "record", "record_hook", "reverse_pass", "contributions",
-           "made_by_backward"]
+           "as_value", "as_number", "record", "record_hook", "reverse_pass", "contributions", "call_rule",
+           "backward_rules", "forward_of", "named_error", "made_by_backward"]
 
 # None: record graphs. _OFF: record nothing (no_grad). A callable: record, then call it with each
 # new node (trace.detect_anomaly and grad(create_graph=True) use this to see the nodes made).
@@ -253,22 +253,50 @@ def _forward(spec: Op, args: tuple) -> float:
     """spec.forward on numbers; a user forward's failure comes out naming the op and the input."""
     if spec.builtin:
         return spec.forward(*args)
-    at = ", ".join(f"{n} = {a!r}" for n, a in zip("xy", args))
     try:
         out = spec.forward(*args)
     except Exception as e:
-        raise type(e)(f"{spec.key}: forward failed at {at}: {e}") if isinstance(
-            e, (ValueError, ArithmeticError, TypeError)) else RuntimeError(
-            f"{spec.key}: forward raised {type(e).__name__} at {at}: {e}") from e
-    if isinstance(out, bool) or not isinstance(out, numbers.Real):
+        raise named_error(e, f"{spec.key}: forward raised {type(e).__name__} at {_at(args)}: {e}") from e
+    if type(out) is float:
+        return out
+    if isinstance(out, bool) or not isinstance(out, numbers.Real) or isinstance(out, Value):
         raise TypeError(f"{spec.key}: forward must return a number, got {type(out).__name__} "
-                        f"{reprlib.repr(out)} at {at}")
-    return float(out)
+                        f"{reprlib.repr(out)} at {_at(args)}")
+    try:
+        return float(out)
+    except (OverflowError, ValueError, TypeError):
+        raise ValueError(f"{spec.key}: forward returned {type(out).__name__} {reprlib.repr(out)}, which is "
+                         f"too large for a float, at {_at(args)}") from None
+
+
+def forward_of(spec: Op):
+    """The function of floats the engine runs for ``spec``: a built-in's own forward, a user's checked."""
+    return spec.forward if spec.builtin else lambda *xs: _forward(spec, xs)
+
+
+def _at(args) -> str:
+    """'x = 1.5, y = 2.0': an op's inputs as messages name them (a Value by its number)."""
+    return ", ".join(f"{n} = {a.data if type(a) is Value else a!r}" for n, a in zip("xy", args))
+
+
+def named_error(error: Exception, message: str) -> Exception:
+    """``message`` as an exception of the nearest built-in kind of ``error`` (``except
+    ZeroDivisionError`` still catches it); raise it ``from error``. A class whose constructor wants
+    other arguments is never re-constructed: json.JSONDecodeError becomes a ValueError,
+    UnicodeDecodeError a UnicodeError."""
+    for kind in type(error).__mro__:
+        if kind.__module__ == "builtins" and issubclass(kind, Exception) and not issubclass(kind, StopIteration):
+            try:
+                return kind(message)
+            except TypeError:
+                continue
+    return RuntimeError(message)
 
 
 def apply(op: str, *args):
     """Op ``op`` on ``args``: a Value node if any is a Value, a float for numbers, and for other
-    number types (``forward.Dual``) their own operator or method of that name."""
+    number types (``forward.Dual``) their own operator or method of that name, or for a user op
+    their ``apply_op(op record, *args)``."""
     spec = OPS.get(op)
     if spec is None:
         raise ValueError(f"apply: unknown op {op!r}; known ops: {', '.join(OPS)}")
@@ -284,6 +312,11 @@ def apply(op: str, *args):
     if other is None:
         return _forward(spec, tuple(as_number(a, f"{op}: input {k}") for k, a in enumerate(args)))
     kind = type(other)  # forward.Dual and the like: lift numbers, then use its operators and methods
+    if not spec.builtin:
+        if not hasattr(kind, "apply_op"):
+            k = next(k for k, a in enumerate(args) if a is other)
+            raise TypeError(f"{op}: input {k} must be a number or a Value, got {kind.__name__} {reprlib.repr(other)}")
+        return kind.apply_op(spec, *(a if isinstance(a, kind) else kind(a) for a in args))
     args = tuple(a if isinstance(a, kind) else kind(a) for a in args)
     if spec.symbol:
         return _SYMBOLS[spec.symbol, spec.arity](*args)
@@ -300,11 +333,12 @@ def _op_function(spec: Op):
         if len(args) != spec.arity:
             raise TypeError(f"{spec.key} takes {spec.arity} argument{'s' * (spec.arity > 1)}, got {len(args)}")
         for k, a in enumerate(args):
-            if type(a) is not Value and (isinstance(a, bool) or not isinstance(a, numbers.Real)):
+            if type(a) is not Value and (isinstance(a, bool) or not isinstance(a, numbers.Real)) and \
+                    not hasattr(type(a), "apply_op"):
                 raise TypeError(f"{spec.key}: input {k} must be a number or a Value, got {type(a).__name__} "
                                 f"{reprlib.repr(a)}")
         out = apply(spec.key, *args)
-        return out if type(out) is Value else Value(out)
+        return Value(out) if type(out) is float else out
 
     op.__name__ = op.__qualname__ = spec.key
     op.__doc__ = (spec.forward.__doc__ or f"The op {spec.key!r}.").strip().splitlines()[0]
@@ -346,40 +380,93 @@ def builtin(op: Op):
     return _op_function(op)
 
 
-def _arity(f, what: str, name: str) -> int:
+def _signature(f):
+    """f's signature, or None where Python cannot read it (math.log, math.hypot)."""
     try:
-        params = inspect.signature(f).parameters.values()
+        return inspect.signature(f)
     except (TypeError, ValueError):
-        raise TypeError(f"define_op {name}: cannot read the signature of {what} {f!r}; wrap it in a def or "
-                        "lambda with named parameters") from None
+        return None
+
+
+def _takes(signature, n: int) -> bool:
+    """Whether a function of this signature can be called with n positional arguments."""
+    try:
+        signature.bind(*range(n))
+    except TypeError:
+        return False
+    return True
+
+
+def _fixed(signature, extra: int) -> int | None:
+    """The arity a signature implies (its positional parameters minus ``extra``), None if it does not say."""
+    if signature is None:
+        return None
+    params = signature.parameters.values()
     if any(p.kind is p.VAR_POSITIONAL for p in params):
-        return -1
-    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty for p in params)
+        return None
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+               for p in params) - extra
 
 
-def define_op(name: str, forward, backward, *, domain=None, kinks=()):
+def _define_arity(name: str, forward, backward, arity) -> int:
+    """define_op's arity: ``arity=`` if given, else what forward's signature says, else backward's."""
+    fs, bs = _signature(forward), _signature(backward)
+    if arity is None:
+        arity = next((a for a in (_fixed(fs, 0), _fixed(bs, 2)) if a is not None), None)
+        if arity is None:
+            raise ValueError(f"define_op {name}: cannot tell how many inputs the op takes from the signatures of "
+                             f"{forward!r} and {backward!r}; pass arity=1 or arity=2")
+        if arity not in (1, 2):
+            raise ValueError(f"define_op {name}: forward must take 1 or 2 numbers, it takes {arity}")
+    elif isinstance(arity, bool) or arity not in (1, 2):
+        raise ValueError(f"define_op {name}: arity must be 1 or 2, got {reprlib.repr(arity)}")
+    if fs is not None and not _takes(fs, arity):
+        raise ValueError(f"define_op {name}: forward {forward!r} cannot take {arity} number{'s' * (arity > 1)} "
+                         f"(its signature is {fs})")
+    if bs is not None and not _takes(bs, arity + 2):
+        raise ValueError(f"define_op {name}: backward must take (g, {', '.join('xy'[:arity])}, out), "
+                         f"{arity + 2} arguments, it takes {_fixed(bs, 0)}")
+    return arity
+
+
+def _define_domain(name: str, domain, arity: int):
+    """domain as a tuple (per input) of (low, high) float pairs; ValueError naming the op otherwise."""
+    if domain is None:
+        return None
+    try:
+        return tuple(tuple((as_number(lo, name), as_number(hi, name)) for lo, hi in iv) for iv in domain)
+    except (TypeError, ValueError, OverflowError):
+        return domain  # register refuses it with the message that says what a domain is
+
+
+def define_op(name: str, forward, backward, *, domain=None, kinks=(), arity: int | None = None, jvp=None):
     """A new op: ``forward(*xs)`` on floats (one or two), ``backward(g, *xs, out)`` returning one
     contribution per input. Returns a function taking Values or numbers; ``RULES[name] is backward``.
 
     Write ``backward`` with operators (and Value methods) so it works on floats and on Values; then
     ``grad(..., create_graph=True)`` differentiates it again. ``domain`` (a tuple of (low, high)
     intervals per input) lets ``gradcheck.check_rules`` and ``strategies.expressions`` test it.
+    ``arity`` (1 or 2) is needed only where neither signature says it (``math.hypot``).
+    ``jvp(*xs, *dxs)`` returns the output's tangent for ``forward.Dual``; without it forward mode
+    uses ``backward`` (then the Dual oracle is not independent of the rule it checks).
     """
     if not isinstance(name, str):
         raise TypeError(f"define_op: name must be a str, got {type(name).__name__} {reprlib.repr(name)}")
-    for what, f in (("forward", forward), ("backward", backward)):
-        if not callable(f):
+    for what, f in (("forward", forward), ("backward", backward), ("jvp", jvp)):
+        if not callable(f) and not (what == "jvp" and f is None):
             raise TypeError(f"define_op {name}: {what} must be callable, got {type(f).__name__}")
-    arity = _arity(forward, "forward", name)
-    if arity not in (1, 2):
-        raise ValueError(f"define_op {name}: forward must take 1 or 2 numbers, it takes {arity if arity >= 0 else 'any number of'}")
-    takes = _arity(backward, "backward", name)
-    if takes not in (-1, arity + 2):
-        raise ValueError(f"define_op {name}: backward must take (g, {', '.join('xy'[:arity])}, out), "
-                         f"{arity + 2} arguments, it takes {takes}")
-    kinks = tuple(as_number(k, f"define_op {name}: kinks") for k in kinks)
-    domain = None if domain is None else tuple(tuple(tuple(map(float, p)) for p in iv) for iv in domain)
-    return _op_function(register(Op(name, arity, forward, backward, domain, kinks)))
+    arity = _define_arity(name, forward, backward, arity)
+    if jvp is not None and (js := _signature(jvp)) is not None and not _takes(js, 2 * arity):
+        dxs = ", ".join(["x", "y"][:arity] + ["dx", "dy"][:arity])
+        raise ValueError(f"define_op {name}: jvp must take ({dxs}), {2 * arity} arguments, it takes {_fixed(js, 0)}")
+    kinks = tuple(kinks) if isinstance(kinks, (tuple, list)) else (kinks,)
+    for k in kinks:
+        if isinstance(k, bool) or not isinstance(k, numbers.Real) or isinstance(k, Value) or not math.isfinite(k):
+            raise ValueError(f"define_op {name}: kinks must be finite numbers, got {type(k).__name__} "
+                             f"{reprlib.repr(k)}")
+    kinks = tuple(float(k) for k in kinks)
+    spec = Op(name, arity, forward, backward, _define_domain(name, domain, arity), kinks, jvp=jvp)
+    return _op_function(register(spec))
 
 
 # Reverse accumulation.
@@ -396,29 +483,85 @@ def contributions(node: Value, g, as_values: bool = False) -> list:
     if not ops:
         return []
     if as_values:
-        result = _call_rule(node, g, ops + (node,))
+        result = call_rule(node.op, RULES[node.op], (g,) + ops + (node,), True)
         if g.data == 0.0:  # keep finite terms (their own derivatives matter), zero the 0 * inf ones
             result = [c if finite(c) else g * 0.0 for c in result]
     elif g == 0.0:
         return [(k, a, 0.0) for k, a in enumerate(ops) if type(a) is not float]
     else:
-        result = _call_rule(node, g, tuple(a if type(a) is float else a.data for a in ops) + (node.data,))
+        args = (g,) + tuple(a if type(a) is float else a.data for a in ops) + (node.data,)
+        result = call_rule(node.op, RULES[node.op], args)
     return [(k, a, c) for k, (a, c) in enumerate(zip(ops, result)) if type(a) is not float]
 
 
-def _call_rule(node: Value, g, args: tuple):
-    result = RULES[node.op](g, *args)
-    if not isinstance(result, (tuple, list)) or len(result) != len(args) - 1:
-        raise _rule_error(node, result)
-    return result
+def call_rule(op: str, rule, args: tuple, as_values: bool = False) -> tuple:
+    """``rule(*args)`` (args: g, the op's inputs, its output) with its result checked, the one check
+    every path makes: a tuple or list of one real number per input, as floats (a Value counts as
+    its number), or with ``as_values`` as Values. Anything else, and any exception the rule
+    raises, is an error naming the op, its inputs and what came back."""
+    try:
+        result = rule(*args)
+    except Exception as e:
+        raise named_error(e, f"{op}_backward raised {type(e).__name__} at {_rule_at(args)}: {e}") from e
+    n = len(args) - 2
+    if not isinstance(result, (tuple, list)) or len(result) != n:
+        got = f"{len(result)} contribution{'s' * (len(result) != 1)} " if isinstance(result, (tuple, list)) \
+            else f"{type(result).__name__} "
+        raise ValueError(f"{op}_backward must return a tuple of {n} contribution{'s' * (n > 1)} (one real number "
+                         f"per input), got {got}{reprlib.repr(result)} at {_rule_at(args)}")
+    out = []
+    for k, c in enumerate(result):
+        if type(c) is float:
+            out.append(Value(c) if as_values else c)
+        elif type(c) is Value:
+            out.append(c if as_values else c.data)
+        elif isinstance(c, numbers.Real) and not isinstance(c, Value) and _is_float(c):  # int, numpy scalars
+            out.append(Value(float(c)) if as_values else float(c))
+        else:
+            raise ValueError(f"{op}_backward must return one real number per input, got {type(c).__name__} "
+                             f"{reprlib.repr(c)} for input {k} ({'xy'[k]}) at {_rule_at(args)}")
+    return tuple(out)
 
 
-def _rule_error(node: Value, result) -> Exception:
-    arity = len(operands(node))
-    got = f"{len(result)} contributions" if isinstance(result, (tuple, list)) else \
-        f"{type(result).__name__} {reprlib.repr(result)}"
-    return ValueError(f"{node.op}_backward must return a tuple of {arity} contribution{'s' * (arity > 1)} "
-                      f"(one per input), got {got}")
+def _is_float(x) -> bool:
+    """Whether float(x) gives x's number (not an int too large for a float)."""
+    try:
+        float(x)
+    except (OverflowError, TypeError, ValueError):
+        return False
+    return True
+
+
+def _rule_at(args: tuple) -> str:
+    """'x = 1.5 (g = 1.0, out = 2.25)': where a rule was called."""
+    g, out = args[0], args[-1]
+    number = lambda v: v.data if type(v) is Value else v  # noqa: E731
+    return f"{_at(args[1:-1])} (g = {number(g)!r}, out = {number(out)!r})"
+
+
+def _checked(op: str, rule):
+    """``rule`` wrapped in ``call_rule``: what ``backward`` calls for a rule it does not trust."""
+    def checked(*args):
+        return call_rule(op, rule, args)
+    checked.__name__ = checked.__qualname__ = f"{op}_backward (checked)"
+    return checked
+
+
+_trusted = (-1, {})  # (RULES.changes when built, what a float backward pass calls for each op key)
+
+
+def backward_rules() -> dict:
+    """Op key -> the function a float backward pass calls: a built-in op's own rule (trusted, the hot
+    path pays nothing), any other rule (a user op's, or one put into RULES by hand) wrapped in
+    ``call_rule``. Rebuilt when RULES has changed."""
+    global _trusted
+    changes, calls = _trusted
+    if changes != RULES.changes:
+        changes = RULES.changes
+        calls = {k: r if k in OPS and OPS[k].builtin and OPS[k].rule is r else _checked(k, r)
+                 for k, r in dict(RULES).items()}  # one atomic copy, should another thread define an op
+        _trusted = (changes, calls)  # rebound, never mutated: a pass running in another thread keeps its table
+    return calls
 
 
 def reverse_pass(root: Value, seed, as_values: bool = False):
@@ -461,7 +604,7 @@ def backward(root: Value, grad: float = 1.0) -> None:
                 leaves.append((node, node.grad))
                 node.grad = 0.0
         root.grad = seed
-        rules = RULES
+        rules = backward_rules()
         done = False
         # The loop of reverse_pass, written out: .grad slots instead of a dict and no generator
         # (about twice as fast, and backward is the hot path of every training step).
@@ -484,9 +627,6 @@ def backward(root: Value, grad: float = 1.0) -> None:
                     a.grad += ga
                     b.grad += gb
             done = True
-        except (ValueError, TypeError, IndexError):
-            contributions(node, g)  # raises the clear error if the rule returned the wrong shape
-            raise
         finally:  # a failed pass leaves every leaf as it found it
             for leaf, before in leaves:
                 leaf.grad = before + leaf.grad if done else before

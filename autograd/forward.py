@@ -3,13 +3,20 @@
 ``Dual(v, d)`` carries a value and its derivative along one direction; it has Value's operators
 and methods, so a function written for Values runs on Duals unchanged. Conventions match the
 rules: relu'(0) = 0 and abs'(0) = 0.
+
+The built-in ops' derivatives here are written independently of ``rules.py``, so comparing the two
+checks both. A user op (``define_op``) runs on Duals through its ``jvp`` when it has one, else
+through its own reverse rule: then the comparison checks the engine around the rule, not the rule.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
+import reprlib
 
-from .engine import Value, as_number as _number
+from .engine import Value, apply, as_number as _number, call_rule, named_error
+from .ops import RULES
 
 __all__ = ["Dual", "derivative", "gradient"]
 
@@ -156,6 +163,28 @@ class Dual:
         if o.val < self.val:
             return o
         return Dual(self.val, 0.5 * (self.der + o.der))
+
+    @classmethod
+    def apply_op(cls, op, *args: "Dual") -> "Dual":
+        """A user op (an ``ops.Op`` record) on Duals: the value from its forward; the tangent from its
+        ``jvp(*xs, *dxs)`` if it has one, else from its reverse rule, d out = sum of rule(1, *xs, out)[k] * dx_k
+        (an input whose tangent is 0 adds nothing, even where its local derivative is infinite)."""
+        xs = tuple(a.val for a in args)
+        out = apply(op.key, *xs)
+        if op.jvp is None:
+            local = call_rule(op.key, RULES[op.key], (1.0,) + xs + (out,))
+            return cls(out, sum((d * a.der for d, a in zip(local, args) if a.der != 0.0), 0.0))
+        dxs = tuple(a.der for a in args)
+        names = ["x", "y"][:len(xs)] + ["dx", "dy"][:len(xs)]
+        at = ", ".join(f"{n} = {v!r}" for n, v in zip(names, xs + dxs))
+        try:
+            der = op.jvp(*xs, *dxs)
+        except Exception as e:
+            raise named_error(e, f"{op.key}: jvp raised {type(e).__name__} at {at}: {e}") from e
+        if isinstance(der, bool) or not isinstance(der, numbers.Real) or isinstance(der, Value):
+            raise ValueError(f"{op.key}: jvp must return one real number, got {type(der).__name__} "
+                             f"{reprlib.repr(der)} at {at}")
+        return cls(out, der)
 
     def sin(self):
         return Dual(math.sin(self.val), math.cos(self.val) * self.der)

@@ -10,13 +10,12 @@ failure. Steps that cross a kink of relu or abs are reported with the one-sided 
 
 from __future__ import annotations
 
-import contextlib
 import math
 import sys
 import warnings
 from dataclasses import dataclass, field
 
-from .engine import Value, apply, contributions, grad, no_grad
+from .engine import Value, apply, call_rule, contributions, enable_grad, grad, no_grad
 from .graph import operands, toposort
 from .ops import OPS, RULES
 
@@ -110,9 +109,11 @@ def _check_inputs(where: str, inputs) -> list:
 
 
 def _call(where: str, f, inputs, moved: str = "") -> Value:
-    """f(*inputs), checked: a Value with a finite number."""
+    """f(*inputs), checked: a Value with a finite number. Always recorded, inside no_grad too: a
+    function of gradients (it calls grad itself) needs its graph to measure anything (PyTorch's way)."""
     try:
-        out = f(*inputs)
+        with enable_grad():
+            out = f(*inputs)
     except (ValueError, ZeroDivisionError, OverflowError) as e:
         raise ValueError(f"{where}: f raised {type(e).__name__} {moved or 'at the given inputs'}: {e}") from e
     if not isinstance(out, Value):
@@ -138,13 +139,12 @@ def _branches(sig: list) -> list:
 
 
 def _moved(where, f, inputs, labels, i, x, then=None):
-    """f's number with inputs[i] moved to x; with ``then``, the graph is recorded and ``then(out)``
-    is returned instead (taken while the input is still moved)."""
+    """f's number with inputs[i] moved to x; with ``then``, ``then(out)`` instead (taken while the
+    input is still moved)."""
     saved = inputs[i].data
     inputs[i].data = x
     try:
-        with no_grad() if then is None else contextlib.nullcontext():
-            out = _call(where, f, inputs, f"when {labels[i]} is moved from {saved!r} to {x!r}")
+        out = _call(where, f, inputs, f"when {labels[i]} is moved from {saved!r} to {x!r}")
         return out.data if then is None else then(out)
     finally:
         inputs[i].data = saved
@@ -242,8 +242,10 @@ def _one_sided(f, inputs, labels, i, h, plus, minus, sig_plus, sig_minus) -> tup
     return (plus - f0) / h, (f0 - minus) / h
 
 
-def gradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
-    """True when every input's gradient matches finite differences; else GradcheckError with a table."""
+def gradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True) -> bool:
+    """True when every input's gradient matches finite differences; else GradcheckError with a
+    table (or False, with ``raise_exception=False``)."""
     inputs = _check_inputs("gradcheck", inputs)
     _check_tolerances("gradcheck", eps, atol, rtol)
     labels = _labels(inputs)
@@ -280,7 +282,14 @@ def gradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: flo
     message += [f"  kink: {k}" for k in kinks]
     message += [_REFINED] if any(r.refined for r in rows) else []
     message.append(_culprit(out, atol, rtol))
-    raise GradcheckError("\n".join(message), rows)
+    return _fail(GradcheckError("\n".join(message), rows), raise_exception)
+
+
+def _fail(error: GradcheckError, raise_exception: bool) -> bool:
+    """False, or the error raised (PyTorch's ``raise_exception``)."""
+    if raise_exception:
+        raise error
+    return False
 
 
 _REFINED = ("  (refined): the first step disagreed, so numeric was measured again with steps h/2, h/4, ... "
@@ -308,7 +317,7 @@ def _culprit(out: Value, atol: float, rtol: float) -> str:
         ops = operands(node)
         for k, _, analytic in contributions(node, 1.0):
             numeric = _local_numeric(node, k)
-            if numeric is not None and abs(analytic - numeric) > atol + rtol * abs(numeric):
+            if numeric is not None and not abs(analytic - numeric) <= atol + rtol * abs(numeric):  # nan too
                 return (f"culprit: {node.op}_backward at node {n} ({node.op} of "
                         f"{', '.join(repr(a if type(a) is float else a.data) for a in ops)}): d/d(operand {k}) "
                         f"is {analytic!r} by the rule, {numeric!r} by finite differences")
@@ -316,8 +325,10 @@ def _culprit(out: Value, atol: float, rtol: float) -> str:
             "outside the recorded graph: a path computed under no_grad(), through detach() or through .data")
 
 
-def gradgradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3) -> bool:
-    """True when second derivatives (grad of grad, create_graph=True) match finite differences of grad."""
+def gradgradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3,
+                  raise_exception: bool = True) -> bool:
+    """True when second derivatives (grad of grad, create_graph=True) match finite differences of
+    grad; else GradcheckError with a table (or False, with ``raise_exception=False``)."""
     inputs = _check_inputs("gradgradcheck", inputs)
     _check_tolerances("gradgradcheck", eps, atol, rtol)
     labels = _labels(inputs)
@@ -341,14 +352,17 @@ def gradgradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol:
     if all(r.ok for r in rows):
         return True
     bad = sum(not r.ok for r in rows)
-    raise GradcheckError("\n".join([f"gradgradcheck failed: {bad} of {len(rows)} second derivatives disagree "
-                                    f"(atol={atol}, rtol={rtol})", _table(rows, ("derivative",) + COLUMNS[1:])]
-                                   + ([_REFINED] if any(r.refined for r in rows) else [])), rows)
+    return _fail(GradcheckError("\n".join([f"gradgradcheck failed: {bad} of {len(rows)} second derivatives "
+                                           f"disagree (atol={atol}, rtol={rtol})",
+                                           _table(rows, ("derivative",) + COLUMNS[1:])]
+                                          + ([_REFINED] if any(r.refined for r in rows) else [])), rows),
+                 raise_exception)
 
 
 def check_rules(rules: dict | None = None) -> bool:
-    """Every rule in the table (user ops included) is linear in g, deterministic, and right at a
-    sample point of its domain; else GradcheckError naming each wrong rule."""
+    """Every rule in the table (user ops included) returns one real number per input, finite inside
+    its domain, linear in g, deterministic and right at a sample point of its domain; else
+    GradcheckError naming each wrong rule."""
     rules = RULES if rules is None else rules
     problems = []
     for op, rule in rules.items():
@@ -357,30 +371,36 @@ def check_rules(rules: dict | None = None) -> bool:
             problems.append(f"{op}: no domain in the op table, so it cannot be checked "
                             f"(give define_op a domain=...)")
             continue
-        leaves = [Value(a) for a in spec.sample()]
-        with no_grad():
-            out = apply(op, *leaves).data
-        args = [v.data for v in leaves]
         try:
-            r0, r1, r2 = (tuple(rule(g, *args, out)) for g in (0.0, 1.5, 3.0))
-        except Exception as e:
-            problems.append(f"{op}_backward raised {type(e).__name__} at {args}: {e}")
-            continue
-        if len(r1) != spec.arity:
-            problems.append(f"{op}_backward returned {len(r1)} contributions for {spec.arity} inputs")
-            continue
-        if any(c != 0.0 for c in r0):
-            problems.append(f"{op}_backward is not linear in g: g = 0 gives {r0}")
-        if any(not math.isclose(b, 2 * a, rel_tol=1e-12, abs_tol=1e-300) for a, b in zip(r1, r2)):
-            problems.append(f"{op}_backward is not linear in g: g = 1.5 gives {r1}, g = 3.0 gives {r2}")
-        if tuple(rule(1.5, *args, out)) != r1:
-            problems.append(f"{op}_backward is not deterministic: two calls differ")
-        for k in range(spec.arity):
-            node = apply(op, *[Value(a) for a in args])
-            numeric = _local_numeric(node, k)
-            if numeric is not None and not math.isclose(r1[k] / 1.5, numeric, rel_tol=1e-5, abs_tol=1e-8):
-                problems.append(f"{op}_backward: d/d(input {k}) at {args} is {r1[k] / 1.5!r}, "
-                                f"finite differences give {numeric!r}")
+            problems += _rule_problems(op, rule, spec)
+        except Exception as e:  # the engine's message names the op, its inputs and what went wrong
+            problems.append(e.args[0] if len(e.args) == 1 and isinstance(e.args[0], str) else str(e))
     if problems:
         raise GradcheckError("check_rules found problems:\n  " + "\n  ".join(problems))
     return True
+
+
+def _rule_problems(op: str, rule, spec) -> list:
+    """What is wrong with ``rule`` at the sample point of ``spec``'s domain (errors raised as they come)."""
+    args = list(spec.sample())
+    with no_grad():
+        out = apply(op, *args)
+    r0, r1, r2 = (call_rule(op, rule, (g, *args, out)) for g in (0.0, 1.5, 3.0))
+    nonfinite = [k for k, c in enumerate(r1) if not math.isfinite(c)]
+    if nonfinite:
+        return [f"{op}_backward returned {r1[k]!r} for input {k} at {args} (g = 1.5), inside its domain"
+                for k in nonfinite]
+    problems = []
+    if any(c != 0.0 for c in r0):
+        problems.append(f"{op}_backward is not linear in g: g = 0 gives {r0}")
+    if any(not math.isclose(b, 2 * a, rel_tol=1e-12, abs_tol=1e-300) for a, b in zip(r1, r2)):
+        problems.append(f"{op}_backward is not linear in g: g = 1.5 gives {r1}, g = 3.0 gives {r2}")
+    if call_rule(op, rule, (1.5, *args, out)) != r1:
+        problems.append(f"{op}_backward is not deterministic: two calls differ")
+    for k in range(spec.arity):
+        node = apply(op, *[Value(a) for a in args])
+        numeric = _local_numeric(node, k)
+        if numeric is not None and not math.isclose(r1[k] / 1.5, numeric, rel_tol=1e-5, abs_tol=1e-8):
+            problems.append(f"{op}_backward: d/d(input {k}) at {args} is {r1[k] / 1.5!r}, "
+                            f"finite differences give {numeric!r}")
+    return problems

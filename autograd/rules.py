@@ -192,7 +192,7 @@ def exp_backward(g, x, out):
 
 
 builtin(Op("exp", 1, exp_forward, exp_backward, (((-5.0, 5.0),),), method=True,
-           compile=("_f_exp({a})", ("{g} * {out}",)),
+           compile=("{f}({a})", ("{g} * {out}",)),
            local=("d exp(u)", (("exp(u)", "{out}"),))))
 
 
@@ -209,7 +209,7 @@ def log_backward(g, x, out):
 
 
 builtin(Op("log", 1, log_forward, log_backward, (((0.1, 10.0),),), method=True,
-           compile=("_f_log({a})", ("{g} / {a}",)),
+           compile=("{f}({a})", ("{g} / {a}",)),
            local=("d log(u)", (("1 / u", "1 / {pu}"),))))
 
 
@@ -240,7 +240,7 @@ def tanh_backward(g, x, out):
 
 
 builtin(Op("tanh", 1, tanh_forward, tanh_backward, (((-4.0, 4.0),),), method=True,
-           compile=("_f_tanh({a})", ("{g} * (1.0 - {out} * {out})",)),
+           compile=("{f}({a})", ("{g} * (1.0 - {out} * {out})",)),
            local=("d tanh(u)", (("1 - tanh(u)^2", "1 - {pout}^2"),))))
 
 
@@ -258,7 +258,7 @@ def sigmoid_backward(g, x, out):
 
 
 builtin(Op("sigmoid", 1, sigmoid_forward, sigmoid_backward, (((-6.0, 6.0),),), method=True,
-           compile=("_f_sigmoid({a})", ("{g} * {out} * (1.0 - {out})",)),
+           compile=("{f}({a})", ("{g} * {out} * (1.0 - {out})",)),
            local=("d sigmoid(u)", (("sigmoid(u) * (1 - sigmoid(u))", "{out} * (1 - {out})"),))))
 
 

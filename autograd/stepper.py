@@ -25,15 +25,30 @@ from .graph import operands, toposort
 from .ops import OPS, fmt
 from .trace import (Step, chain_rule_line, constant_text, formula, formula_of, node_formula, node_names, number_text,
                     walk)
-from .viz import check_size, page_view
+from .viz import check_bends, find_groups, layout_bends, page_view
 
 __all__ = ["DerivativeText", "local_text", "local_formula", "describe_steps", "formula", "fmt",
            "finite_differences", "page_data", "to_html", "stepper", "Stepper"]
 
 MAX_NODES = 300  # the expanded picture and the step table stop being readable beyond this
 FD_MAX_NODES = 200  # finite differences cost two evaluations of the graph per leaf
-ADVICE = ("Stepping is for small graphs: build the same expression on one input (for a network, "
-          "one example), or raise max_nodes")
+MAX_BENDS = 12_000  # the page's two drawings of x + x + ... + x (110 terms) take about a second of CPU
+ADVICE = ("Stepping is for small graphs: step through a shorter expression or one built on fewer inputs, "
+          "or raise max_nodes (max_nodes=None waits however long the drawing takes)")
+
+
+def _advice(order: list) -> str:
+    """What would fit the page instead of the graph of ``order``: for an ``nn`` network, numbers that work."""
+    groups = find_groups(order, "neuron")
+    if not groups:
+        return ADVICE
+    params = sum(1 for n in groups if not n.op)
+    per = len(order) / max(params, 1)
+    return (f"This network on one example has {params:,} parameters and {len(order):,} nodes, {per:.1f} per "
+            f"parameter, so a network of about {round(MAX_NODES / per, -1):.0f} parameters fits in {MAX_NODES:,} "
+            "nodes (nn.MLP(2, [8, 8, 1]) on one example: 105 parameters, 297 nodes). To see this one, "
+            "viz.render(root, 'net.svg', collapse='neuron') draws it one box per neuron; max_nodes="
+            f"{len(order)} writes this page anyway (its drawings then take seconds)")
 
 
 # ---------------------------------------------------------------- derivative text
@@ -252,7 +267,14 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
     if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf):
         raise ValueError(f"to_html: lr must be a positive number (the step w <- w - lr * grad), got {lr!r}")
     order = toposort(root)
-    check_size(len(order), max_nodes, "to_html", ADVICE)
+    if max_nodes is not None and len(order) > max_nodes:
+        from .viz import GraphTooLarge
+
+        raise GraphTooLarge(f"to_html: the graph has {len(order):,} nodes, over max_nodes={max_nodes:,}; "
+                            f"a page that size cannot be read. {_advice(order)}")
+    if max_nodes is not None and pictures:  # a value used by ops far apart: see viz.MAX_BENDS
+        check_bends(layout_bends(order), MAX_BENDS, "to_html", "The page fits up to about 110 terms of "
+                    "x + x + ... + x: write such a sum as a product (n * x), or pass max_nodes=None to wait for it")
     names = node_names(order)
     edges = list(walk(root, 1.0, order))
     grads = {root: 1.0}
@@ -302,7 +324,9 @@ def _asset(name: str) -> str:
 
 def _script_json(obj) -> str:
     """JSON safe inside a <script> element: no '<', '>' or '&' can close it or start a comment."""
-    text = json.dumps(obj, allow_nan=False, separators=(",", ":"))
+    from .files import escape_surrogates
+
+    text = escape_surrogates(json.dumps(obj, allow_nan=False, separators=(",", ":")))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -327,12 +351,11 @@ class Stepper:
         return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" title="chainrule stepper" '
                 'style="width: 100%; height: 760px; border: 1px solid #d1d5db; border-radius: 6px"></iframe>')
 
-    def save(self, path) -> Path:
-        """Write the page to ``path`` (whole or not at all)."""
-        from .files import atomic_write
+    def save(self, path, *, overwrite: bool = False) -> Path:
+        """Write the page to ``path`` (whole or not at all; a read-only file is kept unless ``overwrite``)."""
+        from .files import write_text
 
-        text = self.html
-        return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        return write_text(path, self.html, overwrite=overwrite)
 
 
 def stepper(root: Value, lr: float | None = None, expression: str | None = None,
@@ -342,8 +365,8 @@ def stepper(root: Value, lr: float | None = None, expression: str | None = None,
 
 
 def to_html(root: Value, path, lr: float | None = None, max_nodes: int = MAX_NODES,
-            expression: str | None = None) -> Path:
+            expression: str | None = None, *, overwrite: bool = False) -> Path:
     """Write one self-contained page that walks through a training step on ``root``: the forward
     pass, the seed, the backward pass one edge at a time and, with ``lr``, the update. Every
     ``.grad`` is left as it was."""
-    return stepper(root, lr, expression, max_nodes).save(path)
+    return stepper(root, lr, expression, max_nodes).save(path, overwrite=overwrite)

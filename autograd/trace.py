@@ -352,7 +352,8 @@ STEP_KEY = {"#fdba74": "its rule runs in this step",  # render_steps' highlight 
 RULE_COLOUR, PARENT_COLOUR, DONE_COLOUR = STEP_KEY
 
 
-def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, **options) -> list:
+def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *, overwrite: bool = False,
+                 **options) -> list:
     """Draw one picture per step of a backward pass from ``root`` (step_001.png, ...); returns the paths.
 
     The node whose rule runs is orange, the parent receiving the contribution yellow, finished
@@ -382,7 +383,7 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
         dot = draw(root, View(highlight=highlight, grads=grads, caption=caption, highlight_legend=STEP_KEY, **options),
                    order)
         dot.attr(labelloc="t")  # the step's caption and the key above the graph
-        paths.append(write_dot(dot.source, out_dir / f"step_{s.number:03d}.{fmt}"))
+        paths.append(write_dot(dot.source, out_dir / f"step_{s.number:03d}.{fmt}", overwrite=overwrite))
     return paths
 
 

@@ -19,17 +19,19 @@ import sys
 import tempfile
 import threading
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from .engine import Value, as_value, contributions
-from .files import atomic_write
+from .files import atomic_write, write_text
 from .graph import made_by, operands, parameter_of, toposort
 from .ops import fmt
 
 __all__ = ["to_dot", "render", "write_dot", "pipe_svg", "find_renderer", "check_size", "label_text",
-           "node_kind", "find_groups", "page_view", "RendererNotFound", "GraphTooLarge", "MAX_NODES"]
+           "node_kind", "find_groups", "page_view", "RendererNotFound", "GraphTooLarge", "MAX_NODES",
+           "MAX_BENDS", "layout_bends", "check_bends"]
 
 MAX_NODES = 2000
 # Networks are found from the parameter registry (``graph.mark_parameter``, which nn fills), never
@@ -138,6 +140,61 @@ def _record(title: str, rows: list, fill: str, bold: bool = False, stacked: bool
     return f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4" BGCOLOR="{fill}">{inner}</TABLE>>'
 
 
+
+# Layout cost. dot draws an edge that spans k ranks as a chain of k - 1 invisible bends (virtual
+# nodes), and its later phases work on every one of them. A node used by ops far apart, like x in
+# x + x + ... + x (its k-th use sits 2k ranks after it), needs O(n^2) bends: 10,000 for 100 terms,
+# 90,000 for 300. There graphviz-pure spent minutes in the network simplex that straightens the
+# bends (0.15 s at 50 terms, 211 s at 150), and the system dot 2.43 crashes at 300 terms. Neither
+# the HTML labels, the ports, the key nor `ordering` mattered: taking each out changed little. So:
+# - where bends outnumber nodes four to one, the straightening gets at most about LAYOUT_WORK node
+#   updates (the graph attribute nslimit caps its iterations at nslimit x nodes) and edges are
+#   straight lines (routing curves around the bends was the other super-linear phase, top-down or
+#   with edge labels); every other picture is left alone;
+# - a drawing that needs more than MAX_BENDS bends is refused, like a graph over max_nodes.
+MAX_BENDS = 25_000
+LAYOUT_WORK = 200_000
+
+
+def layout_bends(order: list, edge_labels: bool = False) -> int:
+    """About how many bends dot needs to draw the graph of ``order`` (a toposort) as ``to_dot`` does:
+    the rank span less one, summed over the edges from a Value into the op that uses it."""
+    uses = [(a, node) for node in order for a in operands(node) if type(a) is not float]
+    # Two layerings dot could choose; its own (the least total span) is no worse than either.
+    early: dict = {}  # each op one rank after its latest computed operand, a leaf just before its first use
+    for node in order:
+        if node.op:
+            early[node] = 1 + max((early[a] + 1 for a in operands(node) if type(a) is not float and a.op), default=1)
+    for a, node in uses:
+        if not a.op:
+            early[a] = min(early.get(a, early[node] - 2), early[node] - 2)
+    late: dict = {order[-1]: 0}  # ranks back from the root: each Value just before its first use
+    for node in reversed(order):
+        for a in operands(node):
+            if type(a) is not float:
+                late[a] = max(late.get(a, 0), late[node] + 2)
+    span = min(sum(early[node] - 1 - early[a] for a, node in uses), sum(late[a] - late[node] - 1 for a, node in uses))
+    # with edge labels dot doubles every rank, and each label is one more bend
+    return 2 * span - len(uses) if edge_labels else span - len(uses)
+
+
+def check_bends(bends: int, limit, where: str, advice: str) -> None:
+    """GraphTooLarge naming ``where`` when a drawing needs more than ``limit`` bends (see MAX_BENDS)."""
+    if limit is not None and bends > limit:
+        raise GraphTooLarge(f"{where}: drawing this graph needs about {bends:,} bends of edges between ranks, over "
+                            f"the limit of {limit:,}: a value used by many ops far apart (x in x + x + ... + x) "
+                            f"takes minutes to lay out and cannot be read. {advice}")
+
+
+def _layout_limits(graph, nodes: int, bends: int) -> None:
+    """Cap dot's straightening of bends at about LAYOUT_WORK node updates and draw edges as straight
+    lines, where long edges dominate (see MAX_BENDS)."""
+    if bends > 4 * nodes:  # an ordinary picture (a network too) keeps its DOT as it was
+        nslimit = LAYOUT_WORK / (nodes * (nodes + bends))  # iterations: nslimit x nodes, each touching every node and bend
+        # routing curves around the bends took 7.7 s top-down and 41 s with edge labels for 100 terms (0.3-0.9 s as lines)
+        graph.attr(nslimit=f"{nslimit:.3g}", splines="line")
+
+
 COLLAPSE_ADVICE = ("For a network draw the graph of a single input (collapse='neuron' folds each neuron into "
                    "one box), or raise max_nodes; a loss over many rows is best watched with nn.Recorder")
 
@@ -176,6 +233,10 @@ def draw(root: Value, view: View, order: list | None = None):
     order = order or toposort(root)
     groups = find_groups(order, view.collapse) if view.collapse else {}
     check_size(len(order) - len(groups) + len(set(groups.values())), view.max_nodes, "to_dot")
+    bends = 0 if groups else layout_bends(order, view.edge_derivatives)  # a collapsed view has few long edges
+    if view.max_nodes is not None:
+        check_bends(bends, MAX_BENDS, "to_dot", "Write such a sum as a product (n * x), draw fewer terms, "
+                    "or pass max_nodes=None to wait for the drawing")
     index = {node: i for i, node in enumerate(order)}
     graph = _digraph_class()(name="chainrule", format="svg",
                              graph_attr={"rankdir": view.rankdir, "ordering": "in", "fontname": FONT},
@@ -243,6 +304,7 @@ def draw(root: Value, view: View, order: list | None = None):
                             has_params=any(parameter_of(n) is not None for n in order))
     if view.caption is not None or rows:
         graph.attr(label=_legend_label(rows, view.caption), labelloc="b", labeljust="l")
+    _layout_limits(graph, 2 * len(order), bends)  # a Value and its op: about two dot nodes per Value
     return graph
 
 
@@ -555,9 +617,12 @@ def page_view(root: Value, order: list, grads: dict, data: dict, pictures: bool 
 
 def _fitted_svg(root: Value, order: list, grads: dict, data: dict, collapse, port: tuple) -> str:
     best, best_scale = "", 0.0
-    for rankdir in ("LR", "TB"):  # left to right reads like the computation; top down when it is much bigger
-        svg = pipe_svg(draw(root, View(rankdir, collapse=collapse, max_nodes=None, legend=False,  # the page has its own
-                                       grads=grads, data=data), order).source)
+    # left to right reads like the computation; top down when it is much bigger
+    sources = [draw(root, View(rankdir, collapse=collapse, max_nodes=None, legend=False,  # the page has its own
+                               grads=grads, data=data), order).source for rankdir in ("LR", "TB")]
+    with ThreadPoolExecutor(2) as pool:  # both renderer processes at once: the page waits for the slower only
+        svgs = list(pool.map(pipe_svg, sources))
+    for svg in svgs:
         svg = svg[svg.index("<svg"):]
         width, height = (float(x) for x in re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"', svg).groups())
         scale = min(port[0] / width, port[1] / height)
@@ -586,7 +651,7 @@ def find_renderer() -> list:
 def _run(source: str, fmt: str, out: Path) -> None:
     command = find_renderer() + [f"-T{fmt}", f"-o{out}"]
     try:
-        done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True, timeout=600)
+        done = subprocess.run(command, input=source.encode("utf-8", "backslashreplace"), capture_output=True, timeout=600)
     except OSError as e:
         raise RendererNotFound(f"could not run {command[0]}: {e}") from None
     if done.returncode != 0 or not out.exists() or out.stat().st_size == 0:
@@ -640,11 +705,11 @@ def _digraph_class():
     return Digraph
 
 
-def render(root: Value, path, *, max_nodes: int | None = MAX_NODES, **options) -> Path:
+def render(root: Value, path, *, max_nodes: int | None = MAX_NODES, overwrite: bool = False, **options) -> Path:
     """Write the graph behind ``root`` to ``path``; the suffix picks the format (.svg, .png, .dot).
 
-    The file appears whole or not at all (written to a temporary file, then moved into place).
-    Other keyword arguments go to ``to_dot``.
+    The file appears whole or not at all (``autograd.files.atomic_write``; a read-only file is kept
+    unless ``overwrite``). Other keyword arguments go to ``to_dot``.
     """
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
@@ -652,13 +717,13 @@ def render(root: Value, path, *, max_nodes: int | None = MAX_NODES, **options) -
         raise ValueError(f"render: cannot tell the format from {str(path)!r}; use a .svg, .png or .dot suffix")
     as_value(root, "render")
     source = to_dot(root, max_nodes=max_nodes, **options).source
-    return write_dot(source, path)
+    return write_dot(source, path, overwrite=overwrite)
 
 
-def write_dot(source: str, path) -> Path:
+def write_dot(source: str, path, *, overwrite: bool = False) -> Path:
     """Write DOT ``source`` to ``path`` as DOT text or as an image (by the suffix), atomically."""
     fmt = Path(path).suffix.lower().lstrip(".")
     if fmt in ("dot", "gv"):
-        return atomic_write(path, lambda tmp: tmp.write_text(source, encoding="utf-8"))
-    return atomic_write(path, lambda tmp: _run(source, fmt, tmp))
+        return write_text(path, source, overwrite=overwrite)
+    return atomic_write(path, lambda tmp: _run(source, fmt, tmp), overwrite=overwrite)
 

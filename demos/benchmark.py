@@ -13,7 +13,8 @@ with the batch's inputs and targets as ``compile_graph`` feeds, serving every ba
 Medians over interleaved repetitions (each variant's steps in a block of their own, after a full
 collection, so none pays for another's garbage), then ratios; then backward time per node on chains
 of 10^3 to 10^6 steps, and bytes per recorded node (tracemalloc). Ratios, not seconds, are the
-result: the machine is shared, but every variant sees the same load.
+result: the machine is shared, but every variant sees the same load. Last, seconds to draw big
+graphs: the SVG of x + x + ... + x (100 terms) and stepper pages near the page's limits.
 """
 
 from __future__ import annotations
@@ -221,6 +222,42 @@ def bytes_per_node(model, X, y) -> tuple:
     return used / nodes, nodes
 
 
+def reused_leaf_chain(terms: int) -> Value:
+    """x + x + ... + x: the shape that made the renderer's layout super-linear."""
+    x = Value(1.5, label="x")
+    y = x
+    for _ in range(terms - 1):
+        y = y + x
+    return y
+
+
+def pictures(quick: bool) -> None:
+    """Seconds to draw big graphs: an SVG of x + x + ... + x and stepper pages the page accepts."""
+    import tempfile
+    from pathlib import Path
+
+    from autograd import trace, viz
+
+    try:
+        renderer = Path(viz.find_renderer()[0]).name
+    except (ImportError, viz.RendererNotFound) as e:
+        print(f"\npictures: skipped ({e})")
+        return
+    terms = 30 if quick else 100
+    sizes = [4, 4, 1] if quick else [8, 8, 1]  # 8-8-1: 297 nodes, the page takes 300
+    cases = [(f"SVG of x + x + ... + x, {terms} terms", lambda p: viz.render(reused_leaf_chain(terms), p / "c.svg")),
+             (f"stepper page, x + ... + x, {terms + 11} terms",
+              lambda p: trace.to_html(reused_leaf_chain(terms + 11), p / "c.html", lr=0.1)),
+             (f"stepper page, MLP(2, {sizes}) on one example",
+              lambda p: trace.to_html(nn.MLP(2, sizes, seed=0)([0.5, -0.2]), p / "m.html", lr=0.1))]
+    print(f"\npictures with {renderer} (wall seconds, one run each):")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, draw in cases:
+            start = time.perf_counter()
+            draw(Path(tmp))
+            print(f"  {name:48} {time.perf_counter() - start:6.2f} s")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10, help="interleaved rounds of two timed steps each (10)")
@@ -272,6 +309,7 @@ def main(argv=None) -> int:
               f"{medians['eager'] / medians['compiled']:8.1f}x   (compiled once in {compile_seconds:.2f} s)")
     size, nodes = bytes_per_node(model, X, y)
     print(f"\nmemory: {size:.0f} bytes per recorded node ({nodes:,} nodes in one moons step)")
+    pictures(args.quick)
     return 0
 
 

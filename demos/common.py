@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from autograd import no_grad
+from autograd.files import atomic_write
 
 
 def need(module: str, extra: str = "demos"):
@@ -97,9 +98,12 @@ def pyplot():
 
 
 def save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    pyplot().close(fig)
+    """Write ``fig`` to ``path`` (format from the suffix) through chainrule's file writer, then close it."""
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format=path.suffix.lstrip(".").lower(), dpi=110,
+                                                   bbox_inches="tight"))
+    finally:
+        pyplot().close(fig)
     return path
 
 

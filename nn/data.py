@@ -4,6 +4,7 @@ tools around them: ``split`` into train/validation/test, ``batches`` for an epoc
 from __future__ import annotations
 
 import math
+import numbers
 import random
 
 __all__ = ["make_moons", "make_spiral", "make_xor", "make_sine", "split", "batches", "Standardizer"]
@@ -64,13 +65,13 @@ def make_sine(n: int = 40, noise: float = 0.0, seed: int = 0):
 
 
 def _rows(X, y, where: str) -> int:
-    """Check that X and y are non-empty lists of the same length; return that length."""
+    """Check that X and y are non-empty sequences (lists, tuples, numpy arrays) of the same length; return it."""
     for name, v in (("X", X), ("y", y)):
         if not hasattr(v, "__len__") or isinstance(v, (str, bytes)):
-            raise TypeError(f"{where}: {name} must be a list, got {type(v).__name__}")
+            raise TypeError(f"{where}: {name} must be a sequence of rows, got {type(v).__name__}")
     if len(X) != len(y):
         raise ValueError(f"{where}: X has {len(X)} rows but y has {len(y)}; they must be the same length")
-    if not X:
+    if len(X) == 0:  # len(), not truth: a numpy array has no single truth value
         raise ValueError(f"{where}: X is empty; there are no rows to use")
     return len(X)
 
@@ -83,13 +84,26 @@ def _fraction(x, name: str) -> float:
     return float(x)
 
 
-def split(X: list, y: list, val: float = 0.2, test: float = 0.0, seed=0) -> tuple:
-    """Shuffle the rows by ``seed`` and cut them into ``(train, val, test)``, each an ``(X, y)`` pair."""
+def _part(fraction: float, name: str, n: int) -> int:
+    """How many of ``n`` rows ``fraction`` asks for, rounded half up; a nonzero fraction that rounds to
+    no rows is refused (an empty validation set would silently measure nothing)."""
+    count = math.floor(fraction * n + 0.5)
+    if fraction and not count:
+        raise ValueError(f"split: {name}={fraction} of {n} rows is {fraction * n:.3g} rows, which rounds to none; "
+                         f"give at least {math.ceil(0.5 / fraction)} rows, a larger {name}, or {name}=0 for no {name} part")
+    return count
+
+
+def split(X, y, val: float = 0.2, test: float = 0.0, seed=0) -> tuple:
+    """Shuffle the rows by ``seed`` and cut them into ``(train, val, test)``, each an ``(X, y)`` pair of lists.
+
+    Each part has its fraction of the rows rounded to the nearest row (halves up); a nonzero fraction
+    that gives no row is a ValueError."""
     n = _rows(X, y, "split")
     val, test = _fraction(val, "val"), _fraction(test, "test")
     if val + test >= 1.0:
         raise ValueError(f"split: val + test must be below 1 to leave training rows, got {val} + {test} = {val + test}")
-    n_val, n_test = round(val * n), round(test * n)
+    n_val, n_test = _part(val, "val", n), _part(test, "test", n)
     if n_val + n_test >= n:
         raise ValueError(f"split: val={val} and test={test} of {n} rows leave no training rows")
     order = list(range(n))
@@ -98,7 +112,7 @@ def split(X: list, y: list, val: float = 0.2, test: float = 0.0, seed=0) -> tupl
     return tuple(([X[i] for i in part], [y[i] for i in part]) for part in cuts)
 
 
-def batches(X: list, y: list, size: int, seed=None) -> list:
+def batches(X, y, size: int, seed=None) -> list:
     """One epoch of ``(X_batch, y_batch)`` pairs of ``size`` rows (the last may be smaller), shuffled by
     ``seed`` (None: in order)."""
     n = _rows(X, y, "batches")
@@ -112,41 +126,73 @@ def batches(X: list, y: list, size: int, seed=None) -> list:
     return [([X[i] for i in order[k:k + size]], [y[i] for i in order[k:k + size]]) for k in range(0, n, size)]
 
 
+def _finite_rows(X, width: int, where: str, expected: str) -> list:
+    """The rows of ``X`` as lists of floats, or an error naming the row (and column) at fault:
+    a row of another width (``expected`` says why it should be ``width``), a value that is not a
+    number, NaN or an infinity."""
+    rows = []
+    for i, row in enumerate(X):
+        if not hasattr(row, "__len__") or isinstance(row, (str, bytes)):
+            raise TypeError(f"{where}: row {i} must be a sequence of numbers, got {type(row).__name__} {row!r}")
+        if len(row) != width:
+            raise ValueError(f"{where}: row {i} has {len(row)} columns{expected} {width}")
+        for j, v in enumerate(row):
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise TypeError(f"{where}: column {j}, row {i} must be a number, got {type(v).__name__} {v!r}")
+            if not math.isfinite(v):
+                raise ValueError(f"{where}: column {j}, row {i} is {float(v)!r}; standardizing needs finite numbers "
+                                 "(drop or fill the missing values first)")
+        rows.append([float(v) for v in row])
+    return rows
+
+
+def _mean_std(column: list) -> tuple:
+    """Mean and population standard deviation of finite numbers, without overflow or underflow: the
+    sums run on the values divided by a power of two near the largest |value| (exact, all in [-2, 2]),
+    then scale back, so ordinary columns get exactly the numbers of the plain formula."""
+    scale = math.ldexp(1.0, math.frexp(max(map(abs, column)))[1] - 1)
+    if min(column) == max(column):  # constant: centre it exactly, do not divide by ~0
+        return column[0], 1.0
+    u = [v / scale for v in column]
+    mu = math.fsum(u) / len(u)
+    sd = math.sqrt(math.fsum((v - mu) ** 2 for v in u) / len(u))
+    # a spread below the smallest float (two subnormals apart) still divides: by the smallest float
+    return mu * scale, sd * scale or math.ulp(0.0)
+
+
 class Standardizer:
     """Per-column ``(x - mean) / std`` with the statistics of the rows given to ``fit`` (the training rows)."""
 
     def __init__(self, mean: list, std: list) -> None:
-        self.mean, self.std = list(mean), list(std)
+        self.mean, self.std = [float(m) for m in mean], [float(s) for s in std]
 
     @classmethod
-    def fit(cls, X: list) -> "Standardizer":
-        """Learn each column's mean and standard deviation from ``X``; a constant column gets std 1."""
-        if not hasattr(X, "__len__") or not X:
-            raise ValueError(f"Standardizer.fit: X must be a non-empty list of rows, got {X!r}")
-        width = len(X[0])
-        for i, row in enumerate(X):
-            if len(row) != width:
-                raise ValueError(f"Standardizer.fit: row {i} has {len(row)} columns, row 0 has {width}")
-        mean, std = [], []
-        for column in zip(*X):
-            if min(column) == max(column):  # constant: centre it exactly, do not divide by ~0
-                mean.append(float(column[0]))
-                std.append(1.0)
-                continue
-            m = math.fsum(column) / len(column)
-            mean.append(m)
-            std.append(math.sqrt(math.fsum((v - m) ** 2 for v in column) / len(column)))
-        return cls(mean, std)
+    def fit(cls, X) -> "Standardizer":
+        """Learn each column's mean and standard deviation from the rows ``X`` (finite numbers); a
+        constant column gets std 1."""
+        if not hasattr(X, "__len__") or isinstance(X, (str, bytes)) or len(X) == 0:
+            raise ValueError(f"Standardizer.fit: X must be a non-empty sequence of rows, got {X!r}")
+        width = len(X[0]) if hasattr(X[0], "__len__") else 0  # not a row: _finite_rows says so
+        rows = _finite_rows(X, width, "Standardizer.fit", ", row 0 has")
+        stats = [_mean_std(list(column)) for column in zip(*rows)]
+        return cls([m for m, _ in stats], [s for _, s in stats])
 
-    def transform(self, X: list) -> list:
+    def transform(self, X) -> list:
         """New rows, each column shifted by the learned mean and divided by the learned std."""
-        width = len(self.mean)
-        out = []
-        for i, row in enumerate(X):
-            if len(row) != width:
-                raise ValueError(f"Standardizer.transform: row {i} has {len(row)} columns; fitted on {width}")
-            out.append([(v - m) / s for v, m, s in zip(row, self.mean, self.std)])
-        return out
+        rows = _finite_rows(X, len(self.mean), "Standardizer.transform", "; fitted on")
+        return [[_standardize(v, m, s, i, j) for j, (v, m, s) in enumerate(zip(row, self.mean, self.std))]
+                for i, row in enumerate(rows)]
 
     def __repr__(self) -> str:
         return f"Standardizer(mean={self.mean}, std={self.std})"
+
+
+def _standardize(v: float, m: float, s: float, i: int, j: int) -> float:
+    """(v - m) / s, as v/s - m/s where the difference itself would overflow; a result too large for a
+    float is a ValueError naming the value, never a silent infinity."""
+    d = v - m
+    out = d / s if math.isfinite(d) else v / s - m / s
+    if not math.isfinite(out):
+        raise ValueError(f"Standardizer.transform: column {j}, row {i} ({v!r}) is {abs(v - m) / s:.3g} standard "
+                         f"deviations from the fitted mean {m!r}, too far for a float")
+    return out

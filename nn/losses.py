@@ -5,6 +5,7 @@ Targets are numbers, or Values holding them (a mini-batch's targets as ``compile
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Sequence
 
 from autograd import Value
@@ -18,7 +19,7 @@ def _pairs(where: str, preds, targets) -> list:
     if not preds or len(preds) != len(targets):
         raise ValueError(f"{where}: {len(preds)} predictions and {len(targets)} targets; need the same, non-zero, number")
     for t in targets:
-        if not isinstance(_data(t), (int, float)) or not math.isfinite(_data(t)):
+        if isinstance(_data(t), bool) or not isinstance(_data(t), numbers.Real) or not math.isfinite(_data(t)):
             raise ValueError(f"{where}: targets must be finite numbers, got {t!r}")
     return [(p if isinstance(p, Value) else Value(p), t) for p, t in zip(preds, targets)]
 
@@ -63,15 +64,15 @@ def cross_entropy(logits: Sequence, target) -> Value:
     ``logits`` is a list of Values with ``target`` an int, or a batch: a list of such lists with a
     list of ints, giving the mean.
     """
-    if logits and isinstance(logits[0], (list, tuple)):
-        if isinstance(target, int) or len(logits) != len(target):
+    if len(logits) and hasattr(logits[0], "__len__"):  # len(), not truth: numpy arrays have no single truth value
+        if isinstance(target, numbers.Integral) or len(logits) != len(target):
             raise ValueError(f"cross_entropy: a batch of {len(logits)} needs as many targets, got {target!r}")
         return _mean([cross_entropy(row, t) for row, t in zip(logits, target)])
     logits = [z if isinstance(z, Value) else Value(z) for z in logits]
     if not logits:
         raise ValueError("cross_entropy: logits is empty")
-    if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < len(logits):
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral) or not 0 <= target < len(logits):
         raise ValueError(f"cross_entropy: target must be a class index in [0, {len(logits)}), got {target!r}")
     shift = max(z.data for z in logits)
     exps = [(z - shift).exp() for z in logits]
-    return sum(exps[1:], exps[0]).log() + shift - logits[target]
+    return sum(exps[1:], exps[0]).log() + shift - logits[int(target)]

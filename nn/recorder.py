@@ -22,19 +22,23 @@ import math
 import numbers
 import operator
 import reprlib
+from array import array
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
 from autograd import Value, grad, no_grad
-from autograd.files import atomic_write
+from autograd.files import escape_surrogates, write_text
 
 from .health import unit_state
 from .module import ACTIVATION_SPECS
 from .losses import bce_with_logits, cross_entropy, hinge_loss, mse_loss
+from .training import accuracy
 
 __all__ = ["Recorder"]
 
 FORMAT = "chainrule.replay"
+PAGE_BYTES = 20_000_000  # the replay page's size cap: a longer run's page keeps fewer frames (see page_plan)
 
 
 def _short(x) -> str:
@@ -48,18 +52,6 @@ def _real(x) -> bool:
 def _finite_or_none(x: float):
     """JSON has no NaN or infinity: a non-finite number is recorded as None."""
     return x if math.isfinite(x) else None
-
-
-def _accuracy(scores: list, targets: list):
-    """The fraction right: a score per row for ±1 or 0/1 targets (sign of the score, logit > 0),
-    a row of logits for class indices (argmax). Same contract as ``nn.accuracy``; swap it in there."""
-    if not scores:
-        return None
-    if isinstance(scores[0], list):
-        right = sum(max(range(len(row)), key=row.__getitem__) == t for row, t in zip(scores, targets))
-    else:
-        right = sum((s > 0) == (t > 0) for s, t in zip(scores, targets))
-    return right / len(targets)
 
 
 def _task(targets: list, nout: int, loss_fn):
@@ -80,16 +72,18 @@ def _task(targets: list, nout: int, loss_fn):
 class Recorder:
     """Records an ``nn.MLP``'s training: ``record(step, loss, lr)`` in your loop, then ``to_html(path)``.
 
-    ``history`` is a list with one dict per recorded step: ``step``, ``loss`` (what you passed),
-    ``lr``, ``train_loss``/``train_accuracy`` and ``val_loss``/``val_accuracy`` (over the whole
+    ``history`` is a sequence with one dict per recorded step (``list(rec.history)`` is a plain list;
+    the numbers are kept in a flat array, 8 bytes each, and each dict is made when read): ``step``,
+    ``loss`` (what you passed), ``lr``, ``train_loss``/``train_accuracy`` and ``val_loss``/``val_accuracy`` (over the whole
     sets, with ``loss_fn``, as the model in eval mode computes), ``weights`` and ``grads``
     ({parameter label: number}), ``units`` ({neuron: activation statistics on the training rows})
-    ``example``: for training row ``example``, whose chain-rule story the page tells first, d loss /
-    d output and each neuron's output and local derivative d output / d (w . x + b); and
-    ``row_dloss``: d loss / d output for every training row (the page tells any clicked row's story). ``loss_fn`` defaults to one that fits the targets: hinge for ±1, logistic for
+    and ``example``: for training row ``example``, whose chain-rule story the page tells, d loss /
+    d output and each neuron's output and local derivative d output / d (w . x + b). ``loss_fn`` defaults to one that fits the targets: hinge for ±1, logistic for
     0/1, cross-entropy for class indices, mean squared error otherwise. Accuracy is None for
     regression. Non-finite numbers are recorded as None. Pass the step's ``lr`` and the page shows a
     weight's update as -lr * grad; without it, only the change until the next recorded step.
+    A page of a long run keeps evenly spaced frames under ``PAGE_BYTES`` (about 20 MB) and says so;
+    its curves keep every recorded step (a run too long even for that keeps evenly spaced ones, and says so).
     """
 
     def __init__(self, model, train, val=None, every: int = 1, *, loss_fn=None, example: int = 0) -> None:
@@ -109,10 +103,17 @@ class Recorder:
         self.every = every
         self.example = example
         self.task, self.loss_fn = _task(self.train[1] + (self.val[1] if self.val else []), nout, loss_fn)
-        self.loss_inferred = loss_fn is None  # then the page says so, and checks it against what you record
-        self.history: list = []
         self._params = model.parameters()
         self._keys = [p.label or f"p{i}" for i, p in enumerate(self._params)]  # as state_dict names them
+        self._units = [n for layer in self._layers for n in layer.neurons]
+        self._fields, self._width = _layout(len(self._params), len(self._units), nout)
+        # every recorded number in one flat array, one row of self._width per step (None as NaN):
+        # 8 bytes a number, where a dict of floats per step cost about 100
+        self._rows = array("d")
+        self._states = array("b")  # per recorded step, each unit's state as an index into _STATES
+        self.history = _History(self)
+        self.loss_inferred = loss_fn is None  # then the page says so, and checks it against what you record
+        self._row_dloss = array("d")  # per recorded step, d loss / d output of every training row (a page's clicked row)
         self._last_step = None
 
     def record(self, step: int, loss, lr: float | None = None) -> None:
@@ -131,24 +132,17 @@ class Recorder:
         if step % self.every:
             return
         weights = [p.data for p in self._params]
-        entry = {"step": step, "loss": _finite_or_none(float(loss)),
-                 "lr": None if lr is None else float(lr)}
         outputs, columns = self._forward(self.train[0], weights)
-        entry["train_loss"], entry["train_accuracy"] = self._evaluate(outputs, self.train[1])
-        entry["val_loss"] = entry["val_accuracy"] = None
-        if self.val is not None:
-            entry["val_loss"], entry["val_accuracy"] = self._evaluate(self._forward(self.val[0], weights)[0],
-                                                                      self.val[1])
-        entry["weights"] = {k: _finite_or_none(w) for k, w in zip(self._keys, weights)}
-        entry["grads"] = {k: _finite_or_none(p.grad) for k, p in zip(self._keys, self._params)}
-        entry["units"] = {}
-        for layer, layer_columns in zip(self._layers, columns):
-            for neuron, column in zip(layer.neurons, layer_columns):
-                entry["units"][neuron.name] = _unit_stats(neuron.activation, column)
-        entry["example"] = self._example(weights, outputs[self.example])
-        # d loss / d output for every training row, so the page can tell any row's story (a click on the plane)
-        entry["row_dloss"] = [self._dloss(o, t) for o, t in zip(outputs, self.train[1])]
-        self.history.append(entry)
+        train = self._evaluate(outputs, self.train[1])
+        val = (math.nan, math.nan) if self.val is None else self._evaluate(self._forward(self.val[0], weights)[0],
+                                                                            self.val[1])
+        units = [_unit_stats(n.activation, column) for n, column in
+                 zip(self._units, (column for layer_columns in columns for column in layer_columns))]
+        dloss, example = self._example(weights, outputs[self.example])
+        self._row_dloss.extend(v for o, t in zip(outputs, self.train[1]) for v in self._dloss(o, t))
+        self._rows.extend([step, loss, math.nan if lr is None else lr, *train, *val, *weights,
+                           *(p.grad for p in self._params), *(v for stats, _ in units for v in stats), *dloss, *example])
+        self._states.extend(state for _, state in units)
 
     def _forward(self, rows: list, weights: list):
         """The model on each row from the weights alone, as in eval mode: (outputs, per layer the
@@ -173,72 +167,127 @@ class Recorder:
                 outputs.append(x[0] if len(x) == 1 else x)
         return outputs, columns
 
-    def _evaluate(self, outputs: list, targets: list):
-        with no_grad():
-            value = self.loss_fn(outputs, targets)
-        loss = value.data if isinstance(value, Value) else float(value)
-        accuracy = None if self.task == "regression" else _accuracy(outputs, targets)
-        return _finite_or_none(loss), accuracy
+    def _evaluate(self, outputs: list, targets: list) -> tuple:
+        """(loss, accuracy) on a set; NaN for what is not a finite number (a loss overflowing a float)."""
+        try:
+            with no_grad():
+                value = self.loss_fn(outputs, targets)
+            loss = value.data if isinstance(value, Value) else float(value)
+        except ArithmeticError:  # huge weights: the loss itself is too large for a float
+            loss = math.nan
+        return loss, math.nan if self.task == "regression" else accuracy(outputs, targets)
 
-    def _example(self, weights: list, output) -> dict:
+    def _example(self, weights: list, output) -> tuple:
         """The local derivatives of the example row's chain-rule story: d loss / d output, and per
-        neuron its output and d output / d (w . x + b). Each comes from the engine's own rules, run
-        by ``grad`` on a graph of fresh leaves: the model's Values are not involved, no .grad changes."""
-        dloss = self._dloss(output, self.train[1][self.example])
-        units, x, at = {}, self.train[0][self.example], 0
+        neuron its output and d output / d (w . x + b), as two flat lists (NaN where a number
+        overflows). Each comes from the engine's own rules, run by ``grad`` on a graph of fresh
+        leaves: the model's Values are not involved, no .grad changes."""
+        outs = [Value(v) for v in (output if isinstance(output, list) else [output])]
+        target = self.train[1][self.example]
+        try:
+            loss = self.loss_fn([outs if len(outs) > 1 else outs[0]], [target])
+            dloss = [float(g) for g in grad(loss, outs)]
+        except ArithmeticError:
+            dloss = [math.nan] * len(outs)
+        units, x, at = [], self.train[0][self.example], 0
         for layer in self._layers:
             nxt = []
             for n in layer.neurons:
                 k = len(n.w)
                 z = Value(sum(map(operator.mul, weights[at:at + k], x), weights[at + k]))
                 at += k + 1
-                a = z if n.activation == "linear" else getattr(z, n.activation)()
-                (local,) = grad(a, [z]) if a is not z else (1.0,)
-                units[n.name] = [_finite_or_none(a.data), _finite_or_none(float(local))]
-                nxt.append(a.data)
+                try:
+                    a = z if n.activation == "linear" else getattr(z, n.activation)()
+                    (local,) = grad(a, [z]) if a is not z else (1.0,)
+                    units += [a.data, float(local)]
+                except ArithmeticError:
+                    units += [math.nan, math.nan]
+                nxt.append(units[-2])
             x = nxt
-        return {"row": self.example, "dloss": dloss, "units": units}
+        return dloss, units
 
     def _dloss(self, output, target) -> list:
         """d loss / d output of one row's loss (one number per output), by the engine's own rules."""
         outs = [Value(v) for v in (output if isinstance(output, list) else [output])]
-        loss = self.loss_fn([outs if len(outs) > 1 else outs[0]], [target])
-        return [_finite_or_none(float(g)) for g in grad(loss, outs)]
+        try:
+            return [float(g) for g in grad(self.loss_fn([outs if len(outs) > 1 else outs[0]], [target]), outs)]
+        except ArithmeticError:
+            return [math.nan] * len(outs)
 
-    def page_data(self) -> dict:
-        """Everything the replay page shows, as compact JSON-ready data (arrays in parameter order)."""
+    def _frame(self, k: int) -> dict:
+        """Recorded step ``k``'s numbers beyond the curves, as the page's per-frame arrays hold them
+        (in parameter and neuron order, non-finite numbers as None)."""
+        row, f, nunits = self._rows[k * self._width:(k + 1) * self._width], self._fields, len(self._units)
+
+        def numbers(name):
+            return [_finite_or_none(v) for v in row[f[name]]]
+
+        stats, example, states = numbers("units"), numbers("example"), self._states[k * nunits:(k + 1) * nunits]
+        width = len(_UNIT_NUMBERS)
+        return {"weights": numbers("weights"), "grads": numbers("grads"),
+                "units": [stats[width * u:width * (u + 1)] + [_STATES[states[u]]] for u in range(nunits)],
+                "example_dloss": numbers("dloss"), "example_units": [example[2 * u:2 * u + 2] for u in range(nunits)],
+                "row_dloss": self._rows_dloss(k)}
+
+    def _rows_dloss(self, k: int) -> list:
+        """Recorded step ``k``'s d loss / d output per training row (a list of one number per output)."""
+        nout, rows = len(self._layers[-1].neurons), len(self.train[0])
+        flat = [_finite_or_none(v) for v in self._row_dloss[k * rows * nout:(k + 1) * rows * nout]]
+        return [flat[r * nout:(r + 1) * nout] for r in range(rows)]
+
+    def _entry(self, k: int) -> dict:
+        """Recorded step ``k`` as the dict ``history`` shows (non-finite numbers as None)."""
+        row, frame = self._rows[k * self._width:(k + 1) * self._width], self._frame(k)
+        names = [n.name for n in self._units]
+        entry = {name: _finite_or_none(row[self._fields[name].start]) for name in _SCALARS}
+        entry["step"] = int(row[self._fields["step"].start])
+        entry["weights"] = dict(zip(self._keys, frame["weights"]))
+        entry["grads"] = dict(zip(self._keys, frame["grads"]))
+        entry["units"] = {name: dict(zip(_UNIT_FIELDS, stats)) for name, stats in zip(names, frame["units"])}
+        entry["example"] = {"row": self.example, "dloss": frame["example_dloss"],
+                            "units": dict(zip(names, frame["example_units"]))}
+        entry["row_dloss"] = frame["row_dloss"]
+        return entry
+
+    def page_data(self, frames=None, points=None) -> dict:
+        """Everything the replay page shows, as compact JSON-ready data (arrays in parameter order):
+        the curves at the recorded steps ``points`` and the weights, gradients and units at the
+        recorded steps ``frames`` (both indices into ``history``, sorted, frames among the points;
+        None: all of them). The page's ``frames`` are positions in its curves."""
         index = {id(p): i for i, p in enumerate(self._params)}
         layers = [{"name": _layer_name(layer, li), "activation": layer.neurons[0].activation,
                    "neurons": [{"name": n.name, "activation": n.activation,
                                 "w": [index[id(w)] for w in n.w], "b": index[id(n.b)]} for n in layer.neurons]}
                   for li, layer in enumerate(self._layers)]
-        h = self.history
-
-        def column(key):
-            return [e[key] for e in h]
-
+        n = len(self.history)
+        points = range(n) if points is None else _indices(points, n, "points")
+        frames = range(n) if frames is None else _indices(frames, n, "frames")
+        at = {k: j for j, k in enumerate(points)}
+        if any(k not in at for k in frames):
+            raise ValueError(f"page_data: every frame must be among the points, got {_short(list(frames))}")
+        curves = {name: [_finite_or_none(self._rows[k * self._width + self._fields[name].start]) for k in points]
+                  for name in _SCALARS}
+        curves["steps"] = [int(self._rows[k * self._width + self._fields["step"].start]) for k in points]
+        shown = [self._frame(k) for k in frames]
         return {
-            "format": FORMAT, "version": 1, "model": repr(self.model), "task": self.task,
+            "format": FORMAT, "version": 2, "model": repr(self.model), "task": self.task,
             "loss_fn": getattr(self.loss_fn, "__name__", "loss"), "loss_inferred": self.loss_inferred,
-            "loss_mismatch": self._loss_mismatch(), "restored_to": self._restored_to(),
+            "loss_mismatch": self._loss_mismatch(), "restored_to": self._restored_to(frames),
             "every": self.every, "example": self.example,
-            "inputs": [f"x{i}" for i in range(len(self._layers[0].neurons[0].w))],
             "activations": {a.name: {"stuck": a.stuck, "stuck_text": a.stuck_text} for a in ACTIVATION_SPECS.values()},
+            "inputs": [f"x{i}" for i in range(len(self._layers[0].neurons[0].w))],
             "params": self._keys, "layers": layers,
             "train": {"X": self.train[0], "y": self.train[1]},
             "val": None if self.val is None else {"X": self.val[0], "y": self.val[1]},
-            "steps": column("step"), "loss": column("loss"), "lr": column("lr"),
-            "train_loss": column("train_loss"), "train_accuracy": column("train_accuracy"),
-            "val_loss": column("val_loss"), "val_accuracy": column("val_accuracy"),
-            "weights": [[e["weights"][k] for k in self._keys] for e in h],
-            "grads": [[e["grads"][k] for k in self._keys] for e in h],
-            "units": [[[e["units"][n["name"]][s] for s in _UNIT_FIELDS] for layer in layers for n in layer["neurons"]]
-                      for e in h],
+            "recorded": n,
+            # the curves: every recorded step, unless a very long run was thinned
+            "steps": curves["steps"], "loss": curves["loss"], "lr": curves["lr"],
+            "train_loss": curves["train_loss"], "train_accuracy": curves["train_accuracy"],
+            "val_loss": curves["val_loss"], "val_accuracy": curves["val_accuracy"],
+            # the frames: where in the curves the arrays below are (all, unless a long run was thinned)
+            "frames": [at[k] for k in frames],
+            **{name: [f[name] for f in shown] for name in _FRAME_FIELDS},
             "unit_fields": list(_UNIT_FIELDS),
-            "example_dloss": [e["example"]["dloss"] for e in h],
-            "row_dloss": [e["row_dloss"] for e in h],
-            "example_units": [[e["example"]["units"][n["name"]] for layer in layers for n in layer["neurons"]]
-                              for e in h],
             # the weights as they are now: the last recorded step's update is the change to these
             "final_weights": [_finite_or_none(p.data) for p in self._params],
         }
@@ -248,8 +297,10 @@ class Recorder:
         to record(): the median ratio of the two over the recorded steps is off by more than 25%
         (a mini-batch's loss scatters around the whole set's, and a small extra term shifts it a
         little; another loss does not follow it), else None."""
-        pairs = [(e["loss"], e["train_loss"]) for e in self.history
-                 if e["loss"] is not None and e["train_loss"] is not None and e["train_loss"] > 0 and e["loss"] > 0]
+        f, w = self._fields, self._width
+        pairs = [(self._rows[k * w + f["loss"].start], self._rows[k * w + f["train_loss"].start])
+                 for k in range(len(self.history))]
+        pairs = [(a, b) for a, b in pairs if math.isfinite(a) and math.isfinite(b) and a > 0 and b > 0]
         if not self.loss_inferred or not pairs:
             return None
         ratios = sorted(a / b for a, b in pairs)
@@ -257,19 +308,42 @@ class Recorder:
             return None
         return [sorted(a for a, _ in pairs)[len(pairs) // 2], sorted(b for _, b in pairs)[len(pairs) // 2]]
 
-    def _restored_to(self):
-        """The index of the earlier recorded step whose weights the model holds now (as after
-        EarlyStopping.restore), or None when it holds the last step's weights or newer ones."""
-        now = [p.data for p in self._params]
-        for i, e in enumerate(self.history[:-1]):
-            if [e["weights"][k] for k in self._keys] == now:
+    def _restored_to(self, frames):
+        """The index among the page's ``frames`` of the earlier recorded step whose weights the model
+        holds now (as after EarlyStopping.restore), or None when it holds the last step's or newer ones."""
+        now, f, w = [p.data for p in self._params], self._fields["weights"], self._width
+        for i, k in enumerate(frames):
+            if k < len(self.history) - 1 and list(self._rows[k * w:(k + 1) * w][f]) == now:
                 return i
         return None
 
-    def to_html(self, path) -> Path:
-        """Write the replay page: one self-contained HTML file that works offline."""
-        page = self._page()
-        return atomic_write(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    def page_plan(self, limit: int | None = None) -> tuple:
+        """Which recorded steps the page keeps so that it stays under ``limit`` bytes (``PAGE_BYTES``):
+        ``(points, frames)``, the steps in its curves (all, unless they alone would take half the
+        limit) and the steps it shows whole (all, or evenly spaced ones with the first, the last and
+        the best: the lowest validation loss, else training loss)."""
+        limit = PAGE_BYTES if limit is None else limit
+        n = len(self.history)
+        everything = list(range(n))
+        if n < 3:
+            return everything, everything
+        bare = len(_script_json(self.page_data(frames=[], points=[])))
+        fixed = bare + _assets_size() + len(html.escape(repr(self.model)))
+        per_point = (len(_script_json(self.page_data(frames=[]))) - bare) / n + 1
+        per_frame = max(len(_script_json(self._frame(k))) for k in {0, n // 2, n - 1})
+        points = everything if fixed + per_point * n <= limit / 2 else _evenly(n, int((limit / 2 - fixed) / per_point))
+        keep = int((limit - fixed - per_point * len(points)) // per_frame) - 1  # - 1: room for the best
+        if keep >= n:
+            return everything, everything
+        losses = self._rows[self._fields["val_loss" if self.val is not None else "train_loss"].start::self._width]
+        finite = [k for k in range(n) if math.isfinite(losses[k])]
+        frames = sorted(set(_evenly(n, keep)) | ({min(finite, key=losses.__getitem__)} if finite else set()))
+        return sorted(set(points) | set(frames)), frames
+
+    def to_html(self, path, *, overwrite: bool = False) -> Path:
+        """Write the replay page: one self-contained HTML file that works offline (a read-only
+        file is kept unless ``overwrite``)."""
+        return write_text(path, self._page(), overwrite=overwrite)
 
     def _page(self) -> str:
         if not self.history:
@@ -278,7 +352,8 @@ class Recorder:
         template = (assets / "replay.html").read_text(encoding="utf-8")
         css = (assets / "replay.css").read_text(encoding="utf-8")
         js = (assets / "replay.js").read_text(encoding="utf-8")
-        data = _script_json(self.page_data())
+        points, frames = self.page_plan()
+        data = _script_json(self.page_data(frames, points))
         parts = {"__TITLE__": html.escape(f"training replay: {self.model!r}"), "/*__CSS__*/": css,
                  "__DATA__": data, "/*__JS__*/": js}  # in the order they appear in the template
         out, rest = [], template
@@ -300,16 +375,53 @@ class Recorder:
         return f"Recorder({self.model!r}, {len(self.history)} steps recorded, every={self.every})"
 
 
+_SCALARS = ("step", "loss", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
 _UNIT_FIELDS = ("mean", "min", "max", "active", "state")
+_UNIT_NUMBERS = _UNIT_FIELDS[:-1]  # recorded as numbers; the state as an index into _STATES
+_STATES = (None, "dead", "saturated")  # a unit's state as recorded: its index here
+_FRAME_FIELDS = ("weights", "grads", "units", "example_dloss", "example_units", "row_dloss")
 
 
-def _unit_stats(activation: str, column: list) -> dict:
-    """A neuron's outputs on the training rows: mean, min, max, the fraction > 0, and nn.health's verdict."""
+def _layout(nparams: int, nunits: int, nout: int) -> tuple:
+    """Where each recorded fact sits in a step's row of numbers: ({name: slice}, row width)."""
+    widths = [(name, 1) for name in _SCALARS] + [("weights", nparams), ("grads", nparams),
+                                                  ("units", len(_UNIT_NUMBERS) * nunits), ("dloss", nout), ("example", 2 * nunits)]
+    fields, at = {}, 0
+    for name, width in widths:
+        fields[name] = slice(at, at + width)
+        at += width
+    return fields, at
+
+
+class _History(Sequence):
+    """``Recorder.history``: one dict per recorded step, made from the recorder's flat arrays when read."""
+
+    def __init__(self, rec: "Recorder") -> None:
+        self._rec = rec
+
+    def __len__(self) -> int:
+        return len(self._rec._rows) // self._rec._width
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"history: index {i} out of range for {n} recorded steps")
+        return self._rec._entry(i % n)
+
+    def __repr__(self) -> str:
+        return f"<history of {len(self)} recorded steps>"
+
+
+def _unit_stats(activation: str, column: list) -> tuple:
+    """A neuron's outputs on the training rows: ([mean, min, max, fraction > 0], index of nn.health's
+    verdict in _STATES); NaN where no output is finite. The mean sums v / n, so it cannot overflow."""
     finite = [v for v in column if math.isfinite(v)]
     n = len(column)
-    return {"mean": sum(finite) / len(finite) if finite else None, "min": min(finite, default=None),
-            "max": max(finite, default=None), "active": sum(v > 0 for v in column) / n if n else None,
-            "state": unit_state(activation, column)}
+    stats = [math.fsum(v / len(finite) for v in finite) if finite else math.nan, min(finite, default=math.nan),
+             max(finite, default=math.nan), sum(v > 0 for v in column) / n if n else math.nan]
+    return stats, _STATES.index(unit_state(activation, column))
 
 
 def _activation(name: str):
@@ -319,6 +431,26 @@ def _activation(name: str):
     return lambda z: getattr(Value(z), name)().data
 
 
+def _evenly(n: int, keep: int) -> list:
+    """``keep`` (at least 2) evenly spaced indices of range(n), the first and the last among them."""
+    keep = max(2, min(n, keep))
+    return sorted({round(j * (n - 1) / (keep - 1)) for j in range(keep)})
+
+
+def _indices(ks, n: int, name: str) -> list:
+    """``ks`` as a sorted list of distinct indices of range(n), or a ValueError naming ``name``."""
+    ks = list(ks)
+    if any(isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < n for k in ks) or ks != sorted(set(ks)):
+        raise ValueError(f"page_data: {name} must be sorted indices of the {n} recorded steps, got {_short(ks)}")
+    return ks
+
+
+def _assets_size() -> int:
+    """The replay page's bytes besides its data: template, style and script."""
+    assets = resources.files(__package__) / "assets"
+    return sum(len((assets / name).read_bytes()) for name in ("replay.html", "replay.css", "replay.js"))
+
+
 def _layer_name(layer, index: int) -> str:
     first = layer.neurons[0].name
     return first.rsplit(".", 1)[0] if "." in first else f"L{index + 1}"
@@ -326,7 +458,7 @@ def _layer_name(layer, index: int) -> str:
 
 def _script_json(data) -> str:
     """JSON that is safe inside a <script> element: no '<', '>', '&' or line separators left raw."""
-    text = json.dumps(data, allow_nan=False, separators=(",", ":"))
+    text = escape_surrogates(json.dumps(data, allow_nan=False, separators=(",", ":")))
     for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(raw, escaped)

@@ -36,33 +36,49 @@ def _number(p, where: str) -> float:
     return float(x)
 
 
+def _logits(p):
+    """The row of logits ``p`` as a list, or None when ``p`` is one score (a number, a Value, a 0-d array)."""
+    if isinstance(p, (Value, str, bytes)) or not hasattr(p, "__len__"):
+        return None
+    try:
+        return list(p)
+    except TypeError:  # a 0-d numpy array has __len__ but no length
+        return None
+
+
+def _right(p, t, i: int) -> bool:
+    """Whether prediction ``p`` gets target ``t`` right; a NaN score, or a row holding a NaN, never does."""
+    row = _logits(p)
+    if row is not None:  # a row of logits: t is a class index
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or not 0 <= t < len(row):
+            raise ValueError(f"accuracy: targets[{i}] must be a class index in 0..{len(row) - 1}, got {t!r}")
+        row = [_number(v, f"predictions[{i}]") for v in row]
+        return not any(map(math.isnan, row)) and row.index(max(row)) == int(t)
+    if t not in (-1, 0, 1):
+        raise ValueError(f"accuracy: with one score per row, targets must be -1/+1 or 0/1; targets[{i}] is {t!r}")
+    score = _number(p, f"predictions[{i}]")
+    return not math.isnan(score) and bool(score > 0) == bool(t > 0)
+
+
 def accuracy(predictions: Sequence, targets: Sequence) -> float:
     """The fraction right: for ±1 or 0/1 targets a score is positive when it is > 0; for class indices
-    each row of logits predicts its argmax. Predictions may be Values or numbers."""
+    each row of logits predicts its argmax; a NaN prediction is never right. Predictions may be
+    Values or numbers, in lists, tuples or numpy arrays."""
     if not hasattr(predictions, "__len__") or not hasattr(targets, "__len__"):
         raise TypeError(f"accuracy: expected lists of predictions and targets, got "
                         f"{type(predictions).__name__} and {type(targets).__name__}")
-    if not predictions or len(predictions) != len(targets):
+    if len(predictions) == 0 or len(predictions) != len(targets):
         raise ValueError(f"accuracy: {len(predictions)} predictions and {len(targets)} targets; "
                          "need the same, non-zero, number")
-    right = 0
-    for i, (p, t) in enumerate(zip(predictions, targets)):
-        if isinstance(p, (list, tuple)):  # a row of logits: t is a class index
-            if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < len(p):
-                raise ValueError(f"accuracy: targets[{i}] must be a class index in 0..{len(p) - 1}, got {t!r}")
-            row = [_number(v, f"predictions[{i}]") for v in p]
-            right += row.index(max(row)) == t
-        else:
-            if t not in (-1, 0, 1):
-                raise ValueError(f"accuracy: with one score per row, targets must be -1/+1 or 0/1; "
-                                 f"targets[{i}] is {t!r}")
-            right += (_number(p, f"predictions[{i}]") > 0) == (t > 0)
+    right = sum(_right(p, t, i) for i, (p, t) in enumerate(zip(predictions, targets)))
     return right / len(targets)
 
 
 class EarlyStopping:
     """Call ``step(val_loss, model)`` once per epoch; it returns True once ``patience`` epochs in a row
-    have not beaten the best loss by more than ``min_delta``. ``restore(model)`` puts the best weights back."""
+    have not beaten the best loss by more than ``min_delta``. ``restore(model)`` puts the best weights back.
+    A nan or infinite validation loss (training diverged) is a ValueError: it is never the best, and
+    the best weights so far are still there for ``restore``."""
 
     def __init__(self, patience: int = 10, min_delta: float = 0.0) -> None:
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
@@ -81,6 +97,11 @@ class EarlyStopping:
         loss = val_loss.data if isinstance(val_loss, Value) else val_loss
         if isinstance(loss, bool) or not isinstance(loss, numbers.Real):
             raise TypeError(f"EarlyStopping.step: val_loss must be a number or a Value, got {val_loss!r}")
+        if not math.isfinite(loss):
+            best = ("no finite loss was seen yet" if self.best_epoch is None
+                    else f"call restore(model) for the best weights (epoch {self.best_epoch}, loss {self.best:.4g})")
+            raise ValueError(f"EarlyStopping.step: val_loss is {float(loss)!r} at epoch {self.epoch + 1}: training "
+                             f"diverged; stop, {best}, and try a lower learning rate")
         self.epoch += 1
         if loss < self.best - self.min_delta:
             self.best, self.best_epoch, self.bad_epochs = float(loss), self.epoch, 0

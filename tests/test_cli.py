@@ -119,3 +119,18 @@ def test_a_directory_or_fifo_is_refused_in_one_plain_line(capsys, tmp_path, opti
     assert "tmp" not in err.replace(str(tmp_path), "") and "Error" not in err, err
     assert os.listdir(tmp_path) == ["out.svg"]
     assert stat.S_ISFIFO(path.stat().st_mode) if kind == "FIFO" else path.is_dir()
+
+
+@pytest.mark.parametrize("option, file", [("--render", "g.svg"), ("--render", "g.dot"), ("--html", "p.html")])
+def test_a_long_sum_of_one_variable_is_refused_in_one_line_before_drawing(capsys, tmp_path, monkeypatch, option, file):
+    """x + x + ... + x of 1,000 terms (the longest expression taken) is refused in one line naming
+    the bends or the nodes, with nothing drawn and no file written."""
+    pytest.importorskip("graphviz")
+
+    def never(*_):
+        raise AssertionError("the renderer was started")
+
+    monkeypatch.setattr(autograd.viz, "_run", never)
+    err = one_error(capsys, "+".join(["x"] * 1000), "x=1.5", option, str(tmp_path / file))
+    assert "bends" in err or "1,000 nodes" in err
+    assert not (tmp_path / file).exists()

@@ -177,7 +177,7 @@ def test_deep_graphs_work_in_every_tool_without_recursion():
 
 
 def test_benchmark_prints_the_table(capsys):
-    """The benchmark command runs (quick mode) and prints ratios, chain scaling and bytes per node."""
+    """The benchmark command runs (quick mode) and prints ratios, chain scaling, bytes per node and picture times."""
     from demos import benchmark
 
     with warnings.catch_warnings():
@@ -186,6 +186,7 @@ def test_benchmark_prints_the_table(capsys):
     out = capsys.readouterr().out
     assert "eager" in out and "compiled" in out and "floats" in out and "x the hand-written float step" in out
     assert "ns/node" in out and "bytes per recorded node" in out
+    assert "SVG of x + x + ... + x" in out or "pictures: skipped" in out
 
 
 def test_an_input_listed_twice_gets_its_gradient_once():

@@ -1,7 +1,10 @@
 """The one file writer behind nn.save, viz.render, trace.to_html and the command line: whole files,
-written through symlinks, modes kept, odd targets refused, no temporary files left behind."""
+written through symlinks, modes kept, odd targets refused, no temporary files left behind (what
+other users can do to it on a shared machine is in test_shared_machine.py)."""
 
+import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -9,8 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from autograd.files import atomic_write, resolve_target
+from autograd.files import atomic_write, escape_surrogates, resolve_target
 
 ROOT = Path(__file__).resolve().parent.parent
 posix = pytest.mark.skipif(os.name != "posix", reason="POSIX file types and signals")
@@ -45,11 +50,11 @@ def test_a_dangling_symlink_creates_its_target(tmp_path):
 @posix
 @pytest.mark.parametrize("mode", [0o600, 0o640, 0o444], ids=oct)
 def test_an_existing_file_keeps_its_permission_bits(tmp_path, mode):
-    """A 0600 (or 0640, or read-only) file keeps its mode after being replaced."""
+    """A 0600 (or 0640, or read-only, replaced with overwrite=True) file keeps its mode after being replaced."""
     path = tmp_path / "w.json"
     path.write_text("old")
     path.chmod(mode)
-    atomic_write(path, write_text("new"))
+    atomic_write(path, write_text("new"), overwrite=mode == 0o444)
     assert stat.S_IMODE(path.stat().st_mode) == mode and path.read_text() == "new"
 
 
@@ -163,3 +168,21 @@ def test_temporary_files_are_named_after_the_target_and_the_writer(tmp_path):
     name, = seen
     prefix = f".g.svg.chainrule-tmp.{os.getpid()}."
     assert name.startswith(prefix) and len(name) == len(prefix) + 8
+
+
+@given(st.text(st.characters(blacklist_categories=())))
+def test_page_json_of_any_str_parses_to_text_utf8_can_carry(text):
+    """escape_surrogates(json.dumps(s)) parses to a str with no lone surrogate (each shows as its
+    escape), equal to s whenever s has none."""
+    shown = json.loads(escape_surrogates(json.dumps(text)))
+    assert not re.search("[\ud800-\udfff]", shown)
+    shown.encode("utf-8")
+    if not re.search("[\ud800-\udfff]", text):
+        assert shown == text
+
+
+def test_a_lone_surrogate_in_page_json_shows_as_its_escape():
+    """A lone surrogate becomes its six characters; a pair, an escaped backslash and plain text stay."""
+    for text, shown in [("y\ud800", "y\\ud800"), ("\udcff\ud800", "\\udcff\\ud800"),
+                        ("\\ud800", "\\ud800"), ("\\\ud800", "\\\\ud800"), ("a\U0001F600", "a\U0001F600")]:
+        assert json.loads(escape_surrogates(json.dumps(text))) == shown

@@ -46,20 +46,6 @@ def softsign_wrong(g, x, out):
     return (g / (1.0 + abs(x)),)
 
 
-@pytest.fixture
-def user_op():
-    made = []
-
-    def define(name, forward, backward, **kw):
-        made.append(name)
-        return define_op(name, forward, backward, **kw)
-
-    yield define
-    for name in made:
-        OPS.pop(name, None)
-        RULES.pop(name, None)
-
-
 def test_a_user_op_works_everywhere_a_builtin_does(user_op, tmp_path):
     """backward, grad (twice), pictures, trace, compile_graph, gradcheck, check_rules and strategies all take it."""
     s = user_op("softsign_t", softsign, softsign_backward, domain=(((-3.0, 3.0),),))
@@ -109,7 +95,7 @@ def test_define_op_refuses_bad_definitions_naming_the_op(user_op):
 def test_a_failing_user_forward_names_the_op_and_the_input(user_op):
     """An exception in the user's forward comes out naming the op and the input."""
     inv = user_op("inv", lambda x: 1.0 / x, lambda g, x, out: (-g * out * out,))
-    with pytest.raises(ZeroDivisionError, match="inv: forward failed at x = 0.0"):
+    with pytest.raises(ZeroDivisionError, match="inv: forward raised ZeroDivisionError at x = 0.0"):
         inv(Value(0.0))
     bad = user_op("bad_type", lambda x: "nope", lambda g, x, out: (g,))
     with pytest.raises(TypeError, match="bad_type: forward must return a number, got str"):

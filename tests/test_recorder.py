@@ -84,7 +84,7 @@ def test_history_is_plain_json_and_matches_the_model():
 
     train(model, X, y, 5, rec, check=check)
     assert [e["step"] for e in rec.history] == [0, 2, 4]
-    json.loads(json.dumps(rec.history, allow_nan=False))
+    assert json.loads(json.dumps(list(rec.history), allow_nan=False)) == list(rec.history)
     first = rec.history[0]
     assert set(first) == {"step", "loss", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
                           "weights", "grads", "units", "example", "row_dloss"}
@@ -131,6 +131,147 @@ def test_loss_and_accuracy_fit_the_targets(targets, nout, task, loss_fn, accurac
     outs = [Value(v) for v in ([1.0] + [-1.0] * (nout - 1))]
     loss = loss_fn([outs if nout > 1 else outs[0]], [targets[0]])
     assert e["example"]["dloss"] == list(grad(loss, outs))
+
+
+TASKS = {"sign": [-1, 1, 1, -1], "binary": [0, 1, 1, 0], "classes": [0, 2, 1, 2], "regression": [0.5, -2.0, 3.0, 1.0]}
+
+
+@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("activation", nn.module.ACTIVATIONS)
+@pytest.mark.parametrize("scale", [1e300, math.inf, math.nan])
+def test_huge_or_non_finite_weights_are_recorded_as_none(task, activation, scale):
+    """With weights too large for a float's arithmetic (or inf, or nan), record() works and every number it keeps is
+    finite or None; a NaN model's accuracy is 0."""
+    X = [[0.1, 0.2], [0.3, -0.4], [-0.5, 0.6], [0.7, 0.8]]
+    model = nn.MLP(2, [3, 3 if task == "classes" else 1], activation=activation, seed=2)
+    for p in model.parameters():
+        p.data *= scale
+    rec = nn.Recorder(model, train=(X, TASKS[task]), val=(X, TASKS[task]))
+    rec.record(0, math.inf, lr=0.1)
+    e = rec.history[0]
+    json.dumps(e, allow_nan=False)
+    assert e["loss"] is None and (scale == scale or e["train_loss"] is None)
+    if math.isnan(scale) and task != "regression":
+        assert e["train_accuracy"] == e["val_accuracy"] == 0.0
+
+
+def test_an_all_nan_models_page_shows_no_right_prediction(browser, tmp_path):
+    """For a model whose outputs are all NaN, the recorded accuracy is 0 and the page marks every row wrong."""
+    X, y = make_moons(12, seed=1)
+    for targets, nout in ((y, 1), ([(t + 1) // 2 for t in y], 1), ([k % 3 for k in range(12)], 3)):
+        model = nn.MLP(2, [3, nout], seed=0)
+        model.layers[0].neurons[0].b.data = math.nan
+        for n in model.layers[1].neurons:
+            n.w[0].data = 1.0
+        rec = nn.Recorder(model, train=(X, targets))
+        rec.record(0, 0.5)
+        assert rec.history[0]["train_accuracy"] == 0.0
+        opened = Opened(browser, rec.to_html(tmp_path / "nan.html"))
+        right = opened.page.evaluate("() => replay.data.train.X.map((x, r) => "
+                                     "replay.predictedRight(replay.forward(0, x).out, replay.data.train.y[r]))")
+        assert right == [False] * 12 and opened.errors == []
+        opened.page.close()
+
+
+def test_recorded_step_holds_about_8_bytes_a_number():
+    """Recording keeps each step's numbers in a flat array: memory grows by under 16 bytes a recorded number (8 for the
+    number, the rest transient), where a dict of dicts per step held 32."""
+    tracemalloc = pytest.importorskip("tracemalloc")
+    X, y = make_moons(4, seed=1)
+    model = nn.MLP(2, [16, 16, 1], seed=1)
+    rec = nn.Recorder(model, train=(X, y), val=(X, y))
+    rec.record(0, 0.5, lr=0.1)
+    width = len(rec._rows)  # numbers a step records: 337 weights, 337 gradients, unit statistics, losses
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for k in range(1, 41):
+            rec.record(k, 0.5, lr=0.1)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    print(f"\n{held / 40:.0f} bytes per recorded step of {width} numbers")
+    assert held < 40 * width * 16
+
+
+def long_recording(steps):
+    """The moons net (337 parameters) with `steps` recorded steps, made cheaply: one step recorded for real, then
+    its row of numbers repeated with the step numbers 0, 1, ... and a loss falling to its lowest at step 2/3 of the way."""
+    X, y = make_moons(20, noise=0.1, seed=1)
+    model = nn.MLP(2, [16, 16, 1], seed=1)
+    rec = nn.Recorder(model, train=(X, y), val=(X, y))
+    rec.record(0, 0.5, lr=0.1)
+    width, fields = rec._width, rec._fields
+    rec._rows *= steps
+    rec._states *= steps
+    for k in range(steps):
+        rec._rows[k * width] = k
+        rec._rows[k * width + fields["val_loss"].start] = 1.0 + abs(k - 2 * steps // 3) / steps
+    return rec
+
+
+def page_json(path):
+    return json.loads(re.search(r'id="replay-data">(.*?)</script>', path.read_text(encoding="utf-8"), re.S).group(1))
+
+
+def test_a_long_runs_page_stays_under_the_cap_with_every_loss_value(tmp_path):
+    """10^4 recorded steps of a 337-parameter net (149.6 MB unthinned) make a page under 20 MB: evenly spaced frames
+    with the first, the last and the best, and every recorded step's losses."""
+    rec = long_recording(10_000)
+    path = rec.to_html(tmp_path / "long.html")
+    size = path.stat().st_size
+    data = page_json(path)
+    frames = data["frames"]
+    print(f"\n10^4 steps: page {size / 1e6:.1f} MB with {len(frames)} frames")
+    assert nn.recorder.PAGE_BYTES == 20_000_000 and 0.8 * nn.recorder.PAGE_BYTES < size < nn.recorder.PAGE_BYTES
+    assert data["steps"] == list(range(10_000)) and data["val_loss"] == [e["val_loss"] for e in rec.history]
+    assert data["recorded"] == 10_000  # with every step in the curves, frames are positions among the recorded steps
+    assert frames[0] == 0 and frames[-1] == 9_999 and 2 * 10_000 // 3 in frames and frames == sorted(set(frames))
+    even = [b - a for a, b in zip(frames, frames[1:])]
+    assert max(even) - min(even) <= max(even) // 2 + 1 and len(frames) > 500
+    assert len(data["weights"]) == len(data["grads"]) == len(data["units"]) == len(data["example_units"]) == len(frames)
+    assert data["weights"][-1] == list(rec.history[9_999]["weights"].values())
+
+
+def test_a_thinned_page_says_so_and_scrubs_over_its_frames(browser, tmp_path, monkeypatch):
+    """A page thinned to its cap says how many frames of how many steps it shows, and its scrubber ends at the last step;
+    where even the curves would not fit, they are thinned too and the page says so."""
+    monkeypatch.setattr(nn.recorder, "PAGE_BYTES", 1_000_000)
+    rec = long_recording(600)
+    path = rec.to_html(tmp_path / "thinned.html")
+    n = len(page_json(path)["frames"])
+    assert path.stat().st_size < 1_000_000 and 2 < n < 600
+    opened = Opened(browser, path)
+    note = opened.page.inner_text("#thinned")
+    assert f"{n} evenly spaced frames of its 600 recorded steps" in note and opened.page.is_visible("#thinned")
+    opened.page.keyboard.press("End")
+    assert opened.page.inner_text("#step-readout").startswith(f"step 599 (frame {n} of {n})")
+    assert opened.errors == []
+    opened.page.close()
+    monkeypatch.setattr(nn.recorder, "PAGE_BYTES", 150_000)  # even the curves of 3000 steps do not fit
+    rec = long_recording(3000)
+    path = rec.to_html(tmp_path / "curves.html")
+    data = page_json(path)
+    assert path.stat().st_size < 150_000 and data["recorded"] == 3000 and len(data["steps"]) < 3000
+    assert set(data["steps"][k] for k in data["frames"]) >= {0, 2999, 2000}
+    opened = Opened(browser, path)
+    assert f"the curves have {len(data['steps'])} evenly spaced steps" in opened.page.inner_text("#thinned")
+    marker = float(opened.page.get_attribute("#loss-chart line.marker", "x1"))
+    opened.page.keyboard.press("End")  # the curves span the chart: the last step's marker is at its right end
+    assert float(opened.page.get_attribute("#loss-chart line.marker", "x1")) > marker + 200
+    assert "2999" in opened.page.text_content("#loss-chart")
+    assert opened.errors == []
+    opened.page.close()
+    full = Opened(browser, recorder_with_steps_page(tmp_path))
+    assert not full.page.is_visible("#thinned") and full.errors == []
+    full.page.close()
+
+
+def recorder_with_steps_page(tmp_path):
+    rec = recorder_with_steps()
+    for k in range(3):
+        rec.record(k, 0.5)
+    return rec.to_html(tmp_path / "short.html")
 
 
 def recorder_with_steps(**kwargs):
@@ -337,6 +478,17 @@ def _layer_outputs(model, x):
         outs.append(x)
     return outs
 
+
+def test_page_marks_wrong_exactly_the_rows_nn_accuracy_counts_wrong(browser, moons_page):
+    """At every tenth frame, the rows the page rings as wrong are the ones nn.accuracy (the recorded accuracy) counts."""
+    rec, path = moons_page
+    opened = Opened(browser, path)
+    n = len(rec.train[1])
+    for i in range(0, len(rec.history), 10):
+        right = opened.page.evaluate("(i) => replay.data.train.X.map((x, r) => "
+                                     "replay.predictedRight(replay.forward(i, x).out, replay.data.train.y[r]))", i)
+        assert sum(right) / n == rec.history[i]["train_accuracy"]
+    opened.page.close()
 
 def test_page_chain_rule_paths_are_the_engines(browser, moons_page):
     """For a weight in each layer, the page's path products are trace.paths' and add up to the engine's gradient."""

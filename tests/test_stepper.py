@@ -25,6 +25,7 @@ from autograd.stepper import (describe_steps, finite_differences, formula, local
                               page_data, stepper)
 from autograd.strategies import expressions
 from demos.step_through import build as example  # the README's c = tanh(a*b + exp(a))
+from demos.benchmark import reused_leaf_chain  # x + x + ... + x
 
 ROOT = Path(__file__).resolve().parent.parent
 TANH_FORMULA = "d tanh(u)/du = 1 - tanh(u)^2 = 1 - 0.8830^2 = 0.2204"
@@ -569,3 +570,62 @@ def test_writing_a_page_sorts_the_graph_once(monkeypatch):
         monkeypatch.setattr(module, "toposort", lambda root: calls.append(root) or original(root))
     page_data(network_loss(), lr=0.1)
     assert len(calls) == 1
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The DOT sources the page hands the renderer, each answered with an empty picture (nothing is laid out)."""
+    pytest.importorskip("graphviz")
+    from autograd import viz
+
+    sources = []
+
+    def fake(source):
+        sources.append(source)
+        return '<svg viewBox="0 0 100 100"></svg>'
+
+    monkeypatch.setattr(viz, "pipe_svg", fake)
+    return sources
+
+
+def test_the_page_refuses_a_chain_it_cannot_lay_out_quickly_before_drawing(drawn):
+    """A 299-node x + x + ... + x (under max_nodes) needs 88,506 bends: refused, naming the limit and
+    the way out, before any drawing starts."""
+    from autograd.viz import GraphTooLarge
+
+    with pytest.raises(GraphTooLarge, match=r"to_html: .*88,506 bends.*limit of 12,000.*110 terms.*n \* x"):
+        page_data(reused_leaf_chain(299))
+    assert drawn == []
+
+
+def test_the_pages_drawings_bound_the_renderers_work(drawn):
+    """The 110-term chain the page accepts is drawn twice (left-right, top-down), each with the layout
+    work capped and straight edges, the two phases that took the page minutes."""
+    from autograd.viz import LAYOUT_WORK, layout_bends
+
+    root = reused_leaf_chain(110)
+    page_data(root, lr=0.1)
+    nodes, bends = 2 * len(toposort(root)), layout_bends(toposort(root))
+    assert len(drawn) == 2 and {re.search(r"rankdir=(\w+)", s).group(1) for s in drawn} == {"LR", "TB"}
+    for source in drawn:
+        assert float(re.search(r"nslimit=([\d.e-]+)", source).group(1)) * nodes * (nodes + bends) <= LAYOUT_WORK * 1.01
+        assert "splines=line" in source
+
+
+def test_a_network_too_big_for_the_page_gets_numbers_that_work():
+    """The moons net on one example (977 nodes) is refused with its size, the parameters that fit,
+    an example net that fits (true: MLP(2, [8, 8, 1]) has 105 parameters, 297 nodes, and its page is
+    built), the collapsed picture and the exact max_nodes that writes it anyway."""
+    pytest.importorskip("graphviz")
+    from autograd.viz import GraphTooLarge
+
+    with pytest.raises(GraphTooLarge) as info:
+        page_data(nn.MLP(2, [16, 16, 1], seed=0)([0.5, -0.2]), pictures=False)
+    message = str(info.value)
+    for part in ("977 nodes, over max_nodes=300", "337 parameters", "about 100 parameters fits in 300 nodes",
+                 "nn.MLP(2, [8, 8, 1]) on one example: 105 parameters, 297 nodes", "collapse='neuron'", "max_nodes=977"):
+        assert part in message
+    small = nn.MLP(2, [8, 8, 1], seed=0)
+    out = small([0.5, -0.2])
+    assert len(small.parameters()) == 105 and len(toposort(out)) == 297
+    assert page_data(out, pictures=False)["root"] == 296

@@ -60,6 +60,25 @@ def test_split_rejects_bad_fractions(kwargs, error, words):
     assert words in str(info.value)
 
 
+def test_split_refuses_a_fraction_that_rounds_to_no_rows():
+    """A nonzero val or test fraction too small for the rows is a ValueError saying how many rows it asked for,
+    never a silently empty part."""
+    X, y = rows(2)
+    with pytest.raises(ValueError, match=r"val=0.2 of 2 rows is 0.4 rows, which rounds to none"):
+        split(X, y, val=0.2)
+    X, y = rows(10)
+    with pytest.raises(ValueError, match=r"test=0.01 of 10 rows is 0.1 rows"):
+        split(X, y, val=0.2, test=0.01)
+
+
+@pytest.mark.parametrize("n, val, sizes", [(2, 0.25, (1, 1)), (10, 0.25, (7, 3)), (10, 0.35, (6, 4)), (6, 0.25, (4, 2))])
+def test_split_rounds_halves_up_every_time(n, val, sizes):
+    """The validation part is val * n rounded to the nearest row, halves up (not Python's round-half-even)."""
+    X, y = rows(n)
+    train, val_part, _ = split(X, y, val=val)
+    assert (len(train[0]), len(val_part[0])) == sizes
+
+
 def test_split_and_batches_reject_mismatched_or_empty_data():
     """X and y of different lengths, or an empty X, are ValueErrors saying so."""
     for f in (split, lambda X, y: batches(X, y, 2)):
@@ -127,6 +146,45 @@ def test_standardizer_errors():
         Standardizer.fit([[1.0, 2.0], [3.0]])
     with pytest.raises(ValueError, match="row 0 has 3 columns; fitted on 2"):
         Standardizer.fit([[1.0, 2.0]]).transform([[1.0, 2.0, 3.0]])
+
+
+@pytest.mark.parametrize("column", [[0.0, 1e-300], [1e200, -1e200], [1e308, 1.7e308, -1e308], [1e-310, 0.0, 3e-310],
+                                    [1.0, 2.0, 3.0]])
+def test_standardizer_works_on_any_finite_column(column):
+    """Tiny and huge finite columns fit without overflow or underflow and come out with mean 0 and spread 1."""
+    s = Standardizer.fit([[v] for v in column])
+    out = [r[0] for r in s.transform([[v] for v in column])]
+    assert all(math.isfinite(v) for v in out + s.mean + s.std) and s.std[0] > 0
+    assert abs(statistics.fmean(out)) < 1e-9 and statistics.pstdev(out) == pytest.approx(1.0, rel=1e-9)
+    smallest = Standardizer.fit([[5e-324], [0.0], [1e-323]])  # a spread below the smallest float still divides
+    assert smallest.std[0] > 0 and smallest.transform([[0.0], [1e-323]]) == [[-1.0], [1.0]]
+
+
+def test_standardizer_gives_ordinary_columns_the_plain_formulas_numbers():
+    """On ordinary columns the overflow-safe statistics are bitwise the plain mean and population std."""
+    rng = random.Random(5)
+    for _ in range(200):
+        column = [rng.uniform(-1e3, 1e3) for _ in range(rng.randint(2, 20))]
+        m = math.fsum(column) / len(column)
+        std = math.sqrt(math.fsum((v - m) ** 2 for v in column) / len(column))
+        s = Standardizer.fit([[v] for v in column])
+        assert (s.mean, s.std) == ([m], [std])
+
+
+@pytest.mark.parametrize("X, where", [([[1.0], [math.nan]], "column 0, row 1"), ([[math.nan, 0.0], [1.0, 1.0], [3.0, 2.0]], "column 0, row 0"),
+                                      ([[1.0, 2.0], [3.0, math.inf]], "column 1, row 1"), ([[1.0, -math.inf]], "column 1, row 0")])
+def test_standardizer_refuses_nan_and_infinity_naming_the_column_and_row(X, where):
+    """NaN or infinity in a column, at fit or at transform, is a ValueError naming the column, the row and the value."""
+    with pytest.raises(ValueError, match=f"fit: .*{where}"):
+        Standardizer.fit(X)
+    with pytest.raises(ValueError, match=f"transform: .*{where}"):
+        Standardizer([0.0] * len(X[0]), [1.0] * len(X[0])).transform(X)
+
+
+def test_standardizer_refuses_a_value_that_is_not_a_number():
+    """A string in a row is a TypeError naming the column, the row and the value."""
+    with pytest.raises(TypeError, match="column 1, row 0.*'a'"):
+        Standardizer.fit([[1.0, "a"]])
 
 
 # init
@@ -239,6 +297,15 @@ def test_accuracy_for_signs_probabilities_and_classes():
     assert nn.accuracy([[0.1, 2.0, -1.0], [Value(3.0), 0.0, 0.0], [0, 0, 9]], [1, 0, 1]) == pytest.approx(2 / 3)
 
 
+def test_a_nan_prediction_is_never_right():
+    """A NaN score, or a row of logits holding a NaN, counts as wrong for every kind of target."""
+    nan = math.nan
+    assert nn.accuracy([nan, nan], [-1, -1]) == 0.0
+    assert nn.accuracy([nan, Value(nan), 2.0], [0, 1, 1]) == pytest.approx(1 / 3)
+    assert nn.accuracy([[nan, 0.0], [0.0, nan], [nan, nan], [1.0, 0.0]], [1, 0, 0, 0]) == 0.25
+    assert nn.accuracy([math.inf, -math.inf], [1, -1]) == 1.0  # infinite scores still have a sign
+
+
 def test_accuracy_errors():
     """Mismatched lengths, regression targets and out-of-range class indices are ValueErrors naming them."""
     with pytest.raises(ValueError, match="2 predictions and 1 targets"):
@@ -281,6 +348,23 @@ def test_early_stopping_min_delta_ignores_tiny_improvements():
     assert es.step(0.91, model) and es.best == 1.0 and es.best_epoch == 0
 
 
+@pytest.mark.parametrize("bad", [math.nan, -math.inf, math.inf])
+def test_early_stopping_refuses_a_non_finite_loss_and_never_keeps_it_as_best(bad):
+    """A nan or infinite validation loss is a ValueError naming it; the best loss and weights stay those of a finite epoch."""
+    model = nn.MLP(2, [3, 1], seed=0)
+    es = nn.EarlyStopping(patience=3)
+    es.step(1.0, model)
+    best = model.state_dict()
+    for p in model.parameters():
+        p.data = 9.0
+    with pytest.raises(ValueError, match=f"val_loss is {bad!r} at epoch 1.*restore"):
+        es.step(Value(bad), model)
+    assert es.best == 1.0 and es.best_epoch == 0 and es.epoch == 0
+    assert not es.step(0.5, model) and es.best == 0.5 and es.best_epoch == 1
+    es.restore(model)
+    assert model.state_dict() != best and all(v == 9.0 for v in model.state_dict().values())
+
+
 def test_early_stopping_errors():
     """Bad patience or min_delta, and restore() before any step, are ValueErrors naming the value."""
     with pytest.raises(ValueError, match="patience must be an int >= 1, got 0"):
@@ -289,6 +373,33 @@ def test_early_stopping_errors():
         nn.EarlyStopping(min_delta=-1)
     with pytest.raises(ValueError, match="call step\\(\\) first"):
         nn.EarlyStopping().restore(nn.MLP(2, [1], seed=0))
+
+
+# numpy arrays are sequences of rows like any other
+
+def test_helpers_take_numpy_arrays_as_rows():
+    """split, batches, Standardizer, accuracy, the losses, health, Recorder and an MLP take numpy arrays as lists."""
+    np = pytest.importorskip("numpy")
+    X, y = make_moons(20, seed=1)
+    Xa, ya = np.array(X), np.array(y)
+    assert [[list(map(float, r)) for r in part[0]] for part in split(Xa, ya, seed=2)] == \
+        [part[0] for part in split(X, y, seed=2)]
+    assert [list(map(int, b[1])) for b in batches(Xa, ya, 6, seed=1)] == [b[1] for b in batches(X, y, 6, seed=1)]
+    s = Standardizer.fit(Xa)
+    assert s.mean == Standardizer.fit(X).mean and s.transform(Xa) == s.transform(X)
+    scores = [0.3, -2.0, 0.1, -0.1]
+    assert nn.accuracy(np.array(scores), np.array([1, -1, -1, 1])) == 0.5
+    assert type(nn.accuracy(np.array(scores), np.array([1, -1, -1, 1]))) is float
+    assert nn.accuracy(np.array([[0.1, 2.0], [3.0, 0.0]]), np.array([1, 1])) == 0.5
+    model = nn.MLP(2, [3, 1], seed=0)
+    assert nn.hinge_loss([model(x) for x in Xa], ya).data == nn.hinge_loss([model(x) for x in X], y).data
+    assert nn.cross_entropy(np.array([[0.1, 2.0], [3.0, 0.0]]), np.array([1, 1])).data == \
+        nn.cross_entropy([[0.1, 2.0], [3.0, 0.0]], [1, 1]).data
+    assert str(nn.health(model, Xa)) == str(nn.health(model, X))
+    recorders = [nn.Recorder(model, train=data, val=data) for data in ((X, y), (Xa, ya))]
+    for rec in recorders:
+        rec.record(0, 0.5)
+    assert recorders[0].history[0] == recorders[1].history[0]
 
 
 # the PyTorch bridge

@@ -14,6 +14,7 @@ import nn
 from autograd import Value, grad
 from autograd.graph import mark_parameter, toposort
 from autograd.viz import STYLE, GraphTooLarge, RendererNotFound, find_groups, find_renderer, node_kind, render, to_dot
+from demos.benchmark import reused_leaf_chain  # x + x + ... + x
 
 pytest.importorskip("graphviz")
 
@@ -327,3 +328,55 @@ def test_collapsed_view_after_a_new_forward_pass_leaves_out_stale_gradients():
     stale = to_dot(model([1.0, 2.0]), collapse="neuron").source
     assert "max |param grad|" not in stale and "  grad " not in stale
     assert "gradients left out of the boxes: they are from an earlier pass than these values" in stale
+
+
+def graph_attr(source, name):
+    found = re.search(rf"(?:^|\s){name}=([\w.+-]+)", source)
+    return found and found.group(1)
+
+
+def test_layout_bends_count_the_rank_spans_of_long_edges():
+    """A chain of n terms needs the sum of 2k - 2 bends (use k sits 2k - 1 ranks after x); a sum of
+    products, the README example and a network need few, since dot lays each product next to its use."""
+    from autograd.graph import toposort
+    from autograd.viz import layout_bends
+
+    for n in (2, 10, 100):
+        assert layout_bends(toposort(reused_leaf_chain(n))) == sum(2 * k - 2 for k in range(1, n))
+    assert layout_bends(toposort(sum(Value(float(i)) * i for i in range(100)))) == 0
+    assert layout_bends(toposort(example()[2])) == 0
+    net = toposort(nn.MLP(2, [16, 16, 1], seed=0)([0.5, -0.2]))
+    assert layout_bends(net) < 4 * len(net)
+
+
+def test_a_reused_leaf_chain_bounds_the_renderers_work_and_other_pictures_keep_their_dot():
+    """x + x + ... + x (100 terms) caps the layout's network simplex at LAYOUT_WORK node updates
+    and draws straight edges (the two phases that took minutes); the README example and a network don't."""
+    from autograd.graph import toposort
+    from autograd.viz import LAYOUT_WORK, layout_bends
+
+    root = reused_leaf_chain(100)
+    for labels in (False, True):
+        source = to_dot(root, edge_derivatives=labels).source
+        nodes, bends = 2 * len(toposort(root)), layout_bends(toposort(root), labels)
+        assert float(graph_attr(source, "nslimit")) * nodes * (nodes + bends) <= LAYOUT_WORK * 1.01
+        assert graph_attr(source, "splines") == "line"
+    for plain in (example()[2], nn.MLP(2, [16, 16, 1], seed=0)([0.5, -0.2])):
+        source = to_dot(plain).source
+        assert graph_attr(source, "nslimit") is None and graph_attr(source, "splines") is None
+
+
+def test_a_drawing_with_too_many_bends_is_refused_with_what_to_do():
+    """200 terms of x + x + ... need 39,402 bends, over MAX_BENDS: refused naming the bends and the
+    way out (a product, or max_nodes=None, which gives the DOT)."""
+    root = reused_leaf_chain(200)
+    with pytest.raises(GraphTooLarge, match=r"39,402 bends.*over the limit of 25,000.*n \* x.*max_nodes=None"):
+        to_dot(root)
+    assert "n0 -> n199op" in to_dot(root, max_nodes=None).source
+
+
+def test_a_100_term_reused_leaf_chain_draws_every_edge(tmp_path):
+    """The SVG of x + x + ... + x (100 terms, the README's 200-character case) has one edge per argument."""
+    svg = render(reused_leaf_chain(100), tmp_path / "chain.svg").read_text(encoding="utf-8")
+    titles = re.findall(r"<title>(n\d+)&#45;&gt;(n\d+op)</title>", svg)
+    assert titles.count(("n0", "n1op")) == 2 and len(titles) == 2 + 2 * 98

@@ -5,7 +5,15 @@
 "use strict";
 (function () {
   const D = JSON.parse(document.getElementById("replay-data").textContent);
-  const N = D.steps.length;
+  // The curves hold every recorded step; the frames (weights, gradients, units) only the recorded
+  // steps D.frames, evenly thinned when a long run would make a page too large. CURVES keeps the
+  // curves whole; D's per-step arrays become per-frame ones, so the rest of the page reads frame i.
+  const CURVES = {}, RECORDED = D.recorded, POINTS = D.steps.length;
+  for (const key of ["steps", "loss", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy"]) {
+    CURVES[key] = D[key];
+    D[key] = D.frames.map((k) => CURVES[key][k]);
+  }
+  const N = D.frames.length;
   const COLOURS = { pos: "#2563eb", neg: "#dc2626", zero: "#9ca3af", val: "#ea580c", ink: "#111827" };
   const CLASS_COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777"];
   const MAX_PATHS = 1000; // as autograd.trace.why
@@ -30,7 +38,7 @@
   }
   const ACTIVATIONS = { // forward only, by nn's activation names; derivatives come recorded from Python
     linear: (z) => z,
-    relu: (z) => (z > 0 ? z : 0),
+    relu: (z) => (z <= 0 ? 0 : z), // NaN stays NaN, as in autograd.rules.relu_forward
     tanh: Math.tanh,
     sigmoid: (z) => { if (z >= 0) return 1 / (1 + Math.exp(-z)); const e = Math.exp(z); return e / (1 + e); },
     leaky_relu: (z) => (z > 0 ? z : 0.01 * z),
@@ -196,7 +204,7 @@
     document.body.dataset.stepNumber = String(D.steps[state.i]);
     $("scrubber").value = String(state.i);
     const lr = D.lr[state.i];
-    $("step-readout").textContent = `step ${D.steps[state.i]} (${state.i + 1} of ${N} recorded)` +
+    $("step-readout").textContent = `step ${D.steps[state.i]} (${N < RECORDED ? "frame " : ""}${state.i + 1} of ${N}${N < RECORDED ? "" : " recorded"})` +
       (lr !== null ? `, lr ${fmt(lr)}` : "");
     drawPlane(); drawCharts(); drawNetwork(); drawDetails();
   }
@@ -207,7 +215,8 @@
     if (D.task === "sign" || D.task === "binary") return t > 0 ? COLOURS.pos : COLOURS.neg;
     return null;
   }
-  function predictedRight(out, t) {
+  function predictedRight(out, t) { // as nn.accuracy, which made the recorded accuracies: NaN is never right
+    if (out.some(Number.isNaN)) return D.task === "regression";
     if (D.task === "classes") return out.indexOf(Math.max(...out)) === t;
     if (D.task === "sign" || D.task === "binary") return (out[0] > 0) === (t > 0);
     return true;
@@ -264,8 +273,8 @@
       const o = g.out[k];
       let c;
       if (D.task === "classes") {
-        const best = o.indexOf(Math.max(...o));
-        c = hexToRgb(CLASS_COLOURS[best % CLASS_COLOURS.length]).map((v) => 255 + (v - 255) * 0.35);
+        const best = o.indexOf(Math.max(...o)); // -1 where a logit is NaN: no class, grey
+        c = best < 0 ? [229, 231, 235] : hexToRgb(CLASS_COLOURS[best % CLASS_COLOURS.length]).map((v) => 255 + (v - 255) * 0.35);
       } else if (D.task === "regression") {
         c = diverging(scale ? o[0] / scale : 0).map((v) => 255 + (v - 255) * 0.8);
       } else {
@@ -375,15 +384,16 @@
     const log = opts.log && lo > 0;
     const f = log ? Math.log10 : (v) => v;
     if (f(hi) === f(lo)) hi = log ? hi * 10 : lo + 1;
-    const X = (k) => m.l + (N > 1 ? k / (N - 1) : 0.5) * (w - m.l - m.r);
+    const S = CURVES.steps, first = S[0], last = S[POINTS - 1], span = last - first; // x: the step number
+    const X = (k) => m.l + (span > 0 ? (S[k] - first) / span : 0.5) * (w - m.l - m.r);
     const Y = (v) => m.t + (1 - (f(v) - f(lo)) / (f(hi) - f(lo))) * (h - m.t - m.b);
     for (const v of [lo, hi]) {
       el("line", { x1: m.l, x2: w - m.r, y1: Y(v), y2: Y(v), cls: "grid" }, svg, SVG);
       el("text", { x: m.l - 4, y: Y(v) + 3, "text-anchor": "end", text: opts.percent ? `${Math.round(v * 100)}%` : tick(v) }, svg, SVG);
     }
     el("line", { x1: m.l, x2: m.l, y1: m.t, y2: h - m.b, cls: "axis" }, svg, SVG);
-    el("text", { x: m.l, y: h - 3, text: `step ${D.steps[0]}` }, svg, SVG);
-    el("text", { x: w - m.r, y: h - 3, "text-anchor": "end", text: `${D.steps[N - 1]}` }, svg, SVG);
+    el("text", { x: m.l, y: h - 3, text: `step ${S[0]}` }, svg, SVG);
+    el("text", { x: w - m.r, y: h - 3, "text-anchor": "end", text: `${last}` }, svg, SVG);
     if (log) el("text", { x: 10, y: (m.t + h - m.b) / 2, "text-anchor": "middle", cls: "axis-name",
       transform: `rotate(-90 10 ${(m.t + h - m.b) / 2})`, text: "log scale" }, svg, SVG);
     for (const s of series) {
@@ -395,10 +405,10 @@
       });
       el("path", { d, fill: "none", stroke: s.colour, "stroke-width": s.width || 1.6, "stroke-dasharray": s.dash || "none" }, svg, SVG);
     }
-    const x = X(state.i);
+    const x = X(D.frames[state.i]);
     el("line", { x1: x, x2: x, y1: m.t, y2: h - m.b, cls: "marker" }, svg, SVG);
     for (const s of series) {
-      const v = s.values[state.i];
+      const v = s.values[D.frames[state.i]];
       if (v !== null && isFinite(v) && !(log && v <= 0)) el("circle", { cx: x, cy: Y(v), r: 3, fill: s.colour, cls: "marker-dot" }, svg, SVG);
     }
   }
@@ -406,18 +416,19 @@
     const L = $(id);
     L.innerHTML = "";
     for (const s of series) {
-      const v = s.values[state.i];
+      const v = s.values[D.frames[state.i]];
       const item = el("span", { cls: "item" }, L);
       item.innerHTML = `<span class="sw line" style="background:${s.colour}${s.dash ? ";opacity:.6" : ""}"></span>`;
       item.appendChild(document.createTextNode(`${s.label} ${v === null ? "–" : percent ? `${(v * 100).toFixed(0)}%` : fmt(v)}`));
     }
   }
   function drawCharts() {
+    const C = CURVES; // every recorded step
     // one loss per chart: the curves of loss_fn, and what was passed to record() only if it is that loss too
-    const loss = D.loss_mismatch ? [{ values: D.loss, colour: "#6b7280", width: 1.6, label: "loss passed to record()" }]
-      : [{ values: D.train_loss, colour: COLOURS.pos, label: `training ${D.loss_fn}` }];
-    if (D.val && !D.loss_mismatch) loss.push({ values: D.val_loss, colour: COLOURS.val, label: "validation" });
-    if (!D.loss_mismatch) loss.push({ values: D.loss, colour: "#6b7280", dash: "4 3", width: 1.2, label: "passed to record()" });
+    const loss = D.loss_mismatch ? [{ values: C.loss, colour: "#6b7280", width: 1.6, label: "loss passed to record()" }]
+      : [{ values: C.train_loss, colour: COLOURS.pos, label: `training ${D.loss_fn}` }];
+    if (D.val && !D.loss_mismatch) loss.push({ values: C.val_loss, colour: COLOURS.val, label: "validation" });
+    if (!D.loss_mismatch) loss.push({ values: C.loss, colour: "#6b7280", dash: "4 3", width: 1.2, label: "passed to record()" });
     chart($("loss-chart"), loss, { log: true });
     chartLegend("loss-legend", loss, false);
     if (D.loss_mismatch) {
@@ -428,8 +439,8 @@
         `${fmt(D.loss_mismatch[0])}: two different losses, so only yours is drawn`;
     }
     const acc = [];
-    if (D.train_accuracy.some((v) => v !== null)) acc.push({ values: D.train_accuracy, colour: COLOURS.pos, label: "training" });
-    if (D.val && D.val_accuracy.some((v) => v !== null)) acc.push({ values: D.val_accuracy, colour: COLOURS.val, label: "validation" });
+    if (C.train_accuracy.some((v) => v !== null)) acc.push({ values: C.train_accuracy, colour: COLOURS.pos, label: "training" });
+    if (D.val && C.val_accuracy.some((v) => v !== null)) acc.push({ values: C.val_accuracy, colour: COLOURS.val, label: "validation" });
     if (acc.length) { chart($("acc-chart"), acc, { min: 0, max: 1, percent: true }); chartLegend("acc-legend", acc, true); }
     else { $("acc-chart").innerHTML = ""; el("text", { x: 40, y: 60, text: "no accuracy for a regression" }, $("acc-chart"), SVG); }
   }
@@ -668,8 +679,8 @@
     const s = state.selected, i = state.i;
     if (!s) {
       box.innerHTML = `<h3>What am I looking at?</h3>
-        <p class="note">A recording of <b>${escapeText(D.model)}</b> learning: one frame per recorded step
-        (every ${D.every}). The left shows what the whole network computes, the middle every neuron and weight,
+        <p class="note">A recording of <b>${escapeText(D.model)}</b> learning: ${N < RECORDED ? `${N} evenly spaced frames of the ${RECORDED} recorded steps`
+          : "one frame per recorded step"} (recorded every ${D.every}). The left shows what the whole network computes, the middle every neuron and weight,
         this panel the numbers behind what you click.</p>
         <ul class="note"><li><b>Click an edge</b> (a weight): its value and gradient over the run, and how the chain rule made its gradient.</li>
         <li><b>Click a square</b> (a neuron): its activation statistics.</li></ul>
@@ -794,8 +805,13 @@
     } else if (state.timer) cancelAnimationFrame(state.timer);
   }
   function init() {
-    $("model").textContent = $("model").title = `${D.model} · ${LOSS_NAME} · ${N} recorded steps` +
+    $("model").textContent = $("model").title = `${D.model} · ${LOSS_NAME} · ${RECORDED} recorded steps` +
       (D.restored_to !== null ? ` · restored to step ${D.steps[D.restored_to]}: the model holds that step's weights` : "");
+    const thinned = $("thinned");
+    thinned.hidden = N === RECORDED;
+    thinned.textContent = `This long run is shown in ${N} evenly spaced frames of its ${RECORDED} recorded steps ` +
+      `(the first, the last and the lowest ${D.val ? "validation" : "training"} loss among them) to keep the page ` +
+      `small; the curves have ${POINTS === RECORDED ? "every step" : `${POINTS} evenly spaced steps`}.`;
     const scrub = $("scrubber");
     scrub.max = String(N - 1);
     scrub.addEventListener("input", () => setStep(+scrub.value));
@@ -836,8 +852,8 @@
   }
   // for tests and the console: the page's own forward pass and paths, and a way to move
   window.replay = {
-    data: D, forward: (i, x) => forward(D.weights[i], x), paths, setStep, select: (s) => select(s), chooseRow,
-    rowUnits,
+    data: D, forward: (i, x) => forward(D.weights[i].map((w) => (w === null ? NaN : w)), x), predictedRight, paths,
+    setStep, select: (s) => select(s), chooseRow, rowUnits,
   };
   init();
 })();
