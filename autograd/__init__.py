@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 # The tools load when first named, so `import autograd` stays light and `autograd.trace.explain(c)`
 # works without its own import (strategies needs hypothesis, pictures need graphviz).
-_SUBMODULES = ("compile", "files", "forward", "gradcheck", "graph", "ops", "strategies", "trace", "viz")
+_SUBMODULES = ("compile", "files", "forward", "functional", "gradcheck", "graph", "ops", "strategies", "trace", "viz")
 
 
 def __getattr__(name: str):

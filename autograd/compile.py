@@ -19,7 +19,7 @@ import re
 from array import array
 from itertools import chain, islice
 
-from .engine import Value, apply, as_number, as_value, backward_rules, contributions, forward_of
+from .engine import Value, apply, as_number, as_value, backward_rules, contributions, forward_of, named_error
 from .graph import operands, toposort
 from .ops import OPS
 
@@ -176,19 +176,6 @@ class CompiledGraph:
     def __repr__(self) -> str:
         ops = sum(1 for op in self._tape.ops if op)
         return f"<CompiledGraph: {ops} ops, {len(self.inputs)} inputs, {len(self.feeds)} feeds>"
-
-
-def named_error(error: Exception, message: str) -> Exception:
-    """``message`` as an exception of ``error``'s type where that type takes one message (ValueError,
-    ZeroDivisionError), else as a RuntimeError (JSONDecodeError wants more arguments); raise it
-    ``from error``."""
-    try:
-        again = type(error)(message)
-        if str(again) == message:
-            return again
-    except Exception:  # noqa: BLE001 - a constructor that wants other arguments
-        pass
-    return RuntimeError(message)
 
 
 def _literal(x: float) -> str:

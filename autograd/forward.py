@@ -17,6 +17,7 @@ import reprlib
 
 from .engine import Value, apply, as_number as _number, call_rule, named_error
 from .ops import RULES
+from .rules import div as _div, power as _power
 
 __all__ = ["Dual", "derivative", "gradient"]
 
@@ -81,7 +82,7 @@ class Dual:
             return NotImplemented
         x, y = self.val, o.val
         out = x ** y
-        dx = 0.0 if y == 0.0 or self.der == 0.0 else y * x ** (y - 1.0) * self.der
+        dx = 0.0 if y == 0.0 or self.der == 0.0 else y * _power(x, y - 1.0) * self.der  # inf at 0 ** 0.5
         dy = 0.0 if o.der == 0.0 else out * math.log(x) * o.der if x != 0.0 else math.nan if y != y else 0.0
         return Dual(out, dx + dy)
 
@@ -106,8 +107,8 @@ class Dual:
         return Dual(math.log(self.val), self.der / self.val)
 
     def sqrt(self):
-        s = math.sqrt(self.val)
-        return Dual(s, self.der / (2.0 * s))
+        s = math.sqrt(self.val)  # at 0 the derivative is inf, and a zero tangent still contributes 0
+        return Dual(s, 0.0 if self.der == 0.0 else _div(self.der, 2.0 * s))
 
     def tanh(self):
         t = math.tanh(self.val)

@@ -5,21 +5,27 @@
 when something is wrong, the first node whose own rule disagrees with finite differences. A row
 that disagrees at the first step is measured again with smaller steps before it counts as a
 failure. Steps that cross a kink of relu or abs are reported with the one-sided derivatives (a
-``KinkWarning``) instead of a false failure or a silent pass.
+``KinkWarning``) instead of a false failure or a silent pass; so is a kink no op declares, found
+where the one-sided secants differ by the same jump at every step size.
+
+``taylor_test`` needs no step size and no tolerance: its verdict is the rate at which the Taylor
+remainder falls as the step halves (2 for a right gradient, 1 for a wrong one).
 """
 
 from __future__ import annotations
 
 import math
+import random
 import sys
 import warnings
 from dataclasses import dataclass, field
 
-from .engine import Value, apply, call_rule, contributions, enable_grad, grad, no_grad
+from .engine import Value, apply, as_number, call_rule, contributions, enable_grad, grad, no_grad, reverse_pass
 from .graph import operands, toposort
 from .ops import OPS, RULES
 
-__all__ = ["numerical_grad", "gradcheck", "gradgradcheck", "check_rules", "GradcheckError", "KinkWarning"]
+__all__ = ["numerical_grad", "gradcheck", "gradgradcheck", "check_rules", "taylor_test", "GradcheckError",
+           "KinkWarning"]
 
 CBRT_EPS = sys.float_info.epsilon ** (1 / 3)  # the step that balances truncation and rounding error
 
@@ -242,6 +248,26 @@ def _one_sided(f, inputs, labels, i, h, plus, minus, sig_plus, sig_minus) -> tup
     return (plus - f0) / h, (f0 - minus) / h
 
 
+def _hidden_kink(at, x0: float, h: float, f0: float, plus: float, minus: float, atol: float, rtol: float) -> tuple:
+    """(note, right, left) where the one-sided secants at x0 differ by a jump that does not shrink with
+    the step: a kink no op declared (a user op's abs), which central differences average away so they
+    agree with a rule that is only the average. ("", None, None) where f is smooth there."""
+    def gap(s):
+        right, left = (at(x0 + s) - f0) / s, (f0 - at(x0 - s)) / s
+        return right - left, right, left
+
+    if abs(plus - 2 * f0 + minus) / h <= atol + rtol * (abs(plus - f0) + abs(f0 - minus)) / h:
+        return "", None, None  # the secants at x +- h already agree
+    # Curvature's gap shrinks with the step (eightfold here); a kink's stays the same at every step.
+    gaps = [gap(h / 8 ** k) for k in (1, 2, 3)]
+    (narrow, right, left) = gaps[-1]
+    if abs(narrow) <= atol + rtol * max(abs(left), abs(right)) or \
+            any(abs(g - narrow) > 0.25 * abs(narrow) for g, *_ in gaps):
+        return "", None, None
+    return ("one-sided secants differ, a kink that no op declares (central differences average it away)",
+            right, left)
+
+
 def gradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: float = 1e-3,
               raise_exception: bool = True) -> bool:
     """True when every input's gradient matches finite differences; else GradcheckError with a
@@ -260,12 +286,16 @@ def gradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: flo
         minus, sig_minus = _moved("gradcheck", f, inputs, labels, i, x0 - h, _with_kinks)
         row = _judge(Row(labels[i], x0, analytic[i], (plus - minus) / (2 * h), h), atol, rtol)
         if _branches(sig_plus) == _branches(sig_minus) == _branches(sig0):
-            row = _confirm(row, lambda v: _moved("gradcheck", f, inputs, labels, i, v), atol, rtol)
+            at = lambda v: _moved("gradcheck", f, inputs, labels, i, v)  # noqa: E731
+            row = _confirm(row, at, atol, rtol)
+            note, right, left = _hidden_kink(at, x0, h, out.data, plus, minus, atol, rtol)
         else:
             right, left = _one_sided(f, inputs, labels, i, h, plus, minus, sig_plus, sig_minus)
+            note = _kink_note(sig0, sig_plus, sig_minus)
+        if note:
             lo, hi = min(left, right), max(left, right)
             slack = atol + rtol * max(abs(lo), abs(hi))
-            row.kink = _kink_note(sig0, sig_plus, sig_minus)
+            row.kink = note
             row.ok = lo - slack <= row.analytic <= hi + slack
             row.extra = {"left": left, "right": right}
             kinks.append(f"{row.label}: {row.kink}; one-sided derivatives left {left:.6g}, right {right:.6g}, "
@@ -404,3 +434,136 @@ def _rule_problems(op: str, rule, spec) -> list:
             problems.append(f"{op}_backward: d/d(input {k}) at {args} is {r1[k] / 1.5!r}, "
                             f"finite differences give {numeric!r}")
     return problems
+
+
+class TaylorRates(tuple):
+    """The rates of ``taylor_test``, one per halving of the step, with ``table`` (also its ``str``) and
+    the ``direction`` d it stepped along."""
+
+    table: str = ""
+    direction: tuple = ()
+
+    def __str__(self) -> str:
+        return self.table
+
+
+TAYLOR_STEPS = 12  # h0, h0/2, ..., h0/2048
+TAYLOR_MORE = 12  # further halvings while the remainder is still changing sign near the end
+TAYLOR_NOISE = 2.0 ** 16 * sys.float_info.epsilon  # remainders this close to rounding are not trusted for a rate
+TAYLOR_PASS = 1.5  # rates above this are the h**2 of a right gradient; near 1 is a wrong one
+
+
+def _direction(where: str, inputs: list, direction) -> list:
+    if direction is None:  # fixed, so a failure reproduces; no component near 0, so every input counts
+        rng = random.Random(len(inputs))
+        return [rng.choice((-1.0, 1.0)) * rng.uniform(0.5, 1.0) for _ in inputs]
+    if isinstance(direction, (str, bytes)) or not hasattr(direction, "__iter__"):
+        raise TypeError(f"{where}: direction must be a list of {len(inputs)} numbers, got "
+                        f"{type(direction).__name__} {direction!r}")
+    d = list(direction)
+    if len(d) != len(inputs):
+        raise ValueError(f"{where}: direction has {len(d)} entries but there are {len(inputs)} inputs")
+    d = [as_number(a, f"{where}: direction[{k}]") for k, a in enumerate(d)]
+    if not all(math.isfinite(a) for a in d) or not any(d):
+        raise ValueError(f"{where}: direction must be finite and not all zero, got {d!r}")
+    return d
+
+
+def taylor_test(f, inputs, direction=None, raise_exception: bool = True) -> TaylorRates:
+    """The step-free check: |f(x + h d) - f(x) - h <grad f, d>| falls as h**2 for a right gradient and
+    as h for a wrong one. Returns the rates (about 2 when right); GradcheckError with a table when they
+    fall towards 1 (unless ``raise_exception=False``).
+
+    No step size to tune and no tolerance on the gradient's numbers: the verdict is an exponent.
+    ``f`` may call ``grad`` inside (it is evaluated with recording on).
+    """
+    inputs = _check_inputs("taylor_test", inputs)
+    d = _direction("taylor_test", inputs, direction)
+    out = _call("taylor_test", f, inputs)
+    f0, sig0 = out.data, _branches(_kink_signature(out))
+    walk = reverse_pass(out, 1.0)
+    sensitivity = next(walk)  # df/dv for every node v, filled in as the walk goes
+    for _ in walk:
+        pass
+    slope = math.fsum(sensitivity.get(x, 0.0) * a for x, a in zip(inputs, d))
+    x0 = [x.data for x in inputs]
+    # Rounding of every node v (inputs included), amplified by df/dv: remainders below it are noise
+    # (log(exp(x)) near 0 is about 1e-5, but its exp node is about 1 and rounds at 1e-16).
+    rounding = TAYLOR_NOISE * math.fsum(
+        abs(v.data * g) for v, g in sensitivity.items() if math.isfinite(v.data * g))
+    h0 = 1e-2 * max(1.0, *(abs(x) for x in x0)) / max(abs(a) for a in d)
+    rows, crossed = [], False  # rows: (h, f(x + h d), signed remainder, at rounding level)
+    try:
+        for k in range(TAYLOR_STEPS + TAYLOR_MORE):
+            if k >= TAYLOR_STEPS and (rows[-1][3] or _settled(rows)):
+                break
+            h = h0 / 2 ** k
+            for x, x_, a in zip(inputs, x0, d):
+                x.data = x_ + h * a
+            moved = _call("taylor_test", f, inputs, f"at x + {h:.3g} d")
+            crossed = crossed or _branches(_kink_signature(moved)) != sig0
+            fh = moved.data
+            remainder = fh - f0 - h * slope
+            noise = rounding + TAYLOR_NOISE * (abs(fh) + abs(f0) + abs(h * slope))
+            rows.append((h, fh, remainder, abs(remainder) <= noise))
+    finally:
+        for x, x_ in zip(inputs, x0):
+            x.data = x_
+    rates = [r for r in map(_rate, rows, rows[1:]) if r is not None]
+    table = _taylor_table(rows, slope, d)
+    result = TaylorRates(rates)
+    result.table, result.direction = table, tuple(d)
+    run = _final_run(rows)
+    verdict = _rate(*run[-2:]) if len(run) >= 3 else None
+    if verdict is not None and verdict < TAYLOR_PASS and raise_exception:
+        measured = (run[-1][1] - f0) / run[-1][0]
+        why = (" A kink lies between x and x + h d (the nodes of ops with kinks changed branch), so a remainder "
+               "falling as h may be the kink, not the gradient." if crossed else "")
+        raise GradcheckError(
+            f"taylor_test failed: the remainder falls as h^{verdict:.2f}, not h^2, so the gradient is wrong "
+            f"along d: <grad f, d> = {slope:.10g}, but f's slope along d is about {measured:.10g}.{why}\n{table}")
+    return result
+
+
+def _rate(a: tuple, b: tuple) -> float | None:
+    """log2 of how much the remainder fell from step a to step b (half as long); None where either is
+    rounding or the remainder changed sign (two terms of the expansion cancelling: no rate there)."""
+    if a[3] or b[3] or (a[2] > 0) != (b[2] > 0):
+        return None
+    return math.log2(a[2] / b[2])
+
+
+def _final_run(rows: list) -> list:
+    """The last stretch of measurable remainders of one sign (rounding at the very end left out): the
+    verdict is its last rate, and only when it holds three remainders, i.e. past any cancellation."""
+    end = len(rows)
+    while end and rows[end - 1][3]:
+        end -= 1
+    start = end - 1
+    while start > 0 and not rows[start - 1][3] and (rows[start - 1][2] > 0) == (rows[end - 1][2] > 0):
+        start -= 1
+    return rows[max(start, 0):end]
+
+
+def _settled(rows: list) -> bool:
+    """The last four remainders are measurable and of one sign: past any cancellation between the
+    expansion's terms, so the last rate is the asymptotic one."""
+    last = rows[-4:]
+    return len(last) == 4 and not any(r[3] for r in last) and len({r[2] > 0 for r in last}) == 1
+
+
+def _taylor_table(rows: list, slope: float, d: list) -> str:
+    lines = [f"  d = {', '.join(f'{a:.3g}' for a in d)};  <grad f, d> = {slope:.10g}",
+             "  remainder = |f(x + h d) - f(x) - h <grad f, d>|: falls as h^2 (rate 2) when the gradient is "
+             "right, as h (rate 1) when it is wrong",
+             f"  {'h':<10}  {'f(x + h d)':<22}  {'remainder':<10}  rate"]
+    for k, (h, fh, r, noise) in enumerate(rows):
+        if noise:
+            note = "(rounding)"
+        elif k == 0 or rows[k - 1][3]:
+            note = ""
+        else:
+            rate = _rate(rows[k - 1], rows[k])
+            note = "(sign change)" if rate is None else f"{rate:.3f}"
+        lines.append(f"  {h:<10.3e}  {fh:<22.15g}  {abs(r):<10.3e}  {note}".rstrip())
+    return "\n".join(lines)

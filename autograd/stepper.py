@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .engine import Value, apply, as_value as _check_value
+from .engine import Value, apply, as_value as _check_value, made_by_backward
 from .graph import operands, toposort
 from .ops import OPS, fmt
 from .trace import (Step, chain_rule_line, constant_text, formula, formula_of, node_formula, node_names, number_text,
@@ -285,6 +285,7 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
     index = {node: i for i, node in enumerate(order)}
     view = page_view(root, order, *_widest_numbers(order, steps), pictures=pictures)
     nodes = [{"id": f"n{i}", "name": names[node], "label": node.label, "op": node.op, "kind": view["kinds"][i],
+              "by_backward": made_by_backward(node),  # recorded by grad(..., create_graph=True)
               "formula": node_formula(node, names) if node.op else "", "data": fmt(node.data),
               "parents": [index[a] for a in operands(node) if type(a) is not float],
               "group": view["group_of"][i], "neuron_out": view["neuron_out"][i]}

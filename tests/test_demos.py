@@ -29,10 +29,11 @@ def pictures(out):
     ("graph_demo", ["--quiet"], ["neuron_after.png", "neuron_before.png"]),
     ("generalisation", ["--epochs", "3", "--every", "1"], ["generalisation_boundaries.png", "generalisation_curves.png"]),
     ("learning_rate", ["--steps", "3", "--epochs", "1"], ["learning_rate.png"]),
+    ("newton", ["--quick"], ["newton_d2tanh.svg", "newton_paths.png"]),
 ])
 def test_demo_runs_and_writes_valid_pictures(tmp_path, capsys, name, argv, expected):
     """Each demo's main() exits 0, prints where its pictures and replay pages went, and they are valid."""
-    if name in ("moons", "graph_demo"):
+    if name in ("moons", "graph_demo", "newton"):
         pytest.importorskip("graphviz")
     module = importlib.import_module(f"demos.{name}")
     assert module.main(argv + ["--out", str(tmp_path)]) == 0
@@ -253,3 +254,29 @@ def test_learning_rate_sweep_shows_the_four_behaviours():
     small, good, large, divergent = rates.values()
     assert good[-1] < 0.9 * small[-1] and all(b <= a for a, b in zip(good[1:], good[2:]))
     assert max(b / a for a, b in zip(large, large[1:])) > 2 and len(divergent) < 40 and divergent[-1] > 1e3
+
+
+def test_newton_lands_in_a_handful_of_steps_where_gradient_descent_needs_thousands():
+    """Newton's method with autograd.functional's Hessian reaches (1, 1) exactly within 8 steps from (-1.2, 1);
+    gradient descent at its stable rate is still short of 0.001 after 2,000 steps."""
+    from demos import newton
+
+    path = newton.newton()
+    assert len(path) - 1 <= 8 and newton.error(path[-1]) < 1e-12
+    assert newton.error(path[2]) > 1.0  # no luck involved: the second step lands far from the minimum
+    gd = newton.gradient_descent(1.8e-3, 2000, 1e-3)
+    assert len(gd) == 2001 and newton.error(gd[-1]) > 1e-3
+
+
+def test_newton_demo_draws_the_second_derivative_graph_with_its_value(tmp_path):
+    """The second-derivative picture's root is d2/dx2 tanh at 0.5 (exactly -2 tanh (1 - tanh^2)) and the
+    picture marks nodes made by a backward pass."""
+    pytest.importorskip("graphviz")
+    import math
+
+    from demos import newton
+
+    d2y, path = newton.second_derivative_graph(tmp_path / "d2.svg")
+    t = math.tanh(0.5)
+    assert d2y.data == pytest.approx(-2 * t * (1 - t * t), rel=1e-15)
+    assert "made by a backward pass" in path.read_text()

@@ -291,7 +291,8 @@ def test_expressions_reuse_nodes():
 
     found = find(expressions(), reuses,
                  settings=settings(database=None, max_examples=2000, derandomize=True))
-    assert found.formula in {f"x0 {s} x0" for s in "+-*/"} | {"x0 ** x0"}
+    # shrunk to one op applied to one node twice, over at most one other op (which op depends on the table)
+    assert len(found.steps) <= 2 and found.formula.count("x0") == 2, found.formula
 
 
 def test_expressions_respect_ops_and_reject_unknown_ones():

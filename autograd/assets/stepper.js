@@ -118,7 +118,8 @@
   const tbody = document.querySelector("#nodes tbody");
   const rows = D.nodes.map((n, i) => {
     const tr = document.createElement("tr");
-    const what = n.op ? n.formula : n.kind === "param" ? "parameter" : "input (leaf)";
+    const what = n.by_backward ? (n.op ? `${n.formula} (made by a backward pass)` : "seed of a backward pass (leaf)")
+      : n.op ? n.formula : n.kind === "param" ? "parameter" : "input (leaf)";
     for (const text of [n.name, what, "", ""]) {
       const td = document.createElement("td");
       td.textContent = text;
@@ -139,9 +140,11 @@
 
   // ------------------------------------------------------------------ legend (colours from the data)
   const hasParams = D.nodes.some((n) => n.kind === "param");
+  const hasBackward = D.nodes.some((n) => n.by_backward);
   const legend = [
     ["", `background:${D.style.leaf}`, "input (leaf)"],
     hasParams && ["", `background:${D.style.param}`, "parameter"],
+    hasBackward && ["", `background:${D.style.backward}`, "made by an earlier backward pass (grad with create_graph=True)"],
     ["", `background:${D.style.interior}`, "node: name | data | grad"],
     ["", `background:${D.style.root}`, "output"],
     ["dashed", `background:${D.style.const}`, "constant"],
