@@ -1,10 +1,12 @@
 """micrograd's headline demo through chainrule's public API, trained the way backprop is taught.
 
     python -m demos.moons [--epochs 40] [--batch-size 20] [--lr 0.2] [--seed 1] [--hidden 16,16] [--out out/]
+                          [--optimizer {sgd,momentum,adam,rmsprop}]
 
 200 noisy moons points are split into training (60%), validation (20%) and test (20%) rows and
 standardised with the training rows' statistics. An MLP learns by mini-batch gradient descent,
-written by hand below as in micrograd's notebook; the loss and accuracy on all the
+written by hand below as in micrograd's notebook (or, with --optimizer, by nn.optim: the same
+decaying rate as an nn.optim.LinearLR schedule); the loss and accuracy on all the
 training and validation rows are measured every second step (by the nn.Recorder that also makes
 the replay page); the test rows are used once, at the end. Leaves three
 pictures in --out: the decision boundary, the training and validation curves, and the trained
@@ -27,6 +29,10 @@ except ImportError:  # run as a script from inside demos/
     import common
 
 ALPHA = 1e-4  # weight of the L2 penalty
+# --optimizer: how to make it, and its usual initial rate (momentum 0.9 moves about 1 / (1 - 0.9) = 10
+# times as far per step as plain SGD, so a tenth of SGD's rate)
+OPTIMIZERS = {"sgd": (nn.optim.SGD, {}, 0.2), "momentum": (nn.optim.SGD, {"momentum": 0.9}, 0.02),
+              "adam": (nn.optim.Adam, {}, 0.01), "rmsprop": (nn.optim.RMSprop, {}, 0.01)}
 
 
 def evaluate(model, X, y) -> tuple:
@@ -37,8 +43,10 @@ def evaluate(model, X, y) -> tuple:
 
 
 def train(epochs=40, seed=1, lr=0.2, hidden=(16, 16), activation="relu", batch_size=20, n=200,
-          log=print, quiet=True, health_every=0, replay=None, every=2):
+          log=print, quiet=True, health_every=0, replay=None, every=2, optimizer=None):
     """Mini-batch SGD on MLP(2, [*hidden, 1]); returns (model, scaler, (train, val, test) raw rows, history).
+
+    ``optimizer`` (a key of OPTIMIZERS) trains with nn.optim instead of the hand-written update.
 
     An nn.Recorder measures the loss and accuracy on all training and validation rows every
     ``every`` steps (``history["at"]``: those steps and the end); ``history["batch"]`` is each
@@ -53,7 +61,14 @@ def train(epochs=40, seed=1, lr=0.2, hidden=(16, 16), activation="relu", batch_s
     steps, k = epochs * per_epoch, 0
     # the chain-rule story follows the training row nearest the gap between the moons
     middle = min(range(len(X_train)), key=lambda i: abs(X_train[i][0]) + abs(X_train[i][1]))
-    rec = nn.Recorder(model, train=(X_train, y_train), val=(X_val, y_val), every=every, example=middle)
+    opt = schedule = None
+    if optimizer is not None:
+        make, options, _ = OPTIMIZERS[optimizer]
+        opt = make(model.parameters(), lr=lr, **options)
+        # the hand-written loop's decay, lr * (1 - 0.9 k / steps), as a schedule
+        schedule = nn.optim.LinearLR(opt, start_factor=1.0, end_factor=0.1, total_iters=steps)
+    rec = nn.Recorder(model, train=(X_train, y_train), val=(X_val, y_val), every=every, example=middle,
+                      optimizer=opt)  # with an optimizer, the replay page shows the update it applied
     batch_losses = []
     bar = common.progress(epochs, quiet, unit="epoch")
     for epoch in bar:
@@ -61,14 +76,18 @@ def train(epochs=40, seed=1, lr=0.2, hidden=(16, 16), activation="relu", batch_s
             loss = nn.hinge_loss([model(x) for x in X_batch], y_batch) + ALPHA * nn.l2(model)
             model.zero_grad()
             loss.backward()
-            rate = lr * (1.0 - 0.9 * k / steps)  # decays from lr towards lr / 10
+            rate = lr * (1.0 - 0.9 * k / steps) if opt is None else schedule.get_last_lr()[0]  # lr to lr / 10
             rec.record(k, loss, lr=rate)  # after backward, before the update
             batch_losses.append(loss.data)
             if health_every and epoch % health_every == 0 and k % per_epoch == 0:
                 (bar.write if hasattr(bar, "write") else log)(
                     f"epoch {epoch}, step {k}: health\n{nn.health(model, X_train, lr=rate)}")
-            for p in model.parameters():
-                p.data -= rate * p.grad
+            if opt is None:
+                for p in model.parameters():
+                    p.data -= rate * p.grad
+            else:
+                opt.step()
+                schedule.step()
             k += 1
         last = rec.history[-1]
         if hasattr(bar, "set_postfix"):
@@ -137,16 +156,20 @@ def plot_boundary(model, scaler, parts, path):
 def main(argv=None) -> int:
     p = common.parser(__doc__, steps=40, unit="epochs")
     p.add_argument("--batch-size", type=common.positive_int, default=20, help="rows per gradient step (20)")
-    p.add_argument("--lr", type=common.positive_float, default=0.2, help="initial learning rate (0.2)")
+    p.add_argument("--lr", type=common.positive_float, default=None,
+                   help="initial learning rate (0.2; with --optimizer: sgd 0.2, momentum 0.02, adam 0.01, rmsprop 0.01)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
+                   help="train with nn.optim (momentum: SGD with momentum 0.9); default: the update written by hand")
     p.add_argument("--hidden", type=common.widths, default=[16, 16], help="hidden widths (16,16)")
     p.add_argument("--activation", choices=nn.ACTIVATIONS, default="relu")
     p.add_argument("--health-every", type=int, default=10, help="print nn.health every N epochs (10; 0: never)")
     args = p.parse_args(argv)
     common.pyplot()  # fail early, before training, if matplotlib is missing
     start = time.perf_counter()
-    model, scaler, parts, history = train(args.epochs, args.seed, args.lr, args.hidden, args.activation,
+    lr = args.lr if args.lr is not None else OPTIMIZERS[args.optimizer][2] if args.optimizer else 0.2
+    model, scaler, parts, history = train(args.epochs, args.seed, lr, args.hidden, args.activation,
                                           args.batch_size, quiet=args.quiet, health_every=args.health_every,
-                                          replay=args.out / "moons_replay.html")
+                                          replay=args.out / "moons_replay.html", optimizer=args.optimizer)
     seconds = time.perf_counter() - start
     X_test, y_test = parts[2]
     test_loss, test_acc = evaluate(model, scaler.transform(X_test), y_test)  # the test rows' only use
@@ -157,7 +180,8 @@ def main(argv=None) -> int:
     for path in filter(None, pictures):
         print(f"picture: {path}")
     print(f"training replay: {args.out / 'moons_replay.html'} (open it in a browser)")
-    print(f"{model!r}, {len(model.parameters())} parameters, {args.epochs} epoch{'s' if args.epochs > 1 else ''} in {seconds:.1f} s")
+    how = f"nn.optim {args.optimizer}" if args.optimizer else "the hand-written update"
+    print(f"{model!r}, {len(model.parameters())} parameters, {how} from lr {lr:g}, {args.epochs} epoch{'s' if args.epochs > 1 else ''} in {seconds:.1f} s")
     print(f"final loss {train_loss:.4f}, training accuracy {train_acc:.0%}, validation accuracy {val_acc:.0%}")
     print(f"test accuracy {test_acc:.0%} ({len(y_test)} rows held out until now)")
     return 0

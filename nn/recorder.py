@@ -9,6 +9,10 @@ In your own loop, after ``loss.backward()`` and before the update::
         for p in model.parameters(): p.data -= lr * p.grad
     rec.to_html("replay.html")
 
+With an optimizer, ``nn.Recorder(model, train, optimizer=opt)`` and ``rec.record(step, loss)``
+before ``opt.step()`` (after any clipping): the page shows the update the optimizer applies
+(Adam's, with momentum, clipped), read from ``opt.updates()``, and its learning rate.
+
 Recording reads weights and gradients and never writes them: it runs no backward pass over the
 model, touches no ``.grad`` or ``.data`` and draws no random numbers, so training is the same with
 or without it.
@@ -33,6 +37,7 @@ from autograd.files import escape_surrogates, write_text
 from .health import unit_state
 from .module import ACTIVATION_SPECS
 from .losses import bce_with_logits, cross_entropy, hinge_loss, mse_loss
+from .optim import Optimizer
 from .training import accuracy
 
 __all__ = ["Recorder"]
@@ -81,12 +86,16 @@ class Recorder:
     d output and each neuron's output and local derivative d output / d (w . x + b). ``loss_fn`` defaults to one that fits the targets: hinge for ±1, logistic for
     0/1, cross-entropy for class indices, mean squared error otherwise. Accuracy is None for
     regression. Non-finite numbers are recorded as None. Pass the step's ``lr`` and the page shows a
-    weight's update as -lr * grad; without it, only the change until the next recorded step.
+    weight's update as -lr * grad; without it, only the change until the next recorded step. Pass
+    ``optimizer`` (an ``nn.optim`` optimizer) and each entry also has ``update`` ({label: the change
+    ``optimizer.step()`` is about to make}), which the page shows as the update; ``lr`` defaults to
+    its ``param_groups[0]["lr"]``.
     A page of a long run keeps evenly spaced frames under ``PAGE_BYTES`` (about 20 MB) and says so;
     its curves keep every recorded step (a run too long even for that keeps evenly spaced ones, and says so).
     """
 
-    def __init__(self, model, train, val=None, every: int = 1, *, loss_fn=None, example: int = 0) -> None:
+    def __init__(self, model, train, val=None, every: int = 1, *, loss_fn=None, example: int = 0,
+                 optimizer=None) -> None:
         self._layers = _check_model(model)
         self.model = model
         nin = len(self._layers[0].neurons[0].w)
@@ -100,13 +109,17 @@ class Recorder:
         if isinstance(example, bool) or not isinstance(example, int) or not 0 <= example < len(self.train[0]):
             raise ValueError(f"Recorder: example must be a row index of train, 0..{len(self.train[0]) - 1}, "
                              f"got {example!r}")
+        if optimizer is not None and not isinstance(optimizer, Optimizer):
+            raise TypeError(f"Recorder: optimizer must be an nn.optim optimizer (such as nn.optim.Adam), got "
+                            f"{type(optimizer).__name__} {_short(optimizer)}")
+        self.optimizer = optimizer
         self.every = every
         self.example = example
         self.task, self.loss_fn = _task(self.train[1] + (self.val[1] if self.val else []), nout, loss_fn)
         self._params = model.parameters()
         self._keys = [p.label or f"p{i}" for i, p in enumerate(self._params)]  # as state_dict names them
         self._units = [n for layer in self._layers for n in layer.neurons]
-        self._fields, self._width = _layout(len(self._params), len(self._units), nout)
+        self._fields, self._width = _layout(len(self._params), len(self._units), nout, optimizer is not None)
         # every recorded number in one flat array, one row of self._width per step (None as NaN):
         # 8 bytes a number, where a dict of floats per step cost about 100
         self._rows = array("d")
@@ -132,6 +145,11 @@ class Recorder:
         if step % self.every:
             return
         weights = [p.data for p in self._params]
+        updates = []
+        if self.optimizer is not None:  # what opt.step() will change each weight by (0.0: not its parameter)
+            lr = self.optimizer.param_groups[0]["lr"] if lr is None else lr
+            changes = self.optimizer.updates()
+            updates = [changes.get(p, 0.0) for p in self._params]
         outputs, columns = self._forward(self.train[0], weights)
         train = self._evaluate(outputs, self.train[1])
         val = (math.nan, math.nan) if self.val is None else self._evaluate(self._forward(self.val[0], weights)[0],
@@ -141,7 +159,8 @@ class Recorder:
         dloss, example = self._example(weights, outputs[self.example])
         self._row_dloss.extend(v for o, t in zip(outputs, self.train[1]) for v in self._dloss(o, t))
         self._rows.extend([step, loss, math.nan if lr is None else lr, *train, *val, *weights,
-                           *(p.grad for p in self._params), *(v for stats, _ in units for v in stats), *dloss, *example])
+                           *(p.grad for p in self._params), *(v for stats, _ in units for v in stats), *dloss, *example,
+                           *updates])
         self._states.extend(state for _, state in units)
 
     def _forward(self, rows: list, weights: list):
@@ -224,10 +243,13 @@ class Recorder:
 
         stats, example, states = numbers("units"), numbers("example"), self._states[k * nunits:(k + 1) * nunits]
         width = len(_UNIT_NUMBERS)
-        return {"weights": numbers("weights"), "grads": numbers("grads"),
-                "units": [stats[width * u:width * (u + 1)] + [_STATES[states[u]]] for u in range(nunits)],
-                "example_dloss": numbers("dloss"), "example_units": [example[2 * u:2 * u + 2] for u in range(nunits)],
-                "row_dloss": self._rows_dloss(k)}
+        frame = {"weights": numbers("weights"), "grads": numbers("grads"),
+                 "units": [stats[width * u:width * (u + 1)] + [_STATES[states[u]]] for u in range(nunits)],
+                 "example_dloss": numbers("dloss"), "example_units": [example[2 * u:2 * u + 2] for u in range(nunits)],
+                 "row_dloss": self._rows_dloss(k)}
+        if self.optimizer is not None:
+            frame["updates"] = numbers("updates")
+        return frame
 
     def _rows_dloss(self, k: int) -> list:
         """Recorded step ``k``'s d loss / d output per training row (a list of one number per output)."""
@@ -243,6 +265,8 @@ class Recorder:
         entry["step"] = int(row[self._fields["step"].start])
         entry["weights"] = dict(zip(self._keys, frame["weights"]))
         entry["grads"] = dict(zip(self._keys, frame["grads"]))
+        if self.optimizer is not None:
+            entry["update"] = dict(zip(self._keys, frame["updates"]))
         entry["units"] = {name: dict(zip(_UNIT_FIELDS, stats)) for name, stats in zip(names, frame["units"])}
         entry["example"] = {"row": self.example, "dloss": frame["example_dloss"],
                             "units": dict(zip(names, frame["example_units"]))}
@@ -287,6 +311,9 @@ class Recorder:
             # the frames: where in the curves the arrays below are (all, unless a long run was thinned)
             "frames": [at[k] for k in frames],
             **{name: [f[name] for f in shown] for name in _FRAME_FIELDS},
+            # the optimizer's own update per frame (None: the page shows -lr * grad, or the change)
+            "optimizer": None if self.optimizer is None else type(self.optimizer).__name__,
+            "updates": None if self.optimizer is None else [f["updates"] for f in shown],
             "unit_fields": list(_UNIT_FIELDS),
             # the weights as they are now: the last recorded step's update is the change to these
             "final_weights": [_finite_or_none(p.data) for p in self._params],
@@ -382,10 +409,12 @@ _STATES = (None, "dead", "saturated")  # a unit's state as recorded: its index h
 _FRAME_FIELDS = ("weights", "grads", "units", "example_dloss", "example_units", "row_dloss")
 
 
-def _layout(nparams: int, nunits: int, nout: int) -> tuple:
-    """Where each recorded fact sits in a step's row of numbers: ({name: slice}, row width)."""
+def _layout(nparams: int, nunits: int, nout: int, updates: bool = False) -> tuple:
+    """Where each recorded fact sits in a step's row of numbers: ({name: slice}, row width); with
+    ``updates`` (an optimizer recorded), each parameter's update last."""
     widths = [(name, 1) for name in _SCALARS] + [("weights", nparams), ("grads", nparams),
-                                                  ("units", len(_UNIT_NUMBERS) * nunits), ("dloss", nout), ("example", 2 * nunits)]
+                                                  ("units", len(_UNIT_NUMBERS) * nunits), ("dloss", nout), ("example", 2 * nunits),
+                                                  ("updates", nparams if updates else 0)]
     fields, at = {}, 0
     for name, width in widths:
         fields[name] = slice(at, at + width)

@@ -1,6 +1,7 @@
 """Every demo runs from the public API with tiny settings and leaves valid pictures."""
 
 import importlib
+import math
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -29,6 +30,10 @@ def pictures(out):
     ("graph_demo", ["--quiet"], ["neuron_after.png", "neuron_before.png"]),
     ("generalisation", ["--epochs", "3", "--every", "1"], ["generalisation_boundaries.png", "generalisation_curves.png"]),
     ("learning_rate", ["--steps", "3", "--epochs", "1"], ["learning_rate.png"]),
+    ("optimizers", ["--quick"], ["optimizers.png"]),
+    ("activations", ["--quick"], ["activations.png"]),
+    ("exploding", ["--quick"], ["exploding.png"]),
+    ("gradient_cost", ["--quick"], ["gradient_cost.png"]),
     ("newton", ["--quick"], ["newton_d2tanh.svg", "newton_paths.png"]),
 ])
 def test_demo_runs_and_writes_valid_pictures(tmp_path, capsys, name, argv, expected):
@@ -90,7 +95,7 @@ def test_bad_demo_arguments_are_clear_errors(capsys, tmp_path):
     from demos import moons
 
     (tmp_path / "taken").write_text("a file where the pictures' directory should go")
-    for argv, words in [(["--epochs", "0"], "positive integer"), (["--batch-size", "0"], "positive integer"), (["--lr", "-1"], "positive number"),
+    for argv, words in [(["--epochs", "0"], "positive integer"), (["--batch-size", "0"], "positive integer"), (["--lr", "-1"], "positive number"), (["--optimizer", "adagrad"], "invalid choice"),
                         (["--hidden", "16,x"], "widths like 16,16"), (["--activation", "swish"], "invalid choice"),
                         (["--out", str(tmp_path / "taken")], "is a file, not a directory for pictures"),
                         (["--out", str(tmp_path / "taken" / "sub")], "cannot use")]:
@@ -254,6 +259,69 @@ def test_learning_rate_sweep_shows_the_four_behaviours():
     small, good, large, divergent = rates.values()
     assert good[-1] < 0.9 * small[-1] and all(b <= a for a, b in zip(good[1:], good[2:]))
     assert max(b / a for a, b in zip(large, large[1:])) > 2 and len(divergent) < 40 and divergent[-1] > 1e3
+
+
+def test_moons_optimizer_sgd_is_the_hand_written_update_and_adam_learns():
+    """moons with --optimizer sgd (its LinearLR schedule) ends at the hand-written loop's weights to 1e-9,
+    and --optimizer adam trains too, naming itself in the output."""
+    from demos import moons
+
+    hand = moons.train(epochs=2, hidden=(4,))[0]
+    sgd = moons.train(epochs=2, hidden=(4,), optimizer="sgd")[0]
+    assert max(abs(a - b) for a, b in zip(hand.state_dict().values(), sgd.state_dict().values())) < 1e-9
+    adam, _, _, history = moons.train(epochs=2, hidden=(4,), lr=0.01, optimizer="adam")
+    assert history["train"][-1][0] < history["train"][0][0]
+
+
+def test_optimizers_demo_paths_show_zigzag_overshoot_and_rescaling():
+    """On the valley, plain SGD's y flips sign every step (zigzag), momentum overshoots x = 0, and Adam
+    and RMSprop take their first step the same length in x and y (each coordinate rescaled)."""
+    from demos import optimizers
+
+    paths = optimizers.paths(30)
+    ys = [p[1] for p in paths["SGD"][:10]]
+    assert all(a * b < 0 for a, b in zip(ys[1:], ys[2:]))
+    assert max(p[0] for p in paths["momentum 0.9"]) > 0.1
+    for name in ("Adam", "RMSprop"):
+        (x0, y0), (x1, y1) = paths[name][:2]
+        assert math.isclose(abs(x1 - x0), abs(y1 - y0), rel_tol=1e-6)
+
+
+def test_activations_demo_shows_sigmoid_gradients_vanishing():
+    """At initialisation sigmoid's first layer gets a gradient over 100 times smaller than its last layer,
+    tanh's does not; dead relu units are counted by nn.health."""
+    from demos import activations
+
+    ratios = {}
+    for name in ("sigmoid", "tanh"):
+        _, first, _, _ = activations.run(name, 0, n=16)
+        ratios[name] = first.layers[0].grad_norm / first.layers[-1].grad_norm
+    assert ratios["sigmoid"] < 1e-2 < ratios["tanh"]
+
+
+def test_exploding_demo_plain_blows_up_and_clipping_tames_it():
+    """From the too-large start plain SGD passes 1e8 within a few steps; clipped, every step's
+    gradient norm is reported before clipping and the loss falls."""
+    from demos import exploding
+
+    model, gradient = exploding.setup()
+    start = model.state_dict()
+    plain, _ = exploding.run(model, gradient, start, False, None, 20)
+    clipped, norms = exploding.run(model, gradient, start, True, None, 20)
+    assert len(plain) < 5 and not plain[-1] < 1e8
+    assert len(clipped) == 20 and clipped[-1] < clipped[0] and norms[0] > 1e3
+
+
+def test_gradient_cost_methods_agree_and_extrapolate_only_past_the_limit():
+    """Finite differences, forward mode and reverse mode give the same gradient; sizes past the limit are
+    marked as extrapolated (quadratically) for the first two, never for reverse mode."""
+    from demos import gradient_cost as gc
+
+    results, worst = gc.measure((1, 2, 4), gc.count(2))
+    assert worst < 1e-6
+    fd, fwd, rev = results.values()
+    assert [r[2] for r in fd] == [True, True, False] and all(r[2] for r in rev)
+    assert math.isclose(fd[2][1], fd[1][1] * (gc.count(4) / gc.count(2)) ** 2)
 
 
 def test_newton_lands_in_a_handful_of_steps_where_gradient_descent_needs_thousands():

@@ -577,6 +577,17 @@ def shown_update(page, rec, i, name):
     return label, float(page.text_content('#details tr[data-field="update"] .num')), page.text_content("#net-legend")
 
 
+def assert_edges_show(page, expected):
+    """Every weight's edge is coloured by the sign of its number in ``expected`` and as wide as its size allows."""
+    scale = max(abs(v) for v in expected)
+    edges = page.eval_on_selector_all("#edges line.edge[data-param]", "ls => ls.map(l => "
+                                      "[+l.dataset.param, l.getAttribute('stroke'), +l.getAttribute('stroke-width')])")
+    for p, stroke, width in edges:
+        v = expected[p]
+        assert width == pytest.approx(0.4 + 5.6 * abs(v) / scale, abs=0.006)
+        assert stroke == ("#2563eb" if v > 0 else "#dc2626" if v < 0 else "#9ca3af")
+
+
 def test_update_with_lr_is_this_steps_minus_lr_times_grad(browser, tmp_path):
     """With lr recorded every second step, a weight's update and the update edges are -lr·grad of that step, not two steps' change."""
     rec = run_every_second_step(lr=True)
@@ -587,14 +598,7 @@ def test_update_with_lr_is_this_steps_minus_lr_times_grad(browser, tmp_path):
     assert number == pytest.approx(-e["lr"] * e["grads"][name], rel=1e-5)
     assert number != pytest.approx(rec.history[i + 1]["weights"][name] - e["weights"][name], rel=1e-3)
     assert "−lr·grad" in label and "−lr·grad > 0" in legend
-    expected = [-e["lr"] * g for g in e["grads"].values()]
-    scale = max(abs(v) for v in expected)
-    edges = page.eval_on_selector_all("#edges line.edge[data-param]", "ls => ls.map(l => "
-                                      "[+l.dataset.param, l.getAttribute('stroke'), +l.getAttribute('stroke-width')])")
-    for p, stroke, width in edges:
-        v = expected[p]
-        assert width == pytest.approx(0.4 + 5.6 * abs(v) / scale, abs=0.006)
-        assert stroke == ("#2563eb" if v > 0 else "#dc2626" if v < 0 else "#9ca3af")
+    assert_edges_show(page, [-e["lr"] * g for g in e["grads"].values()])
     assert opened.errors == []
     page.close()
 
@@ -788,3 +792,56 @@ def test_a_zero_sum_over_paths_says_why(browser, moons_page):
     assert why.startswith("The sum is 0 because")
     assert "slope 0 on this row" in why or "dℓ/d(output) is 0" in why or "is 0 on this row" in why
     opened.page.close()
+
+
+def run_adam(steps=6, every=1, clip=0.5):
+    """Moons trained by nn.optim.Adam with clipping, recorded with the optimizer; also returns each step's applied change."""
+    X, y = make_moons(30, noise=0.1, seed=4)
+    model = nn.MLP(2, [6, 5, 1], seed=1)
+    opt = nn.optim.Adam(model.parameters(), lr=0.05)
+    rec = nn.Recorder(model, train=(X, y), every=every, optimizer=opt)
+    applied = []
+    for k in range(steps):
+        loss = nn.hinge_loss([model(x) for x in X], y)
+        opt.zero_grad()
+        loss.backward()
+        nn.clip_grad_norm(model.parameters(), clip)
+        before = model.state_dict()
+        rec.record(k, loss)
+        assert model.state_dict() == before
+        opt.step()
+        applied.append({key: model.state_dict()[key] - w for key, w in before.items()})
+    return rec, applied
+
+
+def test_recorder_with_an_optimizer_records_the_update_it_applies():
+    """With optimizer=Adam, each entry's update is exactly the change Adam's step made (clipped gradients,
+    moving averages and all), not -lr * grad, and lr is the optimizer's."""
+    rec, applied = run_adam()
+    for e, change in zip(rec.history, applied):
+        assert e["lr"] == 0.05 and e["update"] == change
+    e = rec.history[3]
+    assert any(abs(e["update"][k] + e["lr"] * g) > 1e-4 for k, g in e["grads"].items())
+    data = rec.page_data()
+    assert data["optimizer"] == "Adam" and data["updates"][3] == [e["update"][k] for k in data["params"]]
+    thinned = rec.page_data(frames=[1, 4])  # a long run's page keeps some frames: their updates go with them
+    assert thinned["updates"] == [[applied[k][key] for key in data["params"]] for k in (1, 4)]
+    with pytest.raises(TypeError, match="optimizer must be an nn.optim optimizer"):
+        nn.Recorder(rec.model, train=rec.train, optimizer="adam")
+
+
+def test_page_shows_adams_applied_update(browser, tmp_path):
+    """On a recorded Adam run the page's update for a weight, and the update edges, are the change Adam applied, named as Adam's."""
+    rec, applied = run_adam()
+    opened = Opened(browser, rec.to_html(tmp_path / "adam.html"))
+    page, i, e = opened.page, 3, rec.history[3]
+    name = max(e["grads"], key=lambda k: abs(e["update"][k] + e["lr"] * e["grads"][k]))  # Adam differs most here
+    label, number, legend = shown_update(page, rec, i, name)
+    assert number == pytest.approx(applied[i][name], rel=1e-5)
+    assert number != pytest.approx(-rec.history[i]["lr"] * rec.history[i]["grads"][name], rel=1e-2)
+    assert label == "Adam's update" and "Adam's update > 0 (raises the weight)" in legend
+    assert_edges_show(page, [applied[i][k] for k in rec.page_data()["params"]])
+    assert "Adam's step()" in page.get_attribute('#details tr[data-field="update"]', "title")
+    page.screenshot(path="/tmp/optim/adam_replay.png")
+    assert opened.errors == []
+    page.close()

@@ -116,15 +116,18 @@
     return { lo, hi };
   }
   function update(i) {
-    // With the step's lr recorded: this step's gradient-descent update -lr·grad. Without it the page
+    // With an optimizer recorded: the update it applied at this step (Adam's, with momentum, clipped).
+    // Else with the step's lr: this step's gradient-descent update -lr·grad. Without either the page
     // cannot know the update, only the change from this frame to the next (with every > 1 that is
     // several steps' worth), and says so (updateName).
+    if (D.updates) return D.updates[i];
     const lr = D.lr[i];
     if (lr !== null) return D.grads[i].map((g) => (g === null ? null : -lr * g));
     const next = i + 1 < N ? D.weights[i + 1] : D.final_weights;
     return D.weights[i].map((w, p) => (w === null || next[p] === null ? null : next[p] - w));
   }
   function updateName(i) { // what update(i) is, in words
+    if (D.updates) return `${D.optimizer}'s update`;
     if (D.lr[i] !== null) return "update −lr·grad";
     if (i + 1 >= N) return "change until the final weights";
     const k = D.steps[i + 1] - D.steps[i];
@@ -136,6 +139,7 @@
   function modeText(mode, i) { // the network legend's words for what the edges show at frame i
     if (mode === "weight") return { pos: "weight > 0", neg: "weight < 0", what: "weight", scale: "whole run" };
     if (mode === "grad") return { pos: "gradient > 0 (descent lowers the weight)", neg: "gradient < 0 (descent raises it)", what: "gradient", scale: "this step" };
+    if (D.updates) return { pos: `${D.optimizer}'s update > 0 (raises the weight)`, neg: `${D.optimizer}'s update < 0 (lowers it)`, what: `${D.optimizer}'s update`, scale: "this step" };
     if (D.lr[i] !== null) return { pos: "−lr·grad > 0 (descent raises the weight)", neg: "−lr·grad < 0 (descent lowers it)", what: "−lr·grad", scale: "this step" };
     const until = i + 1 < N ? `by step ${D.steps[i + 1]}` : "by the final weights";
     return { pos: `weight went up ${until}`, neg: `weight went down ${until}`, what: "change", scale: "this frame" };
@@ -712,7 +716,8 @@
     row(t, [["gradient"], [precise(D.grads[i][p]), "num"]]).dataset.field = "grad";
     const upd = row(t, [[updateName(i)], [precise(update(i)[p]), "num"]]);
     upd.dataset.field = "update";
-    upd.title = lr !== null ? "what w ← w − lr·grad changes at this step" : "the recorder got no lr, so the page shows the change to the next recorded frame, not one step's update";
+    upd.title = D.updates ? `what ${D.optimizer}'s step() changed this weight by at this step (its momentum, moving averages and any clipping included)`
+      : lr !== null ? "what w ← w − lr·grad changes at this step" : "the recorder got no lr, so the page shows the change to the next recorded frame, not one step's update";
     const values = D.weights.map((w) => w[p]), grads = D.grads.map((g) => g[p]);
     const left = Math.max(sparkLeft(values), sparkLeft(grads));
     box.appendChild(spark(values, COLOURS.pos, "value over the run", left));
