@@ -199,9 +199,12 @@ def run(args) -> None:
     variables = parse_variables(args.variables)
     tree = parse(args.expression)
     check_outputs(args)
-    if args.lr is not None and (not args.html or not 0 < args.lr < math.inf):
+    if args.lr is not None and not args.html:
+        raise UsageError("--lr needs --html FILE: it is the learning rate of the page's update step "
+                         f"(got --lr {args.lr!r} without --html)")
+    if args.lr is not None and not 0 < args.lr < math.inf:
         raise UsageError(f"--lr is the learning rate the --html page uses for the update step: "
-                         f"give a positive number, with --html FILE (got {args.lr!r})")
+                         f"give a positive number (got {args.lr!r})")
     try:
         out = evaluate(tree, variables)
     except (ValueError, ZeroDivisionError, OverflowError) as e:

@@ -21,7 +21,7 @@ import numbers
 import reprlib
 import threading
 
-from .graph import PASS_LOCK, operands, toposort
+from .graph import PASS_LOCK, made_by, mark_backward, operands, toposort
 from .ops import OPS, RULES, Op, finite, register
 
 __all__ = ["Value", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled", "define_op", "apply",
@@ -652,29 +652,28 @@ def grad(output: Value, inputs, create_graph: bool = False) -> tuple:
     inputs = tuple(inputs)
     for i, x in enumerate(inputs):
         as_value(x, f"grad: inputs[{i}]")
-    made: list = []  # nodes recorded by the latest step, tagged below so pictures can name them
-    walk = reverse_pass(output, Value(1.0, "seed") if create_graph else 1.0, create_graph)
+    made: list = []  # nodes recorded by the latest step, registered below so pictures can name them
+    seed = Value(1.0) if create_graph else 1.0
+    walk = reverse_pass(output, seed, create_graph)
     with record_hook(made.append) if create_graph else contextlib.nullcontext():
         grads = next(walk)
         for node, _, _ in walk:
-            _tag(made, f"{node.op}_backward")
-        _tag(made, "accumulate")
+            _register(made, f"{node.op}_backward")
+        _register(made, "accumulate")
+    if create_graph:
+        mark_backward(seed, "seed")
     zero = Value if create_graph else float
     return tuple(grads[x] if x in grads else zero(0.0) for x in inputs)
 
 
-BACKWARD_TAGS = ("seed", "accumulate")  # labels of nodes grad(create_graph=True) records, with "<op>_backward"
-
-
 def made_by_backward(node: Value) -> bool:
-    """True for a node that ``grad(..., create_graph=True)`` recorded (its label names the rule)."""
-    return node.label in BACKWARD_TAGS or node.label.endswith("_backward")
+    """True for a node that ``grad(..., create_graph=True)`` recorded (``graph.made_by`` names the step)."""
+    return made_by(node) is not None
 
 
-def _tag(nodes: list, label: str) -> None:
+def _register(nodes: list, step: str) -> None:
     for v in nodes:
-        if not v.label:
-            v.label = label
+        mark_backward(v, step)
     nodes.clear()
 
 

@@ -8,8 +8,9 @@ the engine only.
 from __future__ import annotations
 
 import threading
+import weakref
 
-__all__ = ["toposort", "operands", "PASS_LOCK"]
+__all__ = ["toposort", "operands", "PASS_LOCK", "mark_parameter", "parameter_of", "mark_backward", "made_by"]
 
 
 # One walk at a time, so the visit marks of two walks never mix; backward holds it for its whole
@@ -55,3 +56,39 @@ def operands(node) -> tuple:
     if not node.op:
         return ()
     return (node._a,) if node._b is None else (node._a, node._b)
+
+
+# What the code that made a node knows about it, kept beside the graph: a label is the user's text
+# only and never decides how a node is drawn. Weak, so an entry goes with its node, and ordinary
+# nodes have none and pay nothing.
+_PARAMETERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # node -> (layer, neuron)
+_BACKWARD: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # node -> the step that recorded it
+_REGISTRY_LOCK = threading.Lock()
+
+
+def mark_parameter(node, neuron: str, layer: str | None = None) -> None:
+    """Register leaf ``node`` as a parameter of ``neuron`` (in ``layer``, default the neuron itself),
+    as ``nn`` does for its weights and biases; pictures group a network's nodes by it.
+
+    A computed node labelled ``neuron`` marks where that neuron ends (nn's neuron outputs)."""
+    if not isinstance(neuron, str) or not neuron or (layer is not None and (not isinstance(layer, str) or not layer)):
+        raise ValueError(f"mark_parameter: neuron and layer must be non-empty str, got {neuron!r}, {layer!r}")
+    with _REGISTRY_LOCK:
+        _PARAMETERS[node] = (layer or neuron, neuron)
+
+
+def parameter_of(node) -> tuple | None:
+    """(layer, neuron) of a registered parameter, else None."""
+    return _PARAMETERS.get(node)
+
+
+def mark_backward(node, step: str) -> None:
+    """Register ``node`` as recorded by ``grad(..., create_graph=True)`` at ``step`` ('mul_backward',
+    'seed', 'accumulate')."""
+    with _REGISTRY_LOCK:
+        _BACKWARD[node] = step
+
+
+def made_by(node) -> str | None:
+    """The backward step that recorded ``node`` (see ``mark_backward``), else None."""
+    return _BACKWARD.get(node)

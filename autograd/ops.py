@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-__all__ = ["Op", "OPS", "RULES", "register", "call_text", "fmt"]
+__all__ = ["Op", "OPS", "RULES", "register", "call_text", "ATOM", "fmt"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,10 @@ class Op:
     kinks: tuple = ()  # points where the op is not differentiable, of argument 0 or of ``kink_var``
     kink_var: Callable | None = None  # the quantity whose kinks count, if not argument 0 (max: x - y)
     symbol: str = ""  # infix symbol of a binary op ("+"), or "-" for prefix negation
+    # How tightly the symbol binds, as in Python (add 1, mul 2, neg 3, pow 4; higher binds
+    # tighter), and whether a chain groups from the right (pow: x ** y ** z is x ** (y ** z)).
+    precedence: int = 0
+    right_assoc: bool = False
     name: str = ""  # its function name in formulas and on the command line (default: key)
     defaults: tuple = ()  # values of trailing arguments the command line may leave out
     # How the local derivatives read on the stepper page: (head, ((symbolic, numeric), ...)), e.g.
@@ -128,21 +132,27 @@ def fmt(x: float) -> str:
     return f"{x:.4f}" if x == 0 or 1e-4 <= abs(x) < 1e6 else f"{x:.4e}"
 
 
-def call_text(op: str, args: list, wrap: Callable[[str], str] = lambda t: f"({t})") -> str:
-    """How a node prints: ``a * b``, ``-a``, ``tanh(a)``, ``max(a, b)``; ``wrap`` brackets operands
-    of infix ops that are themselves infix (the caller knows which)."""
-    spec = OPS.get(op)
-    if spec is not None and spec.symbol and len(args) == 2:
-        return f"{wrap(args[0])} {spec.symbol} {wrap(args[1])}"
-    if spec is not None and spec.symbol and len(args) == 1:
-        return f"{spec.symbol}{wrap(args[0])}"
-    return f"{spec.fn_name if spec else op}({', '.join(args)})"
+ATOM = 9  # the precedence of a name, a number or a function call: never bracketed
 
 
-def is_infix(op: str) -> bool:
-    """True when ``op`` prints with a symbol (so an operand that is one needs brackets)."""
+def call_text(op: str, args: list, precs: list | None = None) -> tuple:
+    """(text, precedence) of a node: ``a * b``, ``-a``, ``tanh(a)``, ``max(a, b)``, the one printer
+    of expressions. ``precs`` are the arguments' own precedences (default: atoms); an argument
+    that binds more loosely than the op needs is bracketed, as Python would need it."""
+    precs = precs or [ATOM] * len(args)
     spec = OPS.get(op)
-    return spec is not None and bool(spec.symbol)
+    if spec is None or not spec.symbol:
+        return f"{spec.fn_name if spec else op}({', '.join(args)})", ATOM
+    mine = spec.precedence
+
+    def wrap(text: str, prec: int, strict: bool) -> str:  # strict: an equal precedence is bracketed too
+        return f"({text})" if prec < mine or (strict and prec == mine) else text
+
+    if len(args) == 1:
+        return f"{spec.symbol}{wrap(args[0], precs[0], False)}", mine
+    left = wrap(args[0], precs[0], spec.right_assoc)
+    right = wrap(args[1], precs[1], not spec.right_assoc)
+    return f"{left} {spec.symbol} {right}", mine
 
 
 def finite(x) -> bool:

@@ -78,7 +78,7 @@ def add_backward(g, x, y, out):
     return g, g
 
 
-builtin(Op("add", 2, lambda x, y: x + y, add_backward, (WIDE, WIDE), symbol="+",
+builtin(Op("add", 2, lambda x, y: x + y, add_backward, (WIDE, WIDE), symbol="+", precedence=1,
            compile=("{a} + {b}", ("{g}", "{g}")),
            local=("d(u + v)", (("1", ""), ("1", "")))))
 
@@ -88,7 +88,7 @@ def sub_backward(g, x, y, out):
     return g, -g
 
 
-builtin(Op("sub", 2, lambda x, y: x - y, sub_backward, (WIDE, WIDE), symbol="-",
+builtin(Op("sub", 2, lambda x, y: x - y, sub_backward, (WIDE, WIDE), symbol="-", precedence=1,
            compile=("{a} - {b}", ("{g}", "-{g}")),
            local=("d(u - v)", (("1", ""), ("-1", "")))))
 
@@ -98,7 +98,7 @@ def mul_backward(g, x, y, out):
     return g * y, g * x
 
 
-builtin(Op("mul", 2, lambda x, y: x * y, mul_backward, (WIDE, WIDE), symbol="*",
+builtin(Op("mul", 2, lambda x, y: x * y, mul_backward, (WIDE, WIDE), symbol="*", precedence=2,
            compile=("{a} * {b}", ("{g} * {b}", "{g} * {a}")),
            local=("d(u * v)", (("v", "{v}"), ("u", "{u}")))))
 
@@ -119,7 +119,7 @@ def div_backward(g, x, y, out):
     return gx, gy
 
 
-builtin(Op("div", 2, div_forward, div_backward, (WIDE, ((0.25, 3.0), (-3.0, -0.25))), symbol="/",
+builtin(Op("div", 2, div_forward, div_backward, (WIDE, ((0.25, 3.0), (-3.0, -0.25))), symbol="/", precedence=2,
            local=("d(u / v)", (("1 / v", "1 / {pv}"), ("-u / v^2", "-{pu} / {pv}^2")))))
 
 
@@ -148,7 +148,7 @@ def pow_backward(g, x, y, out):
     return gx, gy
 
 
-builtin(Op("pow", 2, pow_forward, pow_backward, (((0.25, 3.0),), ((-2.5, 2.5),)), symbol="**",
+builtin(Op("pow", 2, pow_forward, pow_backward, (((0.25, 3.0),), ((-2.5, 2.5),)), symbol="**", precedence=4, right_assoc=True,
            local=("d(u^v)", (("v * u^(v - 1)", "{pv} * {pu}^({v} - 1)"), ("u^v * log(u)", "{pout} * log({u})")))))
 
 
@@ -157,7 +157,7 @@ def neg_backward(g, x, out):
     return (-g,)
 
 
-builtin(Op("neg", 1, lambda x: -x, neg_backward, (WIDE,), symbol="-", compile=("-{a}", ("-{g}",)),
+builtin(Op("neg", 1, lambda x: -x, neg_backward, (WIDE,), symbol="-", precedence=3, compile=("-{a}", ("-{g}",)),
            local=("d(-u)", (("-1", ""),))))
 
 

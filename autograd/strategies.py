@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
 from .engine import Value, apply, grad, no_grad
-from .ops import OPS, call_text, is_infix
+from .ops import ATOM, OPS, call_text
 
 __all__ = ["finite_floats", "values", "expressions", "Expression", "hunt"]
 
@@ -62,19 +62,19 @@ class Expression:
     @property
     def formula(self) -> str:
         """The expression in the command line's notation (shared nodes written out each time)."""
-        texts = []
+        texts = []  # (text, precedence) per step
 
         def text(kind, i):
             if kind == "x":
-                return f"x{i}"
+                return f"x{i}", ATOM
             if kind == "c":
-                return repr(i) if i >= 0 else f"({i!r})"
+                return repr(i), ATOM if i >= 0 else 0  # a negative number is bracketed where it binds
             return texts[i]
 
         for op, args in self.steps:
-            infix = {texts[i] for kind, i in args if kind == "t" and is_infix(self.steps[i][0])}
-            texts.append(call_text(op, [text(*a) for a in args], lambda t: f"({t})" if t in infix else t))
-        return texts[-1]
+            parts = [text(*a) for a in args]
+            texts.append(call_text(op, [t for t, _ in parts], [p for _, p in parts]))
+        return texts[-1][0]
 
     def __repr__(self) -> str:
         xs = ", ".join(f"x{i}={x!r}" for i, x in enumerate(self.input_values))

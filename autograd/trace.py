@@ -17,9 +17,7 @@ from pathlib import Path
 
 from .engine import Value, as_number, as_value, contributions, record_hook, reverse_pass
 from .graph import PASS_LOCK, operands, toposort
-from . import ops
-from .ops import call_text, finite, fmt
-from .stepper import chain_rule_line
+from .ops import ATOM, call_text, finite, fmt
 
 __all__ = ["Step", "steps", "explain", "tape", "why", "paths", "ChainPath", "find_nonfinite", "detect_anomaly",
            "render_steps", "to_html", "stepper", "NonFinite", "formula"]
@@ -30,7 +28,8 @@ _origins: "weakref.WeakKeyDictionary[Value, tuple]" = weakref.WeakKeyDictionary(
 
 @dataclass
 class Step:
-    """One chain-rule application: ``parent.grad += upstream * local`` along one edge."""
+    """One chain-rule application, ``parent.grad += upstream * local`` along one edge: the one
+    record of an edge that ``steps``, ``explain``, ``render_steps`` and the stepper page all read."""
 
     number: int  # 1, 2, ... in the order applied
     node: Value  # the node whose rule runs
@@ -40,41 +39,61 @@ class Step:
     parent_index: int
     upstream: float  # node.grad when its rule runs
     local: float  # d node / d parent along this edge
-    contribution: float  # what the rule returned for this edge (upstream * local)
+    contribution: float  # upstream * local (steps: what the rule returned for the true upstream)
     before: float  # parent.grad before and after the step
     after: float
+    nth: int = 1  # this is the parent's nth contribution in the pass
 
     @property
     def rule(self) -> str:
         return f"{self.node.op}_backward"
 
 
+def node_names(order: list) -> dict:
+    """{node: its name}: the label, or n<i> with i its position in ``order``."""
+    return {node: node.label or f"n{i}" for i, node in enumerate(order)}
+
+
 def _name(node: Value, index: dict) -> str:
     return node.label or f"n{index[node]}"
 
 
-def _walk(root: Value, seed: float, order: list):
-    """The steps of a backward pass from ``root``, without touching any ``.grad``: ``before`` and
-    ``after`` are the gradients as ``backward()`` would leave them (a leaf keeps earlier passes)."""
-    start = {node: node.grad for node in order if not node.op}  # taken now, not when first iterated
-    return _walk_from(root, seed, order, start)
+def walk(root: Value, seed: float, order: list, start: dict | None = None, exact: bool = False):
+    """The steps of a backward pass from ``root`` (``order`` its topological order), computed
+    aside: no ``.grad`` is touched. ``start`` holds the gradients before the pass (a leaf keeps
+    earlier passes; None: this pass alone). Nodes whose upstream gradient is 0 are skipped, as in
+    backward.
 
-
-def _walk_from(root: Value, seed: float, order: list, start: dict):
+    Each node's rule is called once, with g = 1: its local derivatives, so a breakpoint in a rule
+    stops once per node per tool. ``exact`` (``steps``, a real pass) first calls it with the true
+    upstream too, so each contribution is bit for bit what ``backward()`` adds.
+    """
+    start = start or {}
     index = {node: i for i, node in enumerate(order)}
-    running: dict = {}
-    walk = reverse_pass(root, seed)
-    next(walk)
+    grads: dict = {root: seed}
+    count: dict = {}
     number = 0
-    for node, g, applied in walk:
+    for i in range(len(order) - 1, -1, -1):
+        node = order[i]
+        g = grads.get(node)
+        if g is None or not node.op or g == 0.0:
+            continue
+        applied = contributions(node, g) if exact else None
         local = contributions(node, 1.0)  # after the real call: a breakpoint in the rule sees the true g first
-        for (k, parent, c), (_, _, d) in zip(applied, local):
-            total = running.get(parent)
-            running[parent] = c if total is None else total + c
+        for j, (k, parent, d) in enumerate(local):
+            c = applied[j][2] if exact else g * d
+            total = grads.get(parent)
+            grads[parent] = c if total is None else total + c
             base = start.get(parent, 0.0)
-            before = base if total is None else base + total
+            count[parent] = count.get(parent, 0) + 1
             number += 1
-            yield Step(number, node, index[node], k, parent, index[parent], g, d, c, before, base + running[parent])
+            yield Step(number, node, i, k, parent, index[parent], g, d, c,
+                       base if total is None else base + total, base + grads[parent], count[parent])
+
+
+def _leaf_grads(order: list) -> dict:
+    """The leaves' gradients now, the start of a pass that adds to them."""
+    return {node: node.grad for node in order if not node.op}
 
 
 def steps(root: Value, grad: float = 1.0):
@@ -91,13 +110,13 @@ def steps(root: Value, grad: float = 1.0):
     # debugger, a page) or dropped unfinished would block every other thread's backward for good.
     # So another thread may add to a shared leaf between two steps; that addition is kept.
     with PASS_LOCK:
-        walk = _walk(root, seed, order)
+        edges = walk(root, seed, order, _leaf_grads(order), exact=True)  # the start taken now, not when first iterated
         for node in order:
             if node.op:
                 node.grad = 0.0
         root.grad = seed + (0.0 if root.op else root.grad)
     others: dict = {}  # leaf -> what other passes added to it since this one began
-    for step in walk:
+    for step in edges:
         p = step.parent
         with PASS_LOCK:
             if p.op:
@@ -112,25 +131,31 @@ def steps(root: Value, grad: float = 1.0):
         yield step
 
 
+def chain_rule_line(step: Step, names: dict) -> str:
+    """One backward edge as ``explain`` and the page print it: ``a.grad += n3.grad * dn3/da = ...``."""
+    p, n = names[step.parent], names[step.node]
+    return (f"{p}.grad += {n}.grad * d{n}/d{p} = {fmt(step.upstream)} * {fmt(step.local)} = "
+            f"{fmt(step.contribution)}   [{step.rule}]")
+
+
 def explain(root: Value, grad: float = 1.0) -> str:
     """Every chain-rule step of a backward pass from ``root`` with its numbers, in order (``.grad``
     is left as it is)."""
     as_value(root, "explain")
     order = toposort(root)
-    index = {node: i for i, node in enumerate(order)}
-    lines = [f"backward from {_name(root, index)} (seeded with {fmt(grad)}), one line per edge:"]
+    names = node_names(order)
+    lines = [f"backward from {names[root]} (seeded with {fmt(grad)}), one line per edge:"]
     received: dict = {}
-    for s in _walk(root, as_number(grad, "explain(grad=...)"), order):
-        p, n = _name(s.parent, index), _name(s.node, index)
-        lines.append(f"{s.number:4d}  {chain_rule_line(p, n, s.upstream, s.local, s.contribution, s.rule)}")
+    for s in walk(root, as_number(grad, "explain(grad=...)"), order, _leaf_grads(order)):
+        lines.append(f"{s.number:4d}  {chain_rule_line(s, names)}")
         received.setdefault(s.parent, []).append(s.contribution)
     reused = [(p, cs) for p, cs in received.items() if len(cs) > 1]
     if reused:
         lines.append("reused nodes: their gradient is the sum of every contribution")
         for p, cs in reused:
-            lines.append(f"      {_name(p, index)}.grad = {' + '.join(fmt(c) for c in cs)} = {fmt(sum(cs))}"
+            lines.append(f"      {names[p]}.grad = {' + '.join(fmt(c) for c in cs)} = {fmt(sum(cs))}"
                          + ("" if p.op or p.grad == 0.0 or math.isclose(p.grad, sum(cs)) else
-                            f" (this pass; {_name(p, index)}.grad holds {fmt(p.grad)}: a leaf adds up its passes)"))
+                            f" (this pass; {names[p]}.grad holds {fmt(p.grad)}: a leaf adds up its passes)"))
     if len(lines) == 1:
         lines.append("      (no steps: the root is a leaf, or its gradient is 0)")
     return "\n".join(lines)
@@ -141,7 +166,7 @@ def _formula(node: Value, index: dict) -> tuple:
     ops = operands(node)
     names = [repr(a) if type(a) is float else f"n{index[a]}" for a in ops]
     nums = [fmt(a if type(a) is float else a.data) for a in ops]
-    return f"{node.op}({', '.join(names)})", f"{call_text(node.op, nums, lambda t: t)} = {fmt(node.data)}"
+    return f"{node.op}({', '.join(names)})", f"{call_text(node.op, nums)[0]} = {fmt(node.data)}"
 
 
 def tape(root: Value) -> str:
@@ -279,9 +304,9 @@ def find_nonfinite(root: Value) -> NonFinite | None:
                 later.append(_name(node, index))
     if first is not None:
         return NonFinite(first, index[first], "forward", detail, _origins.get(first), later)
-    walk = reverse_pass(root, 1.0)
-    next(walk)
-    for node, g, applied in walk:
+    backward_pass = reverse_pass(root, 1.0)
+    next(backward_pass)
+    for node, g, applied in backward_pass:
         for _, parent, c in applied:
             if not math.isfinite(c):
                 if first is None and math.isfinite(g):
@@ -337,31 +362,30 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
     ``out_dir`` ending in ``.gif`` writes the steps as one animated image instead (needs Pillow,
     in the viz extra), returned as a one-element list.
     """
-    from .viz import check_size, to_dot, write_dot  # needs the viz extra
+    from .viz import View, check_size, draw, write_dot  # needs the viz extra
 
     as_value(root, "render_steps")
     out_dir = Path(out_dir)
     if out_dir.suffix.lower() == ".gif":
-        return [_animate(root, out_dir, max_steps, options)]
+        return [_animate(root, out_dir, max_steps, overwrite, options)]
     order = toposort(root)
     index = {node: i for i, node in enumerate(order)}
     if "max_nodes" not in options:
         check_size(len(order), 300, "render_steps", STEP_BY_STEP_ADVICE)
+    names = node_names(order)
     grads = {node: 0.0 if node.op else node.grad for node in order}
     grads[root] = 1.0 + (0.0 if root.op else root.grad)
     paths, done = [], set()
-    for s in _walk(root, 1.0, order):
+    for s in walk(root, 1.0, order, _leaf_grads(order)):
         if s.number > max_steps:
             raise ValueError(f"render_steps: more than max_steps={max_steps} steps; raise max_steps to draw them all")
         grads[s.parent] = s.after
         highlight = {n: DONE_COLOUR for n in done}
         highlight.update({s.node: RULE_COLOUR, s.parent: PARENT_COLOUR})
         done.add(s.node)
-        p, n = _name(s.parent, index), _name(s.node, index)
-        caption = (f"step {s.number} [{s.rule}]: {p}.grad += {n}.grad * d{n}/d{p} = "
-                   f"{ops.fmt(s.upstream)} * {ops.fmt(s.local)} = {ops.fmt(s.contribution)}")
-        dot = to_dot(root, edge_derivatives=False, highlight=highlight, grads=grads, caption=caption,
-                     highlight_legend=STEP_KEY, **options)
+        caption = f"step {s.number}: {chain_rule_line(s, names)}"
+        dot = draw(root, View(highlight=highlight, grads=grads, caption=caption, highlight_legend=STEP_KEY, **options),
+                   order)
         dot.attr(labelloc="t")  # the step's caption and the key above the graph
         paths.append(write_dot(dot.source, out_dir / f"step_{s.number:03d}.{fmt}", overwrite=overwrite))
     return paths
@@ -371,7 +395,7 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
 GIF_FRAME_MS, GIF_LAST_MS = 1400, 4000  # each step's frame, and the finished pass, on screen
 
 
-def _animate(root: Value, path: Path, max_steps: int, options: dict) -> Path:
+def _animate(root: Value, path: Path, max_steps: int, overwrite: bool, options: dict) -> Path:
     """render_steps' frames as one looping GIF: each step held for a moment, the last one longer."""
     import tempfile
 
@@ -397,8 +421,64 @@ def _animate(root: Value, path: Path, max_steps: int, options: dict) -> Path:
         canvas.append(page.quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
     durations = [GIF_FRAME_MS] * (len(canvas) - 1) + [GIF_LAST_MS]
     return atomic_write(path, lambda t: canvas[0].save(t, format="GIF", save_all=True, append_images=canvas[1:],
-                                                       duration=durations, loop=0, optimize=True))
+                                                       duration=durations, loop=0, optimize=True),
+                        overwrite=overwrite)
 
 
-# The stepper page (to_html, stepper) lives in its own module with its assets in autograd/assets.
-from .stepper import formula, stepper, to_html  # noqa: E402,F401  (the page has its own module)
+def formula(root: Value, names: dict | None = None) -> str:
+    """The expression behind ``root``, rebuilt from the graph: leaves by name, and interior nodes
+    that carry a label, or are used more than once, by name too (as ``nn``'s neuron outputs)."""
+    as_value(root, "formula")
+    return formula_of(toposort(root), names)
+
+
+def formula_of(order: list, names: dict | None = None) -> str:
+    """``formula`` of the graph whose topological order is ``order`` (the root last)."""
+    names = names or node_names(order)
+    uses: dict = {}
+    for node in order:
+        for a in operands(node):
+            if type(a) is not float:
+                uses[a] = uses.get(a, 0) + 1
+    texts: dict = {}
+    for node in order:
+        if not node.op:
+            texts[node] = (names[node], ATOM)
+            continue
+        args = [(names[a], ATOM) if type(a) is not float and a.op and (a.label or uses[a] > 1)
+                else texts[a] if type(a) is not float else constant_text(a) for a in operands(node)]
+        texts[node] = call_text(node.op, [t for t, _ in args], [p for _, p in args])
+    return texts[order[-1]][0]
+
+
+def constant_text(c: float) -> tuple:
+    """(text, precedence) of a constant in a formula: 2 for 2.0; a negative one is bracketed where it binds."""
+    text = repr(c)
+    return (text[:-2] if text.endswith(".0") else text), ATOM if c >= 0 else 0
+
+
+def number_text(x: float) -> str:
+    """A number as a formula's operand: ``fmt``, in brackets when negative ('(-3.0000)')."""
+    return f"({fmt(x)})" if x < 0 or (x == 0 and math.copysign(1.0, x) < 0) else fmt(x)
+
+
+def node_formula(node: Value, names: dict, numbers: bool = False) -> str:
+    """'a * b', or with ``numbers`` '2.0000 * (-3.0000)': one node in terms of its operands."""
+    args = []
+    for a in operands(node):
+        x = a if type(a) is float else a.data
+        if numbers:  # every number as an atom, a negative one in brackets
+            args.append(number_text(x))
+        else:
+            args.append(constant_text(a)[0] if type(a) is float else names[a])
+    precs = [0 if type(a) is float and a < 0 and not numbers else ATOM for a in operands(node)]
+    return call_text(node.op, args, precs)[0]
+
+
+def __getattr__(name: str):
+    """``trace.to_html`` and ``trace.stepper``: the page has its own module, which builds on this one."""
+    if name in ("to_html", "stepper"):
+        from . import stepper as page
+
+        return getattr(page, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

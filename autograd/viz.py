@@ -19,28 +19,27 @@ import sys
 import tempfile
 import threading
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from dataclasses import dataclass
 from typing import NamedTuple
 
-from .engine import Value, as_value, contributions, made_by_backward
+from .engine import Value, as_value, contributions
 from .files import atomic_write, write_text
-from .graph import operands, toposort
+from .graph import made_by, operands, parameter_of, toposort
 from .ops import fmt
 
 __all__ = ["to_dot", "render", "write_dot", "pipe_svg", "find_renderer", "check_size", "label_text",
-           "node_kind", "find_groups", "group_outputs", "weight_edges", "RendererNotFound", "GraphTooLarge",
-           "MAX_NODES", "MAX_BENDS", "layout_bends", "check_bends"]
+           "node_kind", "find_groups", "page_view", "RendererNotFound", "GraphTooLarge", "MAX_NODES",
+           "MAX_BENDS", "layout_bends", "check_bends"]
 
 MAX_NODES = 2000
-# Networks are found from labels alone, by a convention any library can follow (nn does):
-# - a leaf labelled "<group>.<member>", dotted names (nn's "L1.N3.w0"), is a parameter of the group
-#   "<group>" (everything before the last dot, "L1.N3");
-# - a computed node labelled with a group's name ("L1.N3") is that group's output.
-# collapse='neuron' folds each group into one node; collapse='layer' folds groups by the first part
-# of their names ("L1"). Groups sharing a first part are drawn in one column, and an edge into a
-# group through a multiplication by one of its parameters is drawn as that weight (colour: sign;
-# width: size).
-PARAMETER = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+# Networks are found from the parameter registry (``graph.mark_parameter``, which nn fills), never
+# from label text: a registered leaf is a parameter of its neuron, and a computed node labelled
+# with a registered neuron's name is that neuron's output. collapse='neuron' folds each neuron into
+# one node, collapse='layer' each layer. A layer's neurons are drawn in one column, and an edge
+# into a neuron through a multiplication by one of its parameters is drawn as that weight (colour:
+# sign; width: size).
 WEIGHT_COLOUR = {1: "#2563eb", -1: "#dc2626", 0: "#9ca3af"}  # weight > 0, < 0, == 0 (as gradients in color_grad)
 FONT = "Helvetica"
 STYLE = {  # fill colour per kind of node
@@ -48,30 +47,28 @@ STYLE = {  # fill colour per kind of node
     "backward": "#ede9fe", "const": "#f3f4f6", "group": "#fef3c7", "idle": "#e5e7eb",
 }
 OP_FILL = "#e5e7eb"  # the ellipse of an op
+STALE = "#9ca3af"  # the text of numbers from an earlier pass
 
 
-class Key(NamedTuple):
-    """One thing a picture draws that its legend explains: ``what`` kind of thing, and which one."""
-    what: str  # "kind", "highlight", "grad", "op", "group", "weight", "weight width" or "edge label"
-    which: object = None  # a STYLE key, a colour, a sign, or the widest weight
+@dataclass(frozen=True)
+class View:
+    """Everything a picture can show. ``to_dot``'s keywords are the public part; ``trace`` and the
+    stepper also set ``highlight`` (node -> fill colour, explained by ``highlight_legend``: colour
+    -> text), ``grads`` and ``data`` (node -> number shown instead of ``.grad``/``.data``) and
+    ``caption`` (a first line in the key)."""
 
-
-# The legend's order, and the text of each entry (None: written for each picture).
-KEY_TEXT = {
-    Key("kind", "leaf"): "input (leaf)", Key("kind", "param"): "parameter (label like L1.N1.w0)",
-    Key("kind", "interior"): "computed by an op", Key("kind", "root"): "output (the root)",
-    Key("kind", "backward"): "made by a backward pass", Key("kind", "const"): "constant",
-    Key("highlight"): None,
-    Key("grad", 1): "gradient &gt; 0 (deeper: larger |gradient|)",
-    Key("grad", -1): "gradient &lt; 0 (deeper: larger |gradient|)",
-    Key("grad", 0): "gradient 0", Key("grad", "nan"): "gradient inf or nan",
-    Key("op"): "op: computes the value it points to",
-    Key("group", "group"): None, Key("group", "idle"): None,
-    Key("weight", 1): "edge: its weight &gt; 0", Key("weight", -1): "edge: its weight &lt; 0",
-    Key("weight", 0): "edge: its weight = 0", Key("weight width"): None,
-}
-KEY_RANK = {key: n for n, key in enumerate(KEY_TEXT)}
-LEGEND_TOOLTIP = "key to this picture's colours and labels"
+    rankdir: str = "LR"
+    show_grad: bool = True
+    color_grad: bool = False
+    edge_derivatives: bool = False
+    collapse: str | None = None
+    max_nodes: int | None = MAX_NODES
+    legend: bool = True
+    highlight: dict | None = None
+    grads: dict | None = None
+    data: dict | None = None
+    caption: str | None = None
+    highlight_legend: dict | None = None
 
 
 class RendererNotFound(RuntimeError):
@@ -112,11 +109,11 @@ def node_kind(node: Value, root: Value) -> str:
     """How a node is drawn (a key of STYLE): "root", "backward" (made by a backward pass), "interior", "param" or "leaf"."""
     if node is root:
         return "root"
-    if made_by_backward(node):
+    if made_by(node) is not None:
         return "backward"
     if node.op:
         return "interior"
-    return "param" if PARAMETER.match(node.label) else "leaf"
+    return "param" if parameter_of(node) is not None else "leaf"
 
 
 def _grad_sign(g: float):
@@ -198,8 +195,8 @@ def _layout_limits(graph, nodes: int, bends: int) -> None:
         graph.attr(nslimit=f"{nslimit:.3g}", splines="line")
 
 
-COLLAPSE_ADVICE = ("For a network pass collapse='neuron' or collapse='layer', draw the graph of a single "
-                   "input, or raise max_nodes")
+COLLAPSE_ADVICE = ("For a network draw the graph of a single input (collapse='neuron' folds each neuron into "
+                   "one box), or raise max_nodes; a loss over many rows is best watched with nn.Recorder")
 
 
 def check_size(n: int, max_nodes, where: str, advice: str = COLLAPSE_ADVICE) -> None:
@@ -211,58 +208,64 @@ def check_size(n: int, max_nodes, where: str, advice: str = COLLAPSE_ADVICE) -> 
 
 def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_grad: bool = False,
            edge_derivatives: bool = False, collapse: str | None = None, max_nodes: int | None = MAX_NODES,
-           highlight: dict | None = None, grads: dict | None = None, legend: bool = True,
-           caption: str | None = None, highlight_legend: dict | None = None):
+           legend: bool = True, caption: str | None = None):
     """The graph behind ``root`` as a ``graphviz.Digraph`` (it displays itself in Jupyter).
 
     Each Value is a record (label | data | grad), each op a small node named by its key, with
     edges in argument order; constants are grey boxes. ``color_grad`` shades nodes by gradient
     sign and size, ``edge_derivatives`` labels each edge with the local derivative and the
     contribution it carried, ``collapse`` ('neuron' or 'layer') folds each neuron or layer of an
-    ``nn`` network into one summary node. ``highlight`` maps nodes to fill colours and ``grads``
-    nodes to the gradients to show instead of their ``.grad`` (for trace, which leaves ``.grad`` alone).
-    ``legend`` adds a small key at the bottom naming each colour and edge label the picture uses
-    (only those); ``caption`` is a first line in it; ``highlight_legend`` maps highlight colours
-    to what they mean (a colour it does not explain gets no entry).
+    ``nn`` network into one summary node. ``legend`` adds a small key at the bottom naming each
+    colour and edge label the picture uses (only those); ``caption`` is a first line in it.
     """
+    return draw(root, View(rankdir, show_grad, color_grad, edge_derivatives, collapse, max_nodes, legend,
+                           caption=caption))
+
+
+def draw(root: Value, view: View, order: list | None = None):
+    """``to_dot`` with every option of ``View`` (the entry for trace and the stepper, which pass the
+    graph's ``order`` when they have sorted it already)."""
     as_value(root, "to_dot")
-    if rankdir not in ("LR", "RL", "TB", "BT"):
-        raise ValueError(f"to_dot: rankdir must be LR, RL, TB or BT, got {rankdir!r}")
-    if collapse not in (None, "neuron", "layer"):
-        raise ValueError(f"to_dot: collapse must be None, 'neuron' or 'layer', got {collapse!r}")
-    order = toposort(root)
-    groups = find_groups(order, collapse) if collapse else {}
-    check_size(len(order) - len(groups) + len(set(groups.values())), max_nodes, "to_dot")
-    bends = 0 if groups else layout_bends(order, edge_derivatives)  # a collapsed view has few long edges
-    if max_nodes is not None:
+    if view.rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ValueError(f"to_dot: rankdir must be LR, RL, TB or BT, got {view.rankdir!r}")
+    if view.collapse not in (None, "neuron", "layer"):
+        raise ValueError(f"to_dot: collapse must be None, 'neuron' or 'layer', got {view.collapse!r}")
+    order = order or toposort(root)
+    groups = find_groups(order, view.collapse) if view.collapse else {}
+    check_size(len(order) - len(groups) + len(set(groups.values())), view.max_nodes, "to_dot")
+    bends = 0 if groups else layout_bends(order, view.edge_derivatives)  # a collapsed view has few long edges
+    if view.max_nodes is not None:
         check_bends(bends, MAX_BENDS, "to_dot", "Write such a sum as a product (n * x), draw fewer terms, "
                     "or pass max_nodes=None to wait for the drawing")
     index = {node: i for i, node in enumerate(order)}
-    graph = _digraph_class()(name="chainrule", format="svg", graph_attr={"rankdir": rankdir, "ordering": "in",
-                                                           "fontname": FONT},
+    graph = _digraph_class()(name="chainrule", format="svg",
+                             graph_attr={"rankdir": view.rankdir, "ordering": "in", "fontname": FONT},
                              node_attr={"fontname": FONT, "fontsize": "11"},
                              edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.6"})
+    grads, data = view.grads or {}, view.data or {}
     grad_of = (lambda n: grads.get(n, n.grad)) if grads else (lambda n: n.grad)
+    data_of = (lambda n: data.get(n, n.data)) if data else (lambda n: n.data)
     scale = max((abs(grad_of(n)) for n in order if math.isfinite(grad_of(n))), default=0.0)
-    highlight = highlight or {}
+    highlight = view.highlight or {}
     used: set = set()  # the Keys of what the picture draws, for its legend
+    stale = view.show_grad and bool(groups) and _stale(order, groups, grad_of, data_of)
     if groups:
-        used |= _add_groups(graph, order, groups, index, show_grad)
+        used |= _add_groups(graph, order, groups, index, view.show_grad and not stale, grad_of, data_of)
     shaded = []  # names of the nodes coloured by their gradient
     for node in order:
         if node in groups:
             continue
         i, kind = index[node], node_kind(node, root)
-        fill = highlight.get(node) or (_grad_colour(grad_of(node), scale) if color_grad else STYLE[kind])
+        fill = highlight.get(node) or (_grad_colour(grad_of(node), scale) if view.color_grad else STYLE[kind])
         if node in highlight:
             used.add(Key("highlight", fill))
-        elif color_grad:
+        elif view.color_grad:
             used.add(Key("grad", _grad_sign(grad_of(node))))
             shaded.append(node.label or f"n{i}")
         else:
             used.add(Key("kind", kind))
-        rows = [f"data {fmt(node.data)}"] + ([f"grad {fmt(grad_of(node))}"] if show_grad else [])
-        title = label_text(node.label) if node.label else f"n{i}"
+        rows = [f"data {fmt(data_of(node))}"] + ([f"grad {fmt(grad_of(node))}"] if view.show_grad else [])
+        title = label_text(node.label) if node.label else made_by(node) or f"n{i}"
         graph.node(f"n{i}", _record(title, rows, fill, bold=kind in ("root", "param")), shape="plain",
                    tooltip=f"n{i}: {node.op or 'leaf'}")
         if not node.op:
@@ -271,7 +274,7 @@ def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_gr
                    fontsize="10", height="0.3", width="0.3", margin="0.04")
         graph.edge(f"n{i}op", f"n{i}")
         used.add(Key("op"))
-        local = _local_derivatives(node) if edge_derivatives else None
+        local = _local_derivatives(node) if view.edge_derivatives else None
         for k, a in enumerate(operands(node)):
             if type(a) is float:
                 graph.node(f"n{i}c{k}", f"{a:.6g}",
@@ -283,25 +286,34 @@ def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_gr
             label = ""
             if local is not None:
                 d = local[k]
-                label = f"d={fmt(d)}" + (f"\ng*d={fmt(grad_of(node) * d)}" if show_grad else "")
+                label = f"d={fmt(d)}" + (f"\ng*d={fmt(grad_of(node) * d)}" if view.show_grad else "")
                 used.add(Key("edge label"))
             src = groups.get(a)
             graph.edge(f"g{src}" if src is not None else f"n{index[a]}", f"n{i}op", **({"label": label} if label else {}))
     rows = []
-    if legend:
+    if view.legend:
         name = label_text(root.label, limit=16) if root.label else f"n{index[root]}"
-        grad_note = None
-        if show_grad and all(grad_of(n) == 0 for n in order):
-            grad_note = "grad 0: backward() has not run yet"
-        elif show_grad and grad_of(root) == 1.0:
-            grad_note = f"grad = d({name})/d(this value), filled in by {name}.backward()"
-        rows = _legend_rows(used, collapse=collapse, show_grad=show_grad, grad_note=grad_note,
-                            shaded=shaded if groups else [], highlight_legend=highlight_legend or {},
-                            has_params=any(not n.op and PARAMETER.match(n.label) for n in order))
-    if caption is not None or rows:
-        graph.attr(label=_legend_label(rows, caption), labelloc="b", labeljust="l")
+        notes = []
+        if stale:
+            notes.append("gradients left out of the boxes: they are from an earlier pass than these values")
+        if view.show_grad and all(grad_of(n) == 0 for n in order):
+            notes.append("grad 0: backward() has not run yet")
+        elif view.show_grad and grad_of(root) == 1.0 and not stale:
+            notes.append(f"grad = d({name})/d(this value), filled in by {name}.backward()")
+        rows = _legend_rows(used, view, notes, shaded if groups else [],
+                            has_params=any(parameter_of(n) is not None for n in order))
+    if view.caption is not None or rows:
+        graph.attr(label=_legend_label(rows, view.caption), labelloc="b", labeljust="l")
     _layout_limits(graph, 2 * len(order), bends)  # a Value and its op: about two dot nodes per Value
     return graph
+
+
+def _stale(order: list, groups: dict, grad_of, data_of) -> bool:
+    """Whether the gradients a collapsed picture would print come from an earlier pass than the
+    values: a forward pass after backward() leaves the new nodes at grad 0 while the parameters
+    keep the last pass's gradients."""
+    params = [n for n in order if n in groups and not n.op]
+    return any(grad_of(p) != 0 for p in params) and all(grad_of(n) == 0 for n in order if n.op)
 
 
 def _local_derivatives(node: Value) -> list:
@@ -312,28 +324,24 @@ def _local_derivatives(node: Value) -> list:
     return result
 
 
-def _group_of(label: str, collapse: str) -> str:
-    """The group a parameter label names: all but the last part ('neuron') or the first part ('layer')."""
-    return label.split(".", 1)[0] if collapse == "layer" else label.rsplit(".", 1)[0]
-
-
-def group_outputs(order: list) -> set:
-    """Labels that mark where a group ends: the names of the groups that have parameters."""
-    return {n.label.rsplit(".", 1)[0] for n in order if not n.op and PARAMETER.match(n.label)}
+def _neuron_outputs(order: list) -> set:
+    """The names of the neurons with registered parameters in the graph (their outputs carry them as labels)."""
+    return {p[1] for p in map(parameter_of, order) if p is not None}
 
 
 def find_groups(order: list, collapse: str) -> dict:
-    """Node -> group name for nodes inside a group (see the label convention above PARAMETER).
+    """Node -> group name for nodes inside a neuron (collapse='neuron') or a layer ('layer').
 
     A node belongs to a group when it uses one of the group's parameters directly, or when all its
-    inputs are inside the group and none is a finished group output.
+    inputs are inside the group and none is a finished neuron output.
     """
-    outputs = group_outputs(order)
+    outputs = _neuron_outputs(order)
     groups: dict = {}
     for node in order:
         if not node.op:
-            if PARAMETER.match(node.label):
-                groups[node] = _group_of(node.label, collapse)
+            found = parameter_of(node)
+            if found is not None:
+                groups[node] = found[0] if collapse == "layer" else found[1]
             continue
         parents = [a for a in operands(node) if type(a) is not float]
         direct = {groups[a] for a in parents if not a.op and a in groups}
@@ -345,7 +353,7 @@ def find_groups(order: list, collapse: str) -> dict:
     return groups
 
 
-def weight_edges(order: list, groups: dict, index: dict) -> dict:
+def _weight_edges(order: list, groups: dict, index: dict) -> dict:
     """(source id, group) -> the parameter that multiplies what flows along that edge into the group
     (edges carried by several parameters, such as whole layers, have none)."""
     weights: dict = {}
@@ -367,94 +375,115 @@ def _weight_sign(w: float) -> int:
     return (w > 0) - (w < 0) if math.isfinite(w) else 0
 
 
-def _weight_style(p: Value, scale: float) -> dict:
-    w = p.data
+def _weight_style(p: Value, w: float, scale: float) -> dict:
     sign = _weight_sign(w)
     width = 0.4 + 3.6 * min(abs(w) / scale, 1.0) if scale > 0 and math.isfinite(w) else 0.4
     return {"color": WEIGHT_COLOUR[sign] + "b3", "penwidth": f"{width:.2f}", "arrowsize": "0.4",
             "tailport": "e", "headport": "w", "tooltip": f"{p.label} = {fmt(w)}"}
 
 
-def _box(fill: str, style: str = "") -> str:
-    """A legend swatch drawn like a node: a small box in ``fill`` with a black border."""
-    dashed = ' STYLE="dashed"' if style == "dashed" else ""
-    return f'<TD BORDER="1" COLOR="#000000"{dashed} FIXEDSIZE="TRUE" WIDTH="22" HEIGHT="12" BGCOLOR="{fill}"></TD>'
+# ---------------------------------------------------------------- the key, as data
+
+class Key(NamedTuple):
+    """One thing a picture draws that its legend explains: ``what`` kind of thing, and which one."""
+    what: str  # "kind", "highlight", "grad", "op", "group", "weight", "weight width" or "edge label"
+    which: object = None  # a STYLE key, a colour, a sign, or the widest weight
 
 
-def _oval(fill: str) -> str:
-    return (f'<TD><TABLE BORDER="1" STYLE="rounded" COLOR="#000000" CELLBORDER="0" CELLPADDING="0" '
-            f'BGCOLOR="{fill}"><TR><TD FIXEDSIZE="TRUE" WIDTH="20" HEIGHT="10"></TD></TR></TABLE></TD>')
+class Swatch(NamedTuple):
+    """How a legend entry's sample is drawn: ``shape`` "box", "oval", "strip" (colours side by
+    side, ``size`` each) or "widths" (a thin and a thick line)."""
+    shape: str
+    colours: tuple = ()
+    size: tuple = (22, 12)
+    dashed: bool = False
 
 
-def _cells(colours: list, width: int, height: int) -> str:
-    """Cells side by side inside one swatch (a nested table keeps thin lines thin)."""
-    cells = "".join(f'<TD FIXEDSIZE="TRUE" WIDTH="{width}" HEIGHT="{height}" BGCOLOR="{c}"></TD>' for c in colours)
-    return f'<TD><TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>{cells}</TR></TABLE></TD>'
+# The legend's order, each entry's text (None: written for each picture) and its swatch.
+KEY_TEXT = {
+    Key("kind", "leaf"): "input (leaf)", Key("kind", "param"): "parameter (of a network's neuron)",
+    Key("kind", "interior"): "computed by an op", Key("kind", "root"): "output (the root)",
+    Key("kind", "backward"): "made by a backward pass", Key("kind", "const"): "constant",
+    Key("highlight"): None,
+    Key("grad", 1): "gradient > 0 (deeper: larger |gradient|)",
+    Key("grad", -1): "gradient < 0 (deeper: larger |gradient|)",
+    Key("grad", 0): "gradient 0", Key("grad", "nan"): "gradient inf or nan",
+    Key("op"): "op: computes the value it points to",
+    Key("group", "group"): None, Key("group", "idle"): None,
+    Key("weight", 1): "edge: its weight > 0", Key("weight", -1): "edge: its weight < 0",
+    Key("weight", 0): "edge: its weight = 0", Key("weight width"): None,
+}
+KEY_RANK = {key: n for n, key in enumerate(KEY_TEXT)}
+LEGEND_TOOLTIP = "key to this picture's colours and labels"
 
 
-def _swatch(key: Key) -> str:
+def _swatch(key: Key) -> Swatch:
     """The swatch of one legend entry, drawn like the thing it explains."""
     what, which = key
     if what == "kind":
-        return _box(STYLE[which], "dashed" if which == "const" else "")
+        return Swatch("box", (STYLE[which],), dashed=which == "const")
     if what == "op":
-        return _oval(OP_FILL)
+        return Swatch("oval", (OP_FILL,), (20, 10))
     if what == "grad" and which in (1, -1):  # pale to deep: the log scale of _grad_colour
-        return _cells([_grad_colour(which * 10.0 ** k, 1.0) for k in (-3, -1.5, 0)], 8, 12)
+        return Swatch("strip", tuple(_grad_colour(which * 10.0 ** k, 1.0) for k in (-3, -1.5, 0)), (8, 12))
     if what == "grad":
-        return _box("#ffffff" if which == 0 else _grad_colour(math.nan, 1.0))
+        return Swatch("box", ("#ffffff" if which == 0 else _grad_colour(math.nan, 1.0),))
     if what in ("group", "highlight"):
-        return _box(STYLE[which] if what == "group" else which)
+        return Swatch("box", (STYLE[which] if what == "group" else which,))
     if what == "weight":
-        return _cells([WEIGHT_COLOUR[which]], 22, 3)
-    assert what == "weight width", key
-    lines = "".join(f'<TR><TD FIXEDSIZE="TRUE" WIDTH="22" HEIGHT="{h}" BGCOLOR="#6b7280"></TD></TR>' for h in (1, 4))
-    return f'<TD><TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="0">{lines}</TABLE></TD>'
+        return Swatch("strip", (WEIGHT_COLOUR[which],), (22, 3))
+    return Swatch("widths", ("#6b7280",))
 
 
 class LegendRow(NamedTuple):
-    swatch: str | None  # None for a note, a line of text alone
-    text: str
+    swatch: Swatch | None  # None for a note, a line of text alone
+    text: str  # plain text (escaped when rendered)
 
 
-def _legend_rows(used: set, *, collapse, show_grad: bool, grad_note, shaded: list, highlight_legend: dict,
-                 has_params: bool) -> list:
+def _legend_rows(used: set, view: View, notes: list, shaded: list, has_params: bool) -> list:
     """A LegendRow for each colour the picture uses, then notes on what its labels mean."""
+    meanings = list(view.highlight_legend or {})
+
     def rank(key: Key):
         if key.what == "highlight":  # in the caller's order (unexplained colours are left out below)
-            meanings = list(highlight_legend)
             return KEY_RANK[Key("highlight")], meanings.index(key.which) if key.which in meanings else 0
         return KEY_RANK[key if key.what != "weight width" else Key("weight width")], 0
 
-    unit = "layer" if collapse == "layer" else "neuron"
+    unit = "layer" if view.collapse == "layer" else "neuron"
+    texts = {Key("group", "group"): f"one {unit} (its ops in one box)",
+             Key("group", "idle"): "relu neuron off on this input (out 0: passes no gradient)" if unit == "neuron"
+             else "relu layer, every neuron off on this input"}
+    if not has_params:
+        texts[Key("kind", "leaf")] = "leaf (input or weight)"  # with no parameters in the graph, weights are leaves too
     rows = []
     for key in sorted((k for k in used if k.what != "edge label"), key=rank):
         if key.what == "highlight":
-            text = label_text(highlight_legend[key.which], limit=80) if key.which in highlight_legend else None
-        elif key == Key("group", "group"):
-            text = f"one {unit} (its ops in one box)"
-        elif key == Key("group", "idle"):
-            text = ("relu neuron off on this input (out 0: passes no gradient)" if unit == "neuron"
-                    else "relu layer, every neuron off on this input")
-        elif key == Key("kind", "leaf") and not has_params:
-            text = "leaf (input or weight)"  # with no parameters in the graph, weights are leaves too
+            text = (view.highlight_legend or {}).get(key.which)
         elif key.what == "weight width":
             text = f"edge width: |weight| (widest {fmt(key.which)})"
         else:
-            text = KEY_TEXT[key]
+            text = texts.get(key, KEY_TEXT.get(key))
         if text is not None:  # a highlight colour the caller did not explain gets no entry rather than a wrong one
             rows.append(LegendRow(_swatch(key), text))
-    notes = []
     if shaded:
-        names = ", ".join(label_text(n, limit=12) for n in shaded) if len(shaded) <= 4 else f"boxes outside the {unit}s"
-        notes.append(f"shaded by gradient: {names} ({unit}s are not)")
-    if grad_note:
-        notes.append(grad_note)
+        names = ", ".join(n[:12] for n in shaded) if len(shaded) <= 4 else f"boxes outside the {unit}s"
+        notes = [f"shaded by gradient: {names} ({unit}s are not)"] + notes
     if Key("edge label") in used:
         notes.append("on an edge: d = derivative of the op's result by that input")
-        if show_grad:
+        if view.show_grad:
             notes.append("g*d = the gradient it carries back (g: the result's grad)")
     return rows + [LegendRow(None, text) for text in notes]
+
+
+_SWATCH_HTML = {  # the one place a legend becomes Graphviz's HTML-like markup
+    "box": '<TD BORDER="1" COLOR="#000000"{dashed} FIXEDSIZE="TRUE" WIDTH="{w}" HEIGHT="{h}" BGCOLOR="{c}"></TD>',
+    "oval": '<TD><TABLE BORDER="1" STYLE="rounded" COLOR="#000000" CELLBORDER="0" CELLPADDING="0" BGCOLOR="{c}">'
+            '<TR><TD FIXEDSIZE="TRUE" WIDTH="{w}" HEIGHT="{h}"></TD></TR></TABLE></TD>',
+    "strip": '<TD><TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>{cells}</TR></TABLE></TD>',
+    "widths": '<TD><TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="0">'
+              '<TR><TD FIXEDSIZE="TRUE" WIDTH="22" HEIGHT="1" BGCOLOR="{c}"></TD></TR>'
+              '<TR><TD FIXEDSIZE="TRUE" WIDTH="22" HEIGHT="4" BGCOLOR="{c}"></TD></TR></TABLE></TD>',
+}
 
 
 def _legend_label(rows: list, caption: str | None) -> str:
@@ -467,7 +496,14 @@ def _legend_label(rows: list, caption: str | None) -> str:
     if not rows:  # a caption alone
         return f"<{label_text(caption, limit=300)}>"
 
+    def swatch(sw: Swatch) -> str:
+        (w, h), cells = sw.size, "".join(f'<TD FIXEDSIZE="TRUE" WIDTH="{sw.size[0]}" HEIGHT="{sw.size[1]}" '
+                                         f'BGCOLOR="{c}"></TD>' for c in sw.colours)
+        return _SWATCH_HTML[sw.shape].format(w=w, h=h, c=sw.colours[0], cells=cells,
+                                             dashed=' STYLE="dashed"' if sw.dashed else "")
+
     def text(t: str, size: int = 10) -> str:
+        t = label_text(t, limit=300).replace("&#x27;", "'").replace("&quot;", '"')  # quotes are fine in text
         return f'<TD ALIGN="LEFT"><FONT POINT-SIZE="{size}">{t}</FONT></TD>'
 
     def table(lines: list, spacing: int) -> str:
@@ -475,25 +511,24 @@ def _legend_label(rows: list, caption: str | None) -> str:
                 + "".join(f"<TR>{cells}</TR>" for cells in lines) + "</TABLE>")
 
     entries = [r for r in rows if r.swatch is not None]
-    notes = ([text(label_text(caption, limit=300), 11)] if caption is not None else []) + \
-        [text(r.text) for r in rows if r.swatch is None]
+    notes = ([text(caption, 11)] if caption is not None else []) + [text(r.text) for r in rows if r.swatch is None]
     per_row = 2 if len(entries) <= 4 else 3
     gap = '<TD WIDTH="8"></TD>'
     grid = []
     for start in range(0, len(entries), per_row):
         chunk = entries[start:start + per_row]
-        grid.append(gap.join(r.swatch + text(r.text) for r in chunk) + (gap + "<TD></TD>" * 2) * (per_row - len(chunk)))
+        grid.append(gap.join(swatch(r.swatch) + text(r.text) for r in chunk) + (gap + "<TD></TD>" * 2) * (per_row - len(chunk)))
     blocks = ([table(grid, 3)] if grid else []) + ([table(notes, 2)] if notes else [])
     cells = '<TD WIDTH="12"></TD>'.join(f'<TD VALIGN="TOP">{b}</TD>' for b in blocks)
     return (f'<<TABLE TOOLTIP="{LEGEND_TOOLTIP}" BORDER="1" COLOR="#d1d5db" CELLBORDER="0" CELLSPACING="0" '
             f'CELLPADDING="4"><TR>{cells}</TR></TABLE>>')
 
 
-def _add_groups(graph, order, groups, index, show_grad) -> dict:
+def _add_groups(graph, order, groups, index, show_grad, grad_of, data_of) -> set:
     """One summary node per group, in columns, and edges between groups and the nodes they feed;
     returns the legend Keys of what it drew."""
     used: set = set()
-    outputs = group_outputs(order)
+    outputs = _neuron_outputs(order)
     members: dict = {}
     for node in order:
         if node in groups:
@@ -506,16 +541,17 @@ def _add_groups(graph, order, groups, index, show_grad) -> dict:
         acts = sorted({n.op for n in outs if len(operands(n)) == 1}) or ["linear"]
         rows = [f"{'/'.join(acts)}, " + (f"{len(outs)} neurons, " if len(outs) > 1 else "") + f"{len(params)} params"]
         if len(outs) == 1:
-            rows.append(f"out {fmt(outs[0].data)}" + (f"  grad {fmt(outs[0].grad)}" if show_grad else ""))
+            rows.append(f"out {fmt(data_of(outs[0]))}" + (f"  grad {fmt(grad_of(outs[0]))}" if show_grad else ""))
         else:
-            rows.append(f"outs {fmt(min(n.data for n in outs))} .. {fmt(max(n.data for n in outs))}")
+            rows.append(f"outs {fmt(min(data_of(n) for n in outs))} .. {fmt(max(data_of(n) for n in outs))}")
         if show_grad and params:
-            rows.append(f"max |param grad| {fmt(max(abs(p.grad) for p in params))}")
-        idle = acts == ["relu"] and all(n.data == 0.0 for n in outs)  # relu off: no gradient flows through
+            rows.append(f"max |param grad| {fmt(max(abs(grad_of(p)) for p in params))}")
+        idle = acts == ["relu"] and all(data_of(n) == 0.0 for n in outs)  # relu off: no gradient flows through
         if idle:
             rows.append("inactive on this input")
         used.add(Key("group", "idle" if idle else "group"))
-        columns.setdefault(g.split(".", 1)[0], []).append(
+        layer = parameter_of(params[0])[0] if params else g
+        columns.setdefault(layer, []).append(
             (f"g{g}", _record(label_text(g), rows, STYLE["idle" if idle else "group"], bold=True, stacked=True)))
     for column in columns.values():
         with graph.subgraph() as same:
@@ -523,8 +559,8 @@ def _add_groups(graph, order, groups, index, show_grad) -> dict:
                 same.attr(rank="same")  # one layer, one column
             for name, label in column:
                 same.node(name, label, shape="plain")
-    weights = weight_edges(order, groups, index)
-    scale = max((abs(p.data) for p in weights.values() if math.isfinite(p.data)), default=0.0)
+    weights = _weight_edges(order, groups, index)
+    scale = max((abs(data_of(p)) for p in weights.values() if math.isfinite(data_of(p))), default=0.0)
     seen = set()
     for node in order:
         dst = groups.get(node)
@@ -537,13 +573,62 @@ def _add_groups(graph, order, groups, index, show_grad) -> dict:
             if (src, dst) not in seen:
                 seen.add((src, dst))
                 p = weights.get((src, dst))
-                graph.edge(src, f"g{dst}", **(_weight_style(p, scale) if p is not None else {}))
+                graph.edge(src, f"g{dst}", **(_weight_style(p, data_of(p), scale) if p is not None else {}))
                 if p is not None:
-                    used.add(Key("weight", _weight_sign(p.data)))
+                    used.add(Key("weight", _weight_sign(data_of(p))))
     if weights:
         graph.attr(ranksep="1.6", splines="line")  # room for the weights between columns, drawn straight
         used.add(Key("weight width", scale))
     return used
+
+
+# ---------------------------------------------------------------- a page's pictures
+
+def page_view(root: Value, order: list, grads: dict, data: dict, pictures: bool = True,
+              port: tuple = (900, 690)) -> dict:
+    """What a page needs to draw ``root``'s graph (``order`` its topological order): each node's
+    kind and neuron, each neuron's members, outputs and parameters, the colours, and the SVG of the
+    full and (for a network) the collapsed view, drawn with the numbers ``grads`` and ``data`` (the
+    widest the page will show, so every cell fits what the page writes into it), left to right or
+    top down, whichever shows it larger in ``port`` points (no SVG without ``pictures``)."""
+    index = {node: i for i, node in enumerate(order)}
+    groups = find_groups(order, "neuron")
+    outputs = _neuron_outputs(order)
+    members: dict = {}
+    for node, g in groups.items():
+        members.setdefault(g, []).append(index[node])
+    view = {
+        "kinds": [node_kind(n, root) for n in order],
+        "group_of": [groups.get(n) for n in order],
+        "neuron_out": [bool(n.op) and n.label in outputs for n in order],
+        "groups": {g: {"members": idx, "params": [i for i in idx if not order[i].op],
+                       "outs": [i for i in idx if order[i].op and order[i].label in outputs] or idx[-1:]}
+                   for g, idx in members.items()},
+        "style": dict(STYLE),
+        # the collapsed view draws an edge into a neuron as its weight: colour by sign, width by size
+        "weights": {"positive": WEIGHT_COLOUR[1], "negative": WEIGHT_COLOUR[-1]}
+        if groups and _weight_edges(order, groups, index) else None,
+        "svg": {"full": _fitted_svg(root, order, grads, data, None, port)} if pictures else {},
+    }
+    if groups and pictures:
+        view["svg"]["collapsed"] = _fitted_svg(root, order, grads, data, "neuron", port)
+    return view
+
+
+def _fitted_svg(root: Value, order: list, grads: dict, data: dict, collapse, port: tuple) -> str:
+    best, best_scale = "", 0.0
+    # left to right reads like the computation; top down when it is much bigger
+    sources = [draw(root, View(rankdir, collapse=collapse, max_nodes=None, legend=False,  # the page has its own
+                               grads=grads, data=data), order).source for rankdir in ("LR", "TB")]
+    with ThreadPoolExecutor(2) as pool:  # both renderer processes at once: the page waits for the slower only
+        svgs = list(pool.map(pipe_svg, sources))
+    for svg in svgs:
+        svg = svg[svg.index("<svg"):]
+        width, height = (float(x) for x in re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"', svg).groups())
+        scale = min(port[0] / width, port[1] / height)
+        if scale > best_scale * 1.15:
+            best, best_scale = svg, scale
+    return best
 
 
 def find_renderer() -> list:

@@ -113,7 +113,9 @@ def stress() -> None:
 
 
 def main(argv=None) -> int:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)  # --help
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quiet", action="store_true", help="accepted as by every demo (this one shows no progress bar)")
+    parser.parse_args(argv)  # --help, --quiet
     check_a_function()
     catch_a_wrong_derivative()
     your_own_op()

@@ -32,6 +32,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog=common.prog(), description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=common.out_dir, default="out", help="directory for the pictures (out/)")
     parser.add_argument("--format", choices=("png", "svg"), default="png")
+    parser.add_argument("--quiet", action="store_true", help="accepted as by every demo (this one shows no progress bar)")
     args = parser.parse_args(argv)
     try:
         from autograd.viz import render

@@ -9,7 +9,9 @@ of mul". Try it:
     (Pdb) continue
     (Pdb) args            # g = 0.2204..., the upstream gradient; x, y = 2.0, -3.0; out = -6.0
     (Pdb) return          # run to the end of the rule: it returns one contribution per input
-    (Pdb) continue        # next multiply; `clear` then `continue` runs to the end
+    (Pdb) continue        # the one multiply's rule again: trace.explain, trace.why and the page below
+                          # each ask it once for its local derivative (g = 1.0; `where` shows who)
+                          # `clear` then `continue` runs to the end
 
 or in one line:
     python -m pdb -c "import autograd.rules" -c "break autograd.rules.mul_backward" -c continue demos/step_through.py
@@ -46,12 +48,14 @@ def build():
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog=common.prog(), description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=common.out_dir, default="out", help="directory for the page (out/)")
+    parser.add_argument("--quiet", action="store_true", help="accepted as by every demo (this one shows no progress bar)")
     args = parser.parse_args(argv)
     a, b, c = build()
     print("Stop in a chain-rule function with a debugger:" + __doc__.split("Try it:")[1].split("Without a debugger")[0].rstrip())
     # The real pass comes first, so the breakpoint's first stop shows the true upstream gradient
-    # (g = 0.2204 at the multiply). trace.explain and trace.why below ask each rule for its local
-    # derivative by calling it with g = 1.0, so the breakpoint stops there too (`where` says who called).
+    # (g = 0.2204 at the multiply). trace.explain, trace.why and the page below each ask each rule
+    # once for its local derivative by calling it with g = 1.0, so the breakpoint stops there too,
+    # once per tool (`where` says who called): 4 stops for this graph's one multiply.
     c.backward()
     print(f"\nafter c.backward(): a.grad = {a.grad:.6f}, b.grad = {b.grad:.6f}")
     print("\nThe graph it differentiated, one line per node with its gradient (trace.tape):")

@@ -5,15 +5,9 @@ torch is optional (``pip install "chainrule[torch]"``) and imported only inside 
 
 from __future__ import annotations
 
-from .module import MLP
+from .module import ACTIVATION_SPECS, MLP
 
 __all__ = ["to_torch", "from_torch"]
-
-# activation name -> torch.nn class name (and its arguments); "linear" adds no module
-TORCH_ACTIVATIONS = {"relu": ("ReLU", {}), "tanh": ("Tanh", {}), "sigmoid": ("Sigmoid", {}),
-                     "leaky_relu": ("LeakyReLU", {"negative_slope": 0.01}), "softplus": ("Softplus", {}),
-                     "gelu": ("GELU", {}), "linear": None}
-
 
 def _torch(where: str):
     try:
@@ -40,7 +34,7 @@ def to_torch(model: MLP):
             linear.weight.copy_(torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=torch.float64))
             linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64))
         modules.append(linear)
-        activation = TORCH_ACTIVATIONS[layer.neurons[0].activation]
+        activation = ACTIVATION_SPECS[layer.neurons[0].activation].torch
         if activation is not None:
             name, kwargs = activation
             modules.append(getattr(torch.nn, name)(**kwargs))

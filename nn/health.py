@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from autograd import Value, no_grad
 
+from .module import ACTIVATION_SPECS
+
 __all__ = ["health", "Health", "LayerHealth", "unit_state"]
 
 
@@ -104,7 +106,7 @@ def health(model, X=None, lr: float | None = None) -> Health:
                 state = unit_state(neuron.activation, column)
             else:  # without X: a relu unit whose gradients are all exactly 0
                 dead = not no_gradients and all(p.grad == 0.0 for p in neuron.parameters())
-                state = "dead" if neuron.activation == "relu" and dead else None
+                state = "dead" if ACTIVATION_SPECS[neuron.activation].stuck == "dead" and dead else None
             if state == "dead":
                 h.dead.append(neuron.name)
             elif state == "saturated":
@@ -114,13 +116,17 @@ def health(model, X=None, lr: float | None = None) -> Health:
 
 
 def unit_state(activation: str, outputs) -> str | None:
-    """'dead' for a relu unit that fires on no row (every output 0), 'saturated' for a tanh/sigmoid
-    unit near its limits on 95% of rows, else None; ``outputs`` are the unit's outputs on the rows."""
+    """How a unit is stuck on the rows, by its activation's record (``nn.ACTIVATION_SPECS``): 'dead'
+    when it fires on no row (every output 0), 'saturated' when its output lies outside the
+    activation's limits on 95% of rows, else None; ``outputs`` are the unit's outputs on the rows."""
     outputs = list(outputs)
-    if activation == "relu" and all(v == 0.0 for v in outputs):
+    spec = ACTIVATION_SPECS.get(activation)
+    if spec is None:
+        return None
+    if spec.stuck == "dead" and all(v == 0.0 for v in outputs):
         return "dead"
-    if activation in ("tanh", "sigmoid") and outputs:
-        lo, hi = (-0.99, 0.99) if activation == "tanh" else (0.01, 0.99)
+    if spec.stuck == "saturated" and outputs:
+        lo, hi = spec.limits
         if sum(not lo < v < hi for v in outputs) >= 0.95 * len(outputs):
             return "saturated"
     return None

@@ -6,13 +6,39 @@ import math
 import numbers
 import operator
 import random
+from dataclasses import dataclass
 from typing import Sequence
 
 from autograd import Value
+from autograd.graph import mark_parameter
 
-__all__ = ["Module", "Neuron", "Layer", "MLP", "Dropout", "ACTIVATIONS", "INITS"]
+__all__ = ["Module", "Neuron", "Layer", "MLP", "Dropout", "Activation", "ACTIVATIONS", "ACTIVATION_SPECS", "INITS"]
 
-ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "softplus", "gelu", "linear")  # the ops of the same names
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One activation a neuron can use: the op of the same name ("linear": none), its
+    ``torch.nn`` module with arguments, and the way a unit gets stuck, as ``health`` and the replay
+    page report it: "dead" (output 0 on every row) or "saturated" (outside ``limits`` on 95% of rows)."""
+
+    name: str
+    torch: tuple | None  # (class name, keyword arguments), None: no module
+    stuck: str | None = None
+    limits: tuple | None = None
+    stuck_text: str = ""  # what the stuck state means, for keys and hints
+
+
+ACTIVATION_SPECS = {a.name: a for a in (  # the one list of nn's activations, read by everything
+    Activation("relu", ("ReLU", {}), "dead", None, "relu output 0 on every training row"),
+    Activation("leaky_relu", ("LeakyReLU", {"negative_slope": 0.01})),
+    Activation("tanh", ("Tanh", {}), "saturated", (-0.99, 0.99), "tanh output beyond ±0.99 on 95% of rows"),
+    Activation("sigmoid", ("Sigmoid", {}), "saturated", (0.01, 0.99), "sigmoid output beyond 0.01 or 0.99 on 95% of rows"),
+    Activation("softplus", ("Softplus", {})),
+    Activation("gelu", ("GELU", {})),
+    Activation("linear", None),
+)}
+ACTIVATIONS = tuple(ACTIVATION_SPECS)
 INITS = ("uniform", "xavier", "he")
 
 
@@ -114,6 +140,8 @@ class Neuron(Module):
         self.w = [Value(rng.uniform(-scale, scale), f"{name}.w{i}") for i in range(nin)]
         self.b = Value(0.0, f"{name}.b")
         self.name = name
+        for p in self.parameters():  # pictures group a network by this registry, never by the labels
+            mark_parameter(p, name)
 
     def __call__(self, x: Sequence) -> Value:
         if not hasattr(x, "__len__") or isinstance(x, (str, Value)):
@@ -150,6 +178,9 @@ class Layer(Module):
         scale = init_bound(init, nin, nout)
         rng = seed if isinstance(seed, random.Random) else random.Random(seed)
         self.neurons = [Neuron(nin, activation, rng, f"{name}.N{j + 1}", scale) for j in range(nout)]
+        for n in self.neurons:
+            for p in n.parameters():
+                mark_parameter(p, n.name, name)
 
     def __call__(self, x: Sequence) -> list:
         return [n(x) for n in self.neurons]

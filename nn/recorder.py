@@ -35,6 +35,7 @@ from autograd import Value, grad, no_grad
 from autograd.files import escape_surrogates, write_text
 
 from .health import unit_state
+from .module import ACTIVATION_SPECS
 from .losses import bce_with_logits, cross_entropy, hinge_loss, mse_loss
 from .optim import Optimizer
 from .notebook import LiveView, in_notebook
@@ -127,6 +128,8 @@ class Recorder:
         self._rows = array("d")
         self._states = array("b")  # per recorded step, each unit's state as an index into _STATES
         self.history = _History(self)
+        self.loss_inferred = loss_fn is None  # then the page says so, and checks it against what you record
+        self._row_dloss = array("d")  # per recorded step, d loss / d output of every training row (a page's clicked row)
         self._last_step = None
         if not isinstance(live, bool):
             raise TypeError(f"Recorder: live must be True or False, got {live!r}")
@@ -160,6 +163,7 @@ class Recorder:
         units = [_unit_stats(n.activation, column) for n, column in
                  zip(self._units, (column for layer_columns in columns for column in layer_columns))]
         dloss, example = self._example(weights, outputs[self.example])
+        self._row_dloss.extend(v for o, t in zip(outputs, self.train[1]) for v in self._dloss(o, t))
         self._rows.extend([step, loss, math.nan if lr is None else lr, *train, *val, *weights,
                            *(p.grad for p in self._params), *(v for stats, _ in units for v in stats), *dloss, *example,
                            *updates])
@@ -229,6 +233,14 @@ class Recorder:
             x = nxt
         return dloss, units
 
+    def _dloss(self, output, target) -> list:
+        """d loss / d output of one row's loss (one number per output), by the engine's own rules."""
+        outs = [Value(v) for v in (output if isinstance(output, list) else [output])]
+        try:
+            return [float(g) for g in grad(self.loss_fn([outs if len(outs) > 1 else outs[0]], [target]), outs)]
+        except ArithmeticError:
+            return [math.nan] * len(outs)
+
     def _frame(self, k: int) -> dict:
         """Recorded step ``k``'s numbers beyond the curves, as the page's per-frame arrays hold them
         (in parameter and neuron order, non-finite numbers as None)."""
@@ -241,10 +253,17 @@ class Recorder:
         width = len(_UNIT_NUMBERS)
         frame = {"weights": numbers("weights"), "grads": numbers("grads"),
                  "units": [stats[width * u:width * (u + 1)] + [_STATES[states[u]]] for u in range(nunits)],
-                 "example_dloss": numbers("dloss"), "example_units": [example[2 * u:2 * u + 2] for u in range(nunits)]}
+                 "example_dloss": numbers("dloss"), "example_units": [example[2 * u:2 * u + 2] for u in range(nunits)],
+                 "row_dloss": self._rows_dloss(k)}
         if self.optimizer is not None:
             frame["updates"] = numbers("updates")
         return frame
+
+    def _rows_dloss(self, k: int) -> list:
+        """Recorded step ``k``'s d loss / d output per training row (a list of one number per output)."""
+        nout, rows = len(self._layers[-1].neurons), len(self.train[0])
+        flat = [_finite_or_none(v) for v in self._row_dloss[k * rows * nout:(k + 1) * rows * nout]]
+        return [flat[r * nout:(r + 1) * nout] for r in range(rows)]
 
     def _entry(self, k: int) -> dict:
         """Recorded step ``k`` as the dict ``history`` shows (non-finite numbers as None)."""
@@ -259,6 +278,7 @@ class Recorder:
         entry["units"] = {name: dict(zip(_UNIT_FIELDS, stats)) for name, stats in zip(names, frame["units"])}
         entry["example"] = {"row": self.example, "dloss": frame["example_dloss"],
                             "units": dict(zip(names, frame["example_units"]))}
+        entry["row_dloss"] = frame["row_dloss"]
         return entry
 
     def page_data(self, frames=None, points=None) -> dict:
@@ -283,7 +303,10 @@ class Recorder:
         shown = [self._frame(k) for k in frames]
         return {
             "format": FORMAT, "version": 2, "model": repr(self.model), "task": self.task,
-            "loss_fn": getattr(self.loss_fn, "__name__", "loss"), "every": self.every, "example": self.example,
+            "loss_fn": getattr(self.loss_fn, "__name__", "loss"), "loss_inferred": self.loss_inferred,
+            "loss_mismatch": self._loss_mismatch(), "restored_to": self._restored_to(frames),
+            "every": self.every, "example": self.example,
+            "activations": {a.name: {"stuck": a.stuck, "stuck_text": a.stuck_text} for a in ACTIVATION_SPECS.values()},
             "inputs": [f"x{i}" for i in range(len(self._layers[0].neurons[0].w))],
             "params": self._keys, "layers": layers,
             "train": {"X": self.train[0], "y": self.train[1]},
@@ -303,6 +326,31 @@ class Recorder:
             # the weights as they are now: the last recorded step's update is the change to these
             "final_weights": [_finite_or_none(p.data) for p in self._params],
         }
+
+    def _loss_mismatch(self):
+        """[recorded, inferred] (their medians) when the inferred loss_fn is plainly not the loss passed
+        to record(): the median ratio of the two over the recorded steps is off by more than 25%
+        (a mini-batch's loss scatters around the whole set's, and a small extra term shifts it a
+        little; another loss does not follow it), else None."""
+        f, w = self._fields, self._width
+        pairs = [(self._rows[k * w + f["loss"].start], self._rows[k * w + f["train_loss"].start])
+                 for k in range(len(self.history))]
+        pairs = [(a, b) for a, b in pairs if math.isfinite(a) and math.isfinite(b) and a > 0 and b > 0]
+        if not self.loss_inferred or not pairs:
+            return None
+        ratios = sorted(a / b for a, b in pairs)
+        if 0.8 <= ratios[len(ratios) // 2] <= 1.25:
+            return None
+        return [sorted(a for a, _ in pairs)[len(pairs) // 2], sorted(b for _, b in pairs)[len(pairs) // 2]]
+
+    def _restored_to(self, frames):
+        """The index among the page's ``frames`` of the earlier recorded step whose weights the model
+        holds now (as after EarlyStopping.restore), or None when it holds the last step's or newer ones."""
+        now, f, w = [p.data for p in self._params], self._fields["weights"], self._width
+        for i, k in enumerate(frames):
+            if k < len(self.history) - 1 and list(self._rows[k * w:(k + 1) * w][f]) == now:
+                return i
+        return None
 
     def page_plan(self, limit: int | None = None) -> tuple:
         """Which recorded steps the page keeps so that it stays under ``limit`` bytes (``PAGE_BYTES``):
@@ -366,7 +414,7 @@ _SCALARS = ("step", "loss", "lr", "train_loss", "train_accuracy", "val_loss", "v
 _UNIT_FIELDS = ("mean", "min", "max", "active", "state")
 _UNIT_NUMBERS = _UNIT_FIELDS[:-1]  # recorded as numbers; the state as an index into _STATES
 _STATES = (None, "dead", "saturated")  # a unit's state as recorded: its index here
-_FRAME_FIELDS = ("weights", "grads", "units", "example_dloss", "example_units")
+_FRAME_FIELDS = ("weights", "grads", "units", "example_dloss", "example_units", "row_dloss")
 
 
 def _layout(nparams: int, nunits: int, nout: int, updates: bool = False) -> tuple:

@@ -54,6 +54,7 @@ def test_finite_results_print_no_warning(capsys):
     pytest.param(["x", "x=1", "--html="], "--html needs a file name", id="empty html"),
     pytest.param(["x", "x=1", "--render", "g.jpg"], "--render: cannot tell the format from 'g.jpg'", id="render suffix"),
     pytest.param(["x", "x=1", "--html", "p.html", "--lr", "-1"], "give a positive number", id="negative lr"),
+    pytest.param(["x", "x=1", "--lr", "0.1"], "--lr needs --html FILE", id="lr without html"),
     pytest.param(["log(x)", "x=-1", "--html", "p.html", "--lr", "0"], "(got 0.0)", id="lr before the work"),
     pytest.param(["x+(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1), "x=1"], f"more than {MAX_DEPTH} levels",
                  id="deep"),

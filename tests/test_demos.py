@@ -27,7 +27,7 @@ def pictures(out):
     ("xor", ["--steps", "5"], ["xor_curves.png"]),
     ("regression", ["--steps", "5", "--hidden", "4"], ["regression_curves.png", "regression_fit.png"]),
     ("multiclass", ["--steps", "2", "--hidden", "4"], ["multiclass_curves.png", "multiclass_regions.png"]),
-    ("graph_demo", [], ["neuron_after.png", "neuron_before.png"]),
+    ("graph_demo", ["--quiet"], ["neuron_after.png", "neuron_before.png"]),
     ("generalisation", ["--epochs", "3", "--every", "1"], ["generalisation_boundaries.png", "generalisation_curves.png"]),
     ("learning_rate", ["--steps", "3", "--epochs", "1"], ["learning_rate.png"]),
     ("optimizers", ["--quick"], ["optimizers.png"]),
@@ -190,7 +190,7 @@ def test_step_through_demo_explains_and_matches_backward(capsys, tmp_path):
     the chain-rule steps and the final gradients, and writes the stepper page."""
     from demos import step_through
 
-    assert step_through.main(["--out", str(tmp_path)]) == 0
+    assert step_through.main(["--out", str(tmp_path), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert f"{tmp_path / 'step_through.html'} (open it in a browser)" in out
     assert "stepper-data" in (tmp_path / "step_through.html").read_text(encoding="utf-8")
@@ -205,7 +205,7 @@ def test_gradcheck_demo_catches_the_wrong_derivative(capsys):
     from demos import gradcheck_demo
 
     before = rules.RULES["sigmoid"]
-    assert gradcheck_demo.main([]) == 0
+    assert gradcheck_demo.main(["--quiet"]) == 0
     out = capsys.readouterr().out
     assert "-> True" in out and "culprit: sigmoid_backward" in out and "crossed a kink" in out
     assert "passed on 50 random graphs" in out and rules.RULES["sigmoid"] is before

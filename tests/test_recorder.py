@@ -87,7 +87,8 @@ def test_history_is_plain_json_and_matches_the_model():
     assert json.loads(json.dumps(list(rec.history), allow_nan=False)) == list(rec.history)
     first = rec.history[0]
     assert set(first) == {"step", "loss", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
-                          "weights", "grads", "units", "example"}
+                          "weights", "grads", "units", "example", "row_dloss"}
+    assert len(first["row_dloss"]) == len(X) and first["row_dloss"][rec.example] == first["example"]["dloss"]
     assert set(first["units"]["L1.N1"]) == {"mean", "min", "max", "active", "state"}
 
 
@@ -679,6 +680,118 @@ def test_sparklines_have_room_for_their_labels(browser, moons_page):
     assert sparks[0]["left"] == sparks[1]["left"]
     assert opened.errors == []
     page.close()
+
+
+def small_run(activation="relu", loss_fn=None, record_loss=nn.hinge_loss, restore=False, steps=12):
+    """A 2-4-1 net on 30 moons rows, trained on ``record_loss`` (bce gets the ±1 labels as 0/1), recorded."""
+    X, y = make_moons(30, noise=0.1, seed=4)
+    model = nn.MLP(2, [4, 1], activation=activation, seed=2)
+    targets = [(t + 1) // 2 for t in y] if record_loss is nn.bce_with_logits else y
+    rec = nn.Recorder(model, train=(X, targets if loss_fn is not None else y), loss_fn=loss_fn)
+    es = nn.EarlyStopping(patience=100)
+    for k in range(steps):
+        loss = record_loss([model(x) for x in X], targets)
+        model.zero_grad()
+        loss.backward()
+        rec.record(k, loss, lr=0.3)
+        es.step(loss.data if k != 3 else -1.0, model)  # step 3 "best": restore puts its weights back
+        for p in model.parameters():
+            p.data -= 0.3 * p.grad
+    if restore:
+        es.restore(model)
+    return rec
+
+
+def test_replay_draws_and_names_the_loss_the_user_trained_with(browser, tmp_path):
+    """Trained with bce on ±1 labels and no loss_fn, the page says hinge_loss is inferred and not the loss recorded,
+    and draws only the recorded loss; with loss_fn= given it names that loss, with no 'inferred'."""
+    mismatch = small_run(record_loss=nn.bce_with_logits)
+    assert mismatch.page_data()["loss_mismatch"] is not None
+    opened = Opened(browser, mismatch.to_html(tmp_path / "m.html"))
+    page = opened.page
+    assert "hinge_loss (inferred, not the loss you recorded)" in page.inner_text("#model")
+    legend = page.inner_text("#loss-legend")
+    assert "loss passed to record()" in legend and "training" not in legend and "pass loss_fn=" in legend
+    assert page.eval_on_selector_all("#loss-chart path", "ps => ps.length") == 1
+    given = small_run(loss_fn=nn.bce_with_logits, record_loss=nn.bce_with_logits)
+    assert given.page_data()["loss_mismatch"] is None and not given.page_data()["loss_inferred"]
+    page2 = Opened(browser, given.to_html(tmp_path / "g.html")).page
+    assert "bce_with_logits" in page2.inner_text("#model") and "inferred" not in page2.inner_text("#model")
+    assert "training bce_with_logits" in page2.inner_text("#loss-legend")
+    assert opened.errors == [] and opened.outside == []
+    page.close()
+    page2.close()
+
+
+def test_clicking_a_training_point_chooses_the_story_row(browser, tmp_path):
+    """A click on a training row in the plane makes it the story's row, and its sum over paths is the
+    engine's gradient of that row's loss for the weight."""
+    rec = small_run(loss_fn=nn.hinge_loss)
+    opened = Opened(browser, rec.to_html(tmp_path / "r.html"))
+    page = opened.page
+    i, p = 5, 0
+    page.evaluate(f"window.replay.setStep({i})")
+    page.evaluate(f"window.replay.select({{kind: 'weight', p: {p}}})")
+    X, y = rec.train
+    # the row whose point lies nearest the plane's centre, but not the default example row
+    box = page.eval_on_selector("#boundary", "c => { const r = c.getBoundingClientRect(); return [r.left, r.top, r.width]; }")
+    points = page.evaluate("() => { const D = window.replay.data; return D.train.X; }")
+    lo = [min(r[d] for r in points) - 0.5 for d in (0, 1)]
+    hi = [max(r[d] for r in points) + 0.5 for d in (0, 1)]
+    row = max((r for r in range(len(X)) if r != rec.example),
+              key=lambda r: -min(abs(X[r][0] - X[q][0]) + abs(X[r][1] - X[q][1]) for q in range(len(X)) if q != r))
+    px = box[0] + (X[row][0] - lo[0]) / (hi[0] - lo[0]) * box[2]
+    py = box[1] + (hi[1] - X[row][1]) / (hi[1] - lo[1]) * box[2]
+    page.mouse.click(px, py)
+    assert page.evaluate("document.body.dataset.row") == str(row)
+    assert f"For training row {row} alone" in page.inner_text("#details")
+    shown = float(page.inner_text('[data-field="story-sum"] td.num'))
+    model = nn.MLP(2, [4, 1], seed=2)
+    model.load_state_dict(rec.history[i]["weights"])
+    w = model.parameters()[p]
+    (expected,) = grad(nn.hinge_loss([model(X[row])], [y[row]]), [w])
+    assert shown == pytest.approx(expected, rel=1e-5, abs=1e-9)
+    assert opened.errors == [] and opened.outside == []
+    page.close()
+
+
+def test_replay_key_layout_log_axis_and_restored_model(browser, tmp_path):
+    """A tanh net's key shows only the saturated state; 'log scale' labels the y axis; at 1280x800 the left
+    column and the network key fit without scrolling; a restored model is named with the step it holds."""
+    rec = small_run(activation="tanh", loss_fn=nn.hinge_loss, restore=True)
+    assert rec.page_data()["restored_to"] == 3
+    opened = Opened(browser, rec.to_html(tmp_path / "t.html"))
+    page = opened.page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.evaluate("window.replay.setStep(2)")
+    key = page.inner_text("#net-legend")
+    assert "saturated" in key and "dead" not in key
+    assert "restored to step 3" in page.inner_text("#model")
+    axis = page.eval_on_selector_all("#loss-chart text", "ts => ts.filter(t => t.textContent === 'log scale')"
+                                     ".map(t => t.getAttribute('transform'))")
+    assert len(axis) == 1 and axis[0].startswith("rotate(-90")
+    fits = page.evaluate("""() => { const l = document.getElementById('left'), k = document.getElementById('net-legend');
+        return [l.scrollHeight <= l.clientHeight + 1, k.getBoundingClientRect().bottom <= innerHeight,
+                document.getElementById('acc-legend').getBoundingClientRect().bottom <= innerHeight]; }""")
+    assert fits == [True, True, True]
+    page.close()
+
+
+def test_a_zero_sum_over_paths_says_why(browser, moons_page):
+    """Where a weight's sum over paths is exactly 0, the story says why (a dead unit on the row, or a flat loss)."""
+    rec, path = moons_page
+    opened = Opened(browser, path)
+    found = opened.page.evaluate("""() => { const R = window.replay, D = R.data;
+        for (let i = D.steps.length - 1; i >= 0; i--) for (let p = 0; p < D.params.length; p++)
+          if (R.paths(p, i).total === 0) return [i, p];
+        return null; }""")
+    assert found is not None
+    i, p = found
+    opened.page.evaluate(f"window.replay.setStep({i}); window.replay.select({{kind: 'weight', p: {p}}})")
+    why = opened.page.inner_text('[data-field="zero-why"]')
+    assert why.startswith("The sum is 0 because")
+    assert "slope 0 on this row" in why or "dℓ/d(output) is 0" in why or "is 0 on this row" in why
+    opened.page.close()
 
 
 def run_adam(steps=6, every=1, clip=0.5):

@@ -56,7 +56,7 @@ def test_page_leaves_every_grad_and_data_exactly_alone(tmp_path):
 def test_step_lines_are_explains_lines():
     """Every backward step's line is the line trace.explain prints for that edge, in the same order."""
     a, b, c = example()
-    lines = [s.line for s in describe_steps(c) if s.kind == "backward"]
+    lines = [s["line"] for s in describe_steps(c) if s["kind"] == "backward"]
     explained = [line[6:] for line in trace.explain(example()[2]).splitlines()[1:7]]
     assert lines == explained
 
@@ -65,14 +65,30 @@ def test_steps_cover_forward_seed_backward_and_update_with_numbers():
     """The steps give the forward values, the tanh formula with numbers, the running sum and the update."""
     a, b, c = example()
     steps = describe_steps(c, lr=0.1)
-    assert [s.kind for s in steps] == ["forward"] * 4 + ["seed"] + ["backward"] * 6 + ["update"] * 2
-    assert steps[0].line == "n2 = a * b = 2.0000 * (-3.0000) = -6.0000"
-    assert steps[5].lines[0] == TANH_FORMULA
-    assert steps[9].lines[3].startswith("a.grad = 1.6284 + -0.6611 = 0.9672")
-    assert steps[11].line == "a <- a - lr * dc/da = 2.0000 - 0.1000 * 0.9672 = 1.9033"
+    assert [s["kind"] for s in steps] == (["forward"] * 4 + ["seed"] + ["backward"] * 6 + ["update"] * 2
+                                          + ["reforward"] * 4)
+    assert steps[0]["line"] == "n2 = a * b = 2.0000 * (-3.0000) = -6.0000"
+    assert steps[5]["lines"][0] == TANH_FORMULA
+    assert steps[9]["lines"][3].startswith("a.grad = 1.6284 + -0.6611 = 0.9672")
+    assert steps[11]["line"] == "a <- a - lr * dc/da = 2.0000 - 0.1000 * 0.9672 = 1.9033"
     c.backward()
-    assert steps[9].after == a.grad and steps[10].after == b.grad
-    assert all(s.contribution == s.upstream * s.local for s in steps if s.kind == "backward")
+    assert steps[9]["quiz"]["after"] == a.grad and steps[10]["quiz"]["after"] == b.grad
+    assert all(s["quiz"]["contribution"] == s["quiz"]["upstream"] * s["quiz"]["local"]
+               for s in steps if s["kind"] == "backward")
+
+
+def test_after_the_update_the_forward_pass_runs_again_on_the_new_values():
+    """With lr, the steps after the updates recompute every node from the new leaves, and the
+    output's line shows its old and new value, which moved against the gradient's direction."""
+    a, b, c = example()
+    steps = describe_steps(c, lr=0.1)
+    again = [s for s in steps if s["kind"] == "reforward"]
+    a2, b2, c2 = example()
+    a2.data, b2.data = 2.0 - 0.1 * 0.9672443, -3.0 - 0.1 * 0.4407525
+    c2 = (a2 * b2 + a2.exp()).tanh()
+    assert float(again[-1]["set_data"]) == pytest.approx(c2.data, abs=1e-4)
+    assert again[-1]["lines"][-1].startswith(f"c: 0.8830 -> {c2.data:.4f}")
+    assert "(was 0.8830)" in again[-1]["line"] and c2.data < c.data
 
 
 def _evaluate_formula_text(text: str) -> float:
@@ -114,8 +130,8 @@ def test_an_op_without_a_template_gets_the_generic_formula(tmp_path):
     try:
         x = Value(2.0, label="x")
         y = cube(x) * 1.0
-        back = [s for s in describe_steps(y) if s.kind == "backward"]
-        assert back[1].lines[0] == "d cube_page(u)/du = 12.0000"
+        back = [s for s in describe_steps(y) if s["kind"] == "backward"]
+        assert back[1]["lines"][0] == "d cube_page(u)/du = 12.0000"
         assert math.isclose(finite_differences(y)[x], 12.0, rel_tol=1e-5)
         trace.to_html(y, tmp_path / "p.html")
     finally:
@@ -230,7 +246,7 @@ def test_big_graphs_are_refused_but_a_network_fits():
     with pytest.raises(GraphTooLarge, match="1,200 nodes.*max_nodes"):
         page_data(sum(Value(float(i)) * i for i in range(400)))
     data = page_data(network_loss(), lr=0.1, pictures=False)
-    assert len(data["groups"]) == 9 and len(data["steps"]) == 59 + 1 + 65 + 33
+    assert len(data["groups"]) == 9 and len(data["steps"]) == 59 + 1 + 65 + 33 + 59
 
 
 def test_page_pictures_leave_the_key_to_the_page():
@@ -309,7 +325,7 @@ def test_browser_stepping_forward_and_back_restores_the_same_state(tmp_path, ope
     """Any run of steps forward then the same number back (keys and buttons) shows exactly the earlier state."""
     page = open_page(trace.to_html(example()[2], tmp_path / "p.html", lr=0.1))
     states = [page.evaluate(STATE)]
-    for key in ["n", "ArrowRight", " ", "n", "j", "n", "n", "n", "n", "n", "n", "n", "n", "n"]:
+    for key in ["n", "ArrowRight", " ", "n", "j", "n", "n", "n", "n", "n", "n", "n", "n", "n", "n", "n", "n", "n"]:
         page.keyboard.press(key)
         states.append(page.evaluate(STATE))
     assert page.evaluate("document.body.dataset.kind") == "summary" and len(set(states)) == len(states)
@@ -416,6 +432,42 @@ def test_browser_quiz_says_when_an_answer_is_not_a_number(tmp_path, open_page):
     assert page.evaluate("document.body.dataset.hidden") == "1"
 
 
+def test_browser_forward_pass_runs_again_after_the_update(tmp_path, open_page):
+    """After the updates the page recomputes every node from the new values: until a node is recomputed its
+    old value is grey (stale), afterwards it shows the new one, and the output's line gives old -> new; the
+    gradients stay grey (they are of the pass before the update)."""
+    page = open_page(trace.to_html(example()[2], tmp_path / "p.html", lr=0.1))
+    root = "n5"
+
+    def cell(kind):
+        return page.evaluate("([id, kind]) => { const t = [...[...document.querySelectorAll('#graph g.node')]"
+                             ".find(g => g.querySelector('title').textContent === id).querySelectorAll('text')]"
+                             ".find(t => t.textContent.startsWith(kind)); return [t.textContent, t.classList.value]; }",
+                             [root, kind])
+
+    page.keyboard.press("End")
+    page.keyboard.press("p")  # the last step before the summary: the output recomputed
+    assert "c: 0.8830 -> 0.7231" in page.inner_text("#step-lines")
+    assert cell("data") == ["data 0.7231", "changed"] and "stale" in cell("grad")[1]
+    page.keyboard.press("p")  # one step earlier: the output still holds the old pass's number, marked stale
+    assert cell("data")[0] == "data 0.8830" and "stale" in cell("data")[1]
+    assert "(was 1.3891)" in page.inner_text("#step-lines")
+
+
+def test_browser_backward_edge_points_back_to_the_input(tmp_path, open_page):
+    """On a backward step the edge the gradient flows along hides its forward arrowhead and gets one at its
+    start, pointing into the input that receives the gradient."""
+    page = open_page(trace.to_html(example()[2], tmp_path / "p.html"))
+    while page.evaluate("document.body.dataset.kind") != "backward":
+        page.keyboard.press("n")
+    tips = page.evaluate("""() => [...document.querySelectorAll('#graph g.edge.active')].map(e => {
+        const start = e.querySelector('path').getPointAtLength(0), tip = e.querySelector('.back-tip');
+        const pts = tip.getAttribute('points').split(' ')[0].split(',').map(Number);
+        return [getComputedStyle(e.querySelector('polygon:not(.back-tip)')).display, getComputedStyle(tip).display,
+                Math.hypot(pts[0] - start.x, pts[1] - start.y)]; })""")
+    assert len(tips) == 1 and tips[0][:2] == ["none", "inline"] and tips[0][2] < 0.01
+
+
 def test_browser_update_and_summary_with_finite_differences(tmp_path, open_page):
     """With lr the page ends with each leaf's update and a summary where finite differences agree."""
     page = open_page(trace.to_html(example()[2], tmp_path / "p.html", lr=0.1))
@@ -423,7 +475,8 @@ def test_browser_update_and_summary_with_finite_differences(tmp_path, open_page)
     rows = page.eval_on_selector_all("#summary tr", "rs => rs.map(r => r.innerText.split('\\t'))")
     assert rows[1][:5] == ["a", "2.0000", "0.9672", "0.9672", "agree"] and rows[1][5] == "1.9033"
     assert rows[2][4] == "agree"
-    page.keyboard.press("p")
+    for _ in range(5):  # back over the forward pass on the new values, to the last update
+        page.keyboard.press("p")
     assert "b <- b - lr * dc/db = -3.0000 - 0.1000 * 0.4408 = -3.0441" in page.inner_text("#step-lines")
     assert page.evaluate("document.body.dataset.kind") == "update"
 
@@ -504,6 +557,22 @@ def test_browser_inline_notebook_markup_runs_the_page(tmp_path, browser):
         page.close()
 
 
+def test_writing_a_page_sorts_the_graph_once(monkeypatch):
+    """page_data sorts the graph once and hands the order to the walk, the pictures and finite differences."""
+    pytest.importorskip("graphviz")
+    import autograd.graph
+    import autograd.stepper
+    import autograd.trace
+    import autograd.viz
+
+    calls = []
+    original = autograd.graph.toposort
+    for module in (autograd.stepper, autograd.trace, autograd.viz):
+        monkeypatch.setattr(module, "toposort", lambda root: calls.append(root) or original(root))
+    page_data(network_loss(), lr=0.1)
+    assert len(calls) == 1
+
+
 @pytest.fixture
 def drawn(monkeypatch):
     """The DOT sources the page hands the renderer, each answered with an empty picture (nothing is laid out)."""
@@ -569,8 +638,8 @@ def test_the_stepper_steps_through_a_second_derivative_and_marks_what_a_backward
     x = Value(0.5, "x")
     (dy,) = grad(x.tanh(), [x], create_graph=True)
     data = page_data(dy, pictures=False)
-    marked = {n["name"]: n["by_backward"] for n in data["nodes"]}
-    assert marked["x"] is False and marked["seed"] is True and data["nodes"][-1]["by_backward"] is True
+    leaves = {n["name"]: n["by_backward"] for n in data["nodes"] if not n["op"]}  # x and grad's seed (unlabelled)
+    assert leaves.pop("x") is False and list(leaves.values()) == [True] and data["nodes"][-1]["by_backward"] is True
     page = open_page(trace.to_html(dy, tmp_path / "p.html"))
     page.keyboard.press("End")
     table = page.evaluate("[...document.querySelectorAll('#nodes tr')].map(r => r.textContent)")

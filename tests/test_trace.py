@@ -158,7 +158,7 @@ def test_render_steps_draws_one_picture_per_step(tmp_path):
     assert [p.name for p in paths] == [f"step_{i:03d}.svg" for i in range(1, 7)]
     first, last = paths[0].read_text(), paths[-1].read_text()
     assert "#fdba74" in first and first != last
-    assert "step 1 [tanh_backward]: n4.grad += c.grad * dc/dn4" in first
+    assert "step 1: n4.grad += c.grad * dc/dn4 = 1.0000 * 0.2204 = 0.2204" in first
     assert "grad 0.9672" in last and a.grad == 0.0
 
 
@@ -169,7 +169,7 @@ def test_render_steps_pictures_explain_their_highlight_colours(tmp_path):
     first, second = paths[0].read_text(), paths[1].read_text()
     assert "its rule runs in this step" in first and "receives this step&#39;s contribution" in first
     assert "its rule has run" not in first and "its rule has run" in second  # only colours drawn
-    assert "key to this picture" in first and "step 1 [tanh_backward]" in first
+    assert "key to this picture" in first and "step 1: n4.grad" in first
 
 
 def run_cli(*args):
@@ -293,6 +293,32 @@ def test_pdb_stops_in_the_named_rule(tmp_path):
     # the first stop is inside c.backward(), so g is the true upstream gradient, 1 - tanh(1.3891)**2
     assert out.index("g = 0.2203762544") < out.index("x = 2.0")
     assert "a.grad = 0.967244, b.grad = 0.440753" in out
+
+
+def test_pdb_stops_once_in_backward_and_once_per_inspecting_tool(tmp_path):
+    """On the README's graph (one multiply) a breakpoint on mul_backward stops 4 times, as the walkthrough
+    says: once in c.backward() with the true upstream gradient, then once each in explain, why and the
+    page, with g = 1.0."""
+    commands = "\n".join(["import autograd.rules", "break autograd.rules.mul_backward"]
+                         + ["continue", "p g"] * 4 + ["continue", ""])
+    done = subprocess.run([sys.executable, "-m", "pdb", "demos/step_through.py", "--out", str(tmp_path)], input=commands,
+                          capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    stops = re.findall(r"mul_backward\(\)\n-> return g \* y, g \* x\n\(Pdb\) (\S+)", done.stdout)
+    assert len(stops) == 4 and stops[0].startswith("0.2203762") and stops[1:] == ["1.0"] * 3, done.stdout[-3000:]
+    assert "(open it in a browser)" in done.stdout  # and the script ran to its end
+
+
+def test_readme_walkthrough_shows_mul_backwards_real_line():
+    """The README's pdb session names the line of rules.py where mul_backward stops."""
+    import inspect
+
+    from autograd import rules
+
+    lines, start = inspect.getsourcelines(rules.mul_backward)
+    line = start + next(k for k, text in enumerate(lines) if text.strip().startswith("return"))
+    shown = re.search(r"rules\.py\((\d+)\)mul_backward\(\)", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert shown and int(shown.group(1)) == line
 
 
 def test_step_by_step_views_refuse_big_graphs_with_advice_that_applies():

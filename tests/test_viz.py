@@ -12,7 +12,8 @@ from hypothesis import given, settings, strategies as st
 
 import nn
 from autograd import Value, grad
-from autograd.viz import GraphTooLarge, RendererNotFound, find_renderer, render, to_dot
+from autograd.graph import mark_parameter, toposort
+from autograd.viz import STYLE, GraphTooLarge, RendererNotFound, find_groups, find_renderer, node_kind, render, to_dot
 from demos.benchmark import reused_leaf_chain  # x + x + ... + x
 
 pytest.importorskip("graphviz")
@@ -47,7 +48,8 @@ def test_dot_structure_nodes_ops_and_edges_in_argument_order():
 def test_reuse_shows_two_edges_and_constants_show_as_boxes():
     """x * x draws two edges from x; x * 2 draws a constant box; leaves, root and params differ in colour."""
     x = Value(3.0, label="x")
-    w = Value(0.5, label="L1.N1.w0")
+    w = Value(0.5, label="w")
+    mark_parameter(w, "N1")
     out = x * x * 2 + w
     src = to_dot(out).source
     assert edges(src).count(("n0", "n1op")) == 2
@@ -219,12 +221,14 @@ def test_rendered_files_get_ordinary_permissions(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
-def test_network_groups_come_from_a_generic_label_convention():
-    """Leaves labelled '<group>.<member>' group any network (not only nn's L1.N1); a weight edge takes its sign's colour."""
+def test_network_groups_come_from_the_parameter_registry():
+    """Leaves registered with graph.mark_parameter group any network (not only nn's); a weight edge takes its sign's colour."""
     x = Value(1.0, label="x")
-    w_in, w_out = Value(2.0, label="enc.h.w"), Value(-3.0, label="dec.o.w")
+    w_in, w_out = Value(2.0, label="w"), Value(-3.0, label="v")
+    mark_parameter(w_in, "enc.h", "enc")
+    mark_parameter(w_out, "dec.o", "dec")
     h = (w_in * x).tanh()
-    h.label = "enc.h"  # the group's output
+    h.label = "enc.h"  # the neuron's output
     out = w_out * h + 1.0
     out.label = "dec.o"
     src = to_dot(out, collapse="neuron").source
@@ -233,6 +237,31 @@ def test_network_groups_come_from_a_generic_label_convention():
     assert styled == {"genc.h": "#dc2626"}  # the weight -3.0 is negative
     assert re.search(r'-> "?genc\.h"? \[.*color="#2563eb', src) and "tanh, 1 params" in src
     assert "edge: its weight &gt; 0" in src
+
+
+def test_labels_are_text_only_meaning_comes_from_the_code_that_made_the_node():
+    """User leaves labelled seed, loss_backward, L1.N1.w0 or config.lr are drawn as plain leaves, while the
+    nodes grad(create_graph=True) really made and nn's real parameters are drawn as such."""
+    kinds = {}
+    leaves = [Value(1.5, label=t) for t in ("seed", "loss_backward", "L1.N1.w0", "config.lr", "accumulate")]
+    out = sum(leaves[1:], leaves[0])
+    src = to_dot(out).source
+    index = {node: i for i, node in enumerate(toposort(out))}
+    for leaf in leaves:
+        i = index[leaf]
+        colour = re.search(rf'^\s*n{i} \[label=<.*?BGCOLOR="(#\w+)"', src, re.M).group(1)
+        kinds[leaf.label] = colour
+    assert set(kinds.values()) == {STYLE["leaf"]} and "made by a backward pass" not in src
+    assert not find_groups(toposort(out), "neuron")
+    x = Value(0.5, label="x")
+    cube = x * x * x
+    (d,) = grad(cube, [x], create_graph=True)
+    made = [n for n in toposort(d) if n not in set(toposort(cube)) and n is not d]
+    assert made and all(node_kind(n, d) == "backward" for n in made)
+    model = nn.MLP(1, [1], seed=0)
+    y = model([x])
+    assert [node_kind(p, y) for p in model.parameters()] == ["param", "param"]
+    assert set(find_groups(toposort(y), "neuron").values()) == {"L1.N1"}
 
 
 def legend(source):
@@ -253,9 +282,10 @@ def test_legend_lists_exactly_the_colours_and_labels_drawn():
     labelled = legend(to_dot(c, edge_derivatives=True).source)
     assert set(labelled) - set(plain) == {"on an edge: d = derivative of the op's result by that input",
                                           "g*d = the gradient it carries back (g: the result's grad)"}
-    x, w = Value(3.0, label="x"), Value(0.5, label="L1.N1.w0")
+    x, w = Value(3.0, label="x"), Value(0.5, label="w")
+    mark_parameter(w, "N1")
     mixed = legend(to_dot(x * 2 + w).source)
-    assert {"input (leaf)", "parameter (label like L1.N1.w0)", "constant"} <= set(mixed)
+    assert {"input (leaf)", "parameter (of a network's neuron)", "constant"} <= set(mixed)
     assert "grad 0: backward() has not run yet" in mixed
 
 
@@ -285,6 +315,19 @@ def test_legend_renders_under_the_graph_in_svg(tmp_path):
     svg = render(example()[2], tmp_path / "g.svg", edge_derivatives=True).read_text()
     ET.fromstring(svg)
     assert "key to this picture" in svg and "output (the root)" in svg
+
+
+def test_collapsed_view_after_a_new_forward_pass_leaves_out_stale_gradients():
+    """Drawn after backward() and a new forward pass, a network's neuron boxes print no gradient (they are of
+    the earlier pass) and the key says so; right after backward() they do."""
+    model = nn.MLP(2, [3, 1], seed=0)
+    out = model([0.5, -1.0])
+    out.backward()
+    fresh = to_dot(out, collapse="neuron").source
+    assert "max |param grad|" in fresh and "earlier pass" not in fresh
+    stale = to_dot(model([1.0, 2.0]), collapse="neuron").source
+    assert "max |param grad|" not in stale and "  grad " not in stale
+    assert "gradients left out of the boxes: they are from an earlier pass than these values" in stale
 
 
 def graph_attr(source, name):

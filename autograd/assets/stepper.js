@@ -14,7 +14,7 @@
   const LAST = steps.length - 1;
   const PHASES = [
     ["start", "start"], ["forward", "forward pass"], ["seed", "seed"], ["backward", "backward pass"],
-    ["update", "update"], ["summary", "summary"]];
+    ["update", "update"], ["reforward", "forward again"], ["summary", "summary"]];
   const NOTES = {
     start: "The leaves hold the inputs' values. The forward pass computes every other node from its inputs, " +
       "then the backward pass sends gradients from the output back to every input, one edge at a time.",
@@ -24,6 +24,8 @@
     backward: "Backward pass: the op's rule gives the local derivative; times the upstream gradient, it is " +
       "added into the input's gradient (chain rule).",
     update: "Update: each input moves against its gradient, by the learning rate lr.",
+    reforward: "Forward again: every node is recomputed from the updated inputs, so you see the output move. " +
+      "The gradients shown (grey) are from the pass before the update: stale until the next backward pass.",
   };
 
   // ------------------------------------------------------------------ header
@@ -81,10 +83,23 @@
     return v === views.collapsed && g ? "g" + g : "n" + i + "op";
   }
 
+  // the arrowhead of an edge the gradient flows back along: at its start, pointing into the input
+  function backTip(edge) {
+    const path = edge.querySelector("path");
+    if (!path || !path.getTotalLength) return;
+    const a = path.getPointAtLength(0), b = path.getPointAtLength(Math.min(9, path.getTotalLength()));
+    const len = Math.hypot(b.x - a.x, b.y - a.y) || 1, ux = (b.x - a.x) / len, uy = (b.y - a.y) / len;
+    const tip = document.createElementNS("http://www.w3.org/2000/svg", "polygon");
+    const pts = [[a.x, a.y], [a.x + 9 * ux - 4 * uy, a.y + 9 * uy + 4 * ux], [a.x + 9 * ux + 4 * uy, a.y + 9 * uy - 4 * ux]];
+    tip.setAttribute("points", pts.map((q) => q.join(",")).join(" "));
+    tip.setAttribute("class", "back-tip");
+    edge.appendChild(tip);
+  }
+
   // ------------------------------------------------------------------ the state after step k
   function stateAt(k, withholdLast) {
     const s = { data: D.nodes.map((n) => (n.op ? null : n.data)), grad: new Array(N).fill(null),
-      ruleDone: new Set(), updated: new Set() };
+      ruleDone: new Set(), updated: new Set(), stale: false };
     const until = withholdLast ? k - 1 : k;
     for (let j = 1; j <= until; j++) {
       const st = steps[j];
@@ -93,7 +108,8 @@
       else if (st.kind === "backward") {
         s.grad[st.parent] = st.set_grad;
         if (st.last_of_node) s.ruleDone.add(st.node);
-      } else if (st.kind === "update") { s.data[st.node] = st.set_data; s.updated.add(st.node); }
+      } else if (st.kind === "update") { s.data[st.node] = st.set_data; s.updated.add(st.node); s.stale = true; }
+      else if (st.kind === "reforward") s.data[st.node] = st.set_data;
     }
     return s;
   }
@@ -144,13 +160,14 @@
     views.collapsed && D.weights && ["edge", `background:${D.weights.positive}`, "collapsed: edge weight > 0 (wider: larger)"],
     views.collapsed && D.weights && ["edge", `background:${D.weights.negative}`, "collapsed: edge weight < 0"],
     ["", "background:#fff;font-weight:700", "bold: just changed"],
+    D.lr !== null && ["", "background:#fff;color:#9ca3af", "grey: from before the update (stale)"],
   ].filter(Boolean);
   for (const [cls, style, text] of legend) {
     const li = document.createElement("li");
     const sw = document.createElement("span");
     sw.className = "swatch " + cls;
     sw.setAttribute("style", style);
-    if (text.startsWith("bold")) { sw.textContent = "1.0"; sw.style.fontSize = "9px"; sw.style.textAlign = "center"; sw.style.lineHeight = "11px"; }
+    if (text.startsWith("bold") || text.startsWith("grey")) { sw.textContent = "1.0"; sw.style.fontSize = "9px"; sw.style.textAlign = "center"; sw.style.lineHeight = "11px"; }
     li.append(sw, document.createTextNode(text));
     $("legend-list").appendChild(li);
   }
@@ -256,7 +273,7 @@
   function focusIds(st) {
     const ids = [drawnAs(view, st.node), opOf(view, st.node)];
     if (st.kind === "backward") ids.push(drawnAs(view, st.parent));
-    if (st.kind === "forward") for (const p of D.nodes[st.node].parents) ids.push(drawnAs(view, p));
+    if (st.kind === "forward" || st.kind === "reforward") for (const p of D.nodes[st.node].parents) ids.push(drawnAs(view, p));
     return ids;
   }
   function readableStart() { // the whole graph when it is readable so, else a readable part where the pass begins
@@ -394,7 +411,9 @@
     const s = stateAt(at, hide);
     const v = view;
     // every node: texts and fading
-    const changedData = st.kind === "forward" || st.kind === "update" ? st.node : -1;
+    const changedData = st.kind === "forward" || st.kind === "update" || st.kind === "reforward" ? st.node : -1;
+    const fresh = new Set(); // after the update: nodes whose value is of the new pass (updated or recomputed)
+    if (s.stale) for (let j = 1; j <= at; j++) if (steps[j].kind === "update" || steps[j].kind === "reforward") fresh.add(steps[j].node);
     const changedGrad = !hide && st.kind === "backward" ? st.parent : st.kind === "seed" ? st.node : -1;
     for (let i = 0; i < N; i++) {
       const id = "n" + i;
@@ -406,12 +425,16 @@
         setText(c.grad, "grad " + gradText);
         if (c.data) c.data.classList.toggle("changed", i === changedData);
         if (c.grad) c.grad.classList.toggle("changed", i === changedGrad);
+        if (c.data) c.data.classList.toggle("stale", s.stale && !fresh.has(i));
+        if (c.grad) c.grad.classList.toggle("stale", s.stale);
       }
       const tds = rows[i].children;
       tds[2].textContent = dataText;
       tds[3].textContent = gradText;
       tds[2].classList.toggle("changed", i === changedData);
       tds[3].classList.toggle("changed", i === changedGrad);
+      tds[2].classList.toggle("stale", s.stale && !fresh.has(i));
+      tds[3].classList.toggle("stale", s.stale);
       rows[i].className = s.data[i] === null ? "pending" : "";
     }
     for (const [gname, g] of Object.entries(D.groups)) { // collapsed neurons: live summary rows
@@ -419,16 +442,18 @@
       if (!c) continue;
       if (c.out && g.outs.length === 1) {
         const o = g.outs[0];
-        setText(c.out, `out ${s.data[o] === null ? "?" : s.data[o]}  grad ${s.grad[o] === null ? "\u2013" : s.grad[o]}`);
+        setText(c.out, `out ${s.data[o] === null ? "?" : s.data[o]}  grad ${s.grad[o] === null ? "\u2013" : s.stale ? "(old)" : s.grad[o]}`);
       }
       if (c.max) {
         const gs = g.params.map((p) => Math.abs(Number(s.grad[p]))).filter((x) => !isNaN(x));
         setText(c.max, "max |param grad| " + (s.grad[g.params[0]] === null ? "\u2013" : Math.max(...gs).toFixed(4)));
+        c.max.classList.toggle("stale", s.stale);
       }
     }
     // classes in the picture
     for (const g of v.svg.querySelectorAll(".current, .receiver, .rule-done, .rule-running, .active, .input, .pending"))
       g.classList.remove("current", "receiver", "rule-done", "rule-running", "active", "input", "pending");
+    for (const t of v.svg.querySelectorAll(".back-tip")) t.remove();
     const mark = (id, cls) => { const g = v.groups[id]; if (g) g.classList.add(cls); };
     for (let i = 0; i < N; i++) {
       if (s.data[i] === null) { mark(drawnAs(v, i), "pending"); mark(opOf(v, i), "pending"); }
@@ -452,11 +477,14 @@
       if (src !== dst) { // inside one collapsed neuron there is no edge to show; its box is the current one
         const list = v.edges[`${src}->${dst}`] || [];
         const e = list[v === views.full ? st.edge_nth : 0] || list[0];
-        if (e) e.classList.add("active");
+        if (e) {
+          e.classList.add("active");
+          backTip(e);
+        }
         if (src !== drawnAs(v, st.node)) mark(src, "receiver");
       }
     }
-    if (st.kind === "forward") {
+    if (st.kind === "forward" || st.kind === "reforward") {
       mark(opOf(v, st.node), "rule-running");
       const dst = opOf(v, st.node);
       for (const [title, list] of Object.entries(v.edges)) {
@@ -470,7 +498,7 @@
       followRow(st.kind === "backward" ? rows[st.parent] : rows[st.node]);
     }
     // the step panel
-    $("phase-badge").textContent = st.kind === "start" ? "start" : st.kind;
+    $("phase-badge").textContent = st.kind === "reforward" ? "forward again" : st.kind;
     $("phase-badge").className = st.kind;
     $("step-title").textContent = st.title;
     const lines = $("step-lines");
@@ -488,7 +516,8 @@
     } else {
       st.lines.forEach((t, j) => lines.append(lineDiv(t, j === 0 ? "main" : "note")));
     }
-    if (NOTES[st.kind] && !(st.kind === "backward" && at !== phaseButtons.backward.first)) lines.append(lineDiv(NOTES[st.kind], "note"));
+    const once = st.kind === "backward" || st.kind === "reforward"; // long phases: the note on their first step only
+    if (NOTES[st.kind] && !(once && at !== phaseButtons[st.kind].first)) lines.append(lineDiv(NOTES[st.kind], "note"));
     const quizBox = $("quiz-box");
     quizBox.hidden = !hide;
     if (hide && (quizChanged !== true || quizBox.dataset.step !== String(at))) {

@@ -54,6 +54,8 @@
   { let at = 0; D.layers.forEach((l) => { FIRST.push(at); at += l.neurons.length; }); }
   const NIN = D.inputs.length, NOUT = D.layers[D.layers.length - 1].neurons.length;
   const unknown = UNITS.map((u) => u.activation).filter((a) => !(a in ACTIVATIONS));
+  const LOSS_NOTE = D.loss_mismatch ? " (inferred, not the loss you recorded)" : D.loss_inferred ? " (inferred from the targets)" : "";
+  const LOSS_NAME = D.loss_fn + LOSS_NOTE;
 
   function forward(W, x) {
     // z = b + w0*x0 + w1*x1 + ... in this order, as Python's sum(map(mul, w, x), b)
@@ -173,7 +175,32 @@
   }
 
   // ---- state -----------------------------------------------------------------------------------
-  const state = { i: 0, mode: "weight", playing: false, speed: 10, selected: null, timer: null, last: 0, carry: 0 };
+  const state = { i: 0, mode: "weight", playing: false, speed: 10, selected: null, timer: null, last: 0, carry: 0,
+    row: D.example }; // row: the training row whose chain-rule story the details tell (a click on the plane picks it)
+
+  function rowUnits(i, row) {
+    // [output, d output / dz] of every neuron on training row ``row`` at recorded step i: recorded by
+    // Python (the engine's rules) for the example row; for another row the page's forward pass, and
+    // the slope by central differences of the same activation (agreeing to about 1e-8)
+    if (row === D.example) return D.example_units[i];
+    const W = D.weights[i].map((w) => (w === null ? NaN : w)), result = [];
+    let input = D.train.X[row];
+    for (const layer of D.layers) {
+      input = layer.neurons.map((n) => {
+        let z = W[n.b];
+        for (let k = 0; k < n.w.length; k++) z += W[n.w[k]] * input[k];
+        const f = ACTIVATIONS[n.activation], h = 1e-6 * Math.max(1, Math.abs(z)), out = f(z);
+        result.push([out, (f(z + h) - f(z - h)) / (2 * h)]);
+        return out;
+      });
+    }
+    return result;
+  }
+  function chooseRow(row) {
+    state.row = row;
+    document.body.dataset.row = String(row);
+    planeLegend(); drawPlane(); drawDetails();
+  }
 
   function setStep(i) {
     state.i = Math.max(0, Math.min(N - 1, i | 0));
@@ -212,7 +239,7 @@
     const g = grids(state.i), W = D.weights[state.i];
     if (PLANE) drawRegions(ctx, S, g); else drawCurve(ctx, S, g);
     const points = [];
-    D.train.X.forEach((x, r) => points.push({ x, t: D.train.y[r], val: false, example: r === D.example }));
+    D.train.X.forEach((x, r) => points.push({ x, t: D.train.y[r], val: false, example: r === state.row }));
     if (D.val) D.val.X.forEach((x, r) => points.push({ x, t: D.val.y[r], val: true, example: false }));
     const Wn = W.map((w) => (w === null ? NaN : w));
     let example = null;
@@ -233,7 +260,7 @@
       ctx.moveTo(px, py - 14); ctx.lineTo(px, py - 7); ctx.moveTo(px, py + 7); ctx.lineTo(px, py + 14); ctx.stroke();
       ctx.font = "bold 11px system-ui, sans-serif"; ctx.fillStyle = COLOURS.ink; ctx.lineWidth = 3; ctx.strokeStyle = "#fff";
       const tx = Math.min(px + 10, S - 48), ty = py > 24 ? py - 10 : py + 24;
-      ctx.strokeText(`row ${D.example}`, tx, ty); ctx.fillText(`row ${D.example}`, tx, ty);
+      ctx.strokeText(`row ${state.row}`, tx, ty); ctx.fillText(`row ${state.row}`, tx, ty);
     }
   }
   const rgb = ([r, g, b], a = 1) => `rgba(${r | 0},${g | 0},${b | 0},${a})`;
@@ -346,7 +373,7 @@
       item(`<span class="sw dot" style="background:#6b7280"></span>training row`);
       if (D.val) item(`<span class="sw ring"></span>validation row`);
       if (D.task !== "regression") item(`<span class="sw ring" style="border-color:#111827;border-width:1.5px"></span>wrong at this step`);
-      item(`✛ row ${D.example}: the chain-rule story's example`);
+      item(`✛ row ${state.row}: the chain-rule story's example (click a training row to choose another)`);
     }
   }
 
@@ -370,7 +397,9 @@
     }
     el("line", { x1: m.l, x2: m.l, y1: m.t, y2: h - m.b, cls: "axis" }, svg, SVG);
     el("text", { x: m.l, y: h - 3, text: `step ${S[0]}` }, svg, SVG);
-    el("text", { x: w - m.r, y: h - 3, "text-anchor": "end", text: `${last}${log ? "  (log scale)" : ""}` }, svg, SVG);
+    el("text", { x: w - m.r, y: h - 3, "text-anchor": "end", text: `${last}` }, svg, SVG);
+    if (log) el("text", { x: 10, y: (m.t + h - m.b) / 2, "text-anchor": "middle", cls: "axis-name",
+      transform: `rotate(-90 10 ${(m.t + h - m.b) / 2})`, text: "log scale" }, svg, SVG);
     for (const s of series) {
       let d = "", pen = false;
       s.values.forEach((v, k) => {
@@ -399,11 +428,20 @@
   }
   function drawCharts() {
     const C = CURVES; // every recorded step
-    const loss = [{ values: C.train_loss, colour: COLOURS.pos, label: "training" }];
-    if (D.val) loss.push({ values: C.val_loss, colour: COLOURS.val, label: "validation" });
-    loss.push({ values: C.loss, colour: "#6b7280", dash: "4 3", width: 1.2, label: "loss passed to record()" });
+    // one loss per chart: the curves of loss_fn, and what was passed to record() only if it is that loss too
+    const loss = D.loss_mismatch ? [{ values: C.loss, colour: "#6b7280", width: 1.6, label: "loss passed to record()" }]
+      : [{ values: C.train_loss, colour: COLOURS.pos, label: `training ${D.loss_fn}` }];
+    if (D.val && !D.loss_mismatch) loss.push({ values: C.val_loss, colour: COLOURS.val, label: "validation" });
+    if (!D.loss_mismatch) loss.push({ values: C.loss, colour: "#6b7280", dash: "4 3", width: 1.2, label: "passed to record()" });
     chart($("loss-chart"), loss, { log: true });
     chartLegend("loss-legend", loss, false);
+    if (D.loss_mismatch) {
+      const note = el("span", { cls: "item muted" }, $("loss-legend"));
+      note.dataset.field = "loss-mismatch";
+      note.textContent = `not ${D.loss_fn} (inferred from the targets): pass loss_fn= to nn.Recorder for its curves`;
+      note.title = `over the run ${D.loss_fn} has median ${fmt(D.loss_mismatch[1])}, the loss you recorded ` +
+        `${fmt(D.loss_mismatch[0])}: two different losses, so only yours is drawn`;
+    }
     const acc = [];
     if (C.train_accuracy.some((v) => v !== null)) acc.push({ values: C.train_accuracy, colour: COLOURS.pos, label: "training" });
     if (D.val && C.val_accuracy.some((v) => v !== null)) acc.push({ values: C.val_accuracy, colour: COLOURS.val, label: "validation" });
@@ -533,8 +571,10 @@
     item(`<span class="sw line" style="background:${COLOURS.neg}"></span>${t.neg}`);
     item(`<span class="sw line" style="background:#6b7280;height:1px"></span>→<span class="sw line" style="background:#6b7280;height:6px"></span>width: |${t.what}| up to ${fmt(scale)} (largest, ${t.scale})`);
     if (PLANE) item(`<b>squares:</b> <span class="sw bar"></span> a unit's output over the input plane: negative, 0, positive (each scaled to its own largest)`);
-    item(`<span class="sw dead"></span>dead: relu output 0 on every training row`);
-    item(`<span class="sw saturated"></span>saturated: tanh/sigmoid near its limits on 95% of rows`);
+    for (const a of new Set(UNITS.map((u) => u.activation))) { // keys only for the activations in use
+      const spec = D.activations[a];
+      if (spec && spec.stuck) item(`<span class="sw ${spec.stuck}"></span>${spec.stuck}: ${escapeText(spec.stuck_text)}`);
+    }
     item(`<span class="sw selected"></span>selected`);
     item(`<span class="muted">click an edge or a square for its numbers</span>`);
   }
@@ -581,7 +621,7 @@
     // (the chain rule as a sum over paths, as autograd.trace.why lists them; the additions inside
     // a neuron have local derivative 1 and are left out). Factors go from the loss downwards.
     const { unit, input } = OWNER[p];
-    const u = UNITS[unit], ex = D.example_units[i], W = D.weights[i], x = D.train.X[D.example];
+    const u = UNITS[unit], ex = rowUnits(i, state.row), W = D.weights[i], x = D.train.X[state.row];
     const incoming = input < 0 ? { value: 1, what: "d(w·x+b)/db = 1" }
       : u.layer === 0 ? { value: x[input], what: `d(w·x+b)/dw = ${D.inputs[input]}` }
         : { value: ex[FIRST[u.layer - 1] + input][0], what: `d(w·x+b)/dw = output of ${unitName(u.layer, input)}` };
@@ -593,7 +633,7 @@
       const v = UNITS[ui];
       if (v.layer === D.layers.length - 1) {
         const o = ui - FIRST[v.layer];
-        const top = { value: D.example_dloss[i][o], what: `dℓ/d${v.name} (${D.loss_fn})` };
+        const top = { value: D.row_dloss[i][state.row][o], what: `dℓ/d${v.name} (${D.loss_fn})` };
         const factors = [top].concat(below);
         out.push({ nodes: ["ℓ"].concat(factors.slice(1).filter((f) => f.node).map((f) => f.node)).concat([D.params[p]]),
           factors, product: factors.reduce((a, f) => a * f.value, 1) });
@@ -609,6 +649,32 @@
     walk(unit, [{ value: ex[unit][1], what: `d${u.name}/dz (${u.activation}′)`, node: u.name }, incoming]);
     return { paths: out.map((q) => ({ nodes: q.nodes, factors: q.factors.map((f) => f.value), names: q.factors.map((f) => f.what), product: q.product })),
       total: out.reduce((a, q) => a + q.product, 0), truncated };
+  }
+
+  function zeroSum(r, dl) { // why a sum over paths is exactly 0, in words (null when it is not)
+    if (r.total !== 0 || !r.paths.length) return null;
+    if (dl.every((v) => v === 0)) {
+      const margin = D.loss_fn === "hinge_loss" ? " (hinge_loss: the row is on the right side with margin, " +
+        "target × score ≥ 1, where the loss is flat)" : " (the loss is flat there)";
+      return `The sum is 0 because dℓ/d(output) is 0 on this row${margin}: every path starts with a factor 0. ` +
+        "Other rows still give this weight a gradient.";
+    }
+    const dead = new Set(), other = new Set();
+    for (const q of r.paths) {
+      const k = q.factors.findIndex((v) => v === 0);
+      if (k < 0) return null; // the products cancel out instead
+      const name = q.names[k];
+      if (/′\)$/.test(name)) dead.add(name.replace(/^d(.*)\/dz.*$/, "$1")); else other.add(name);
+    }
+    const parts = [];
+    if (dead.size) parts.push(`${[...dead].join(", ")} ${dead.size === 1 ? "has" : "have"} slope 0 on this row ` +
+      "(a relu unit whose input is negative here: off, so no gradient passes through it)");
+    for (const name of other) {
+      const off = /output of (\S+)$/.exec(name);
+      parts.push(off ? `${off[1]}'s output, which this weight multiplies, is 0 on this row (a unit that is off here)`
+        : `a factor ${name} is 0`);
+    }
+    return `The sum is 0 because every path crosses a factor 0: ${parts.join("; ")}.`;
   }
 
   function drawDetails() {
@@ -656,11 +722,11 @@
     const left = Math.max(sparkLeft(values), sparkLeft(grads));
     box.appendChild(spark(values, COLOURS.pos, "value over the run", left));
     box.appendChild(spark(grads, COLOURS.val, "gradient over the run", left));
-    const x = D.train.X[D.example], y = D.train.y[D.example];
+    const x = D.train.X[state.row], y = D.train.y[state.row];
     const story = el("div", { cls: "story" }, box);
     el("h3", { text: "How the chain rule made this gradient" }, story);
-    el("p", { cls: "note", text: `For training row ${D.example} alone (x = (${x.map((v) => fmt(v, 3)).join(", ")}), target ${fmt(y)}): ` +
-      `ℓ = ${D.loss_fn}(model(x), target). Each path from ℓ down to ${D.params[p]} multiplies the local derivatives along it; ` +
+    el("p", { cls: "note", text: `For training row ${state.row} alone (x = (${x.map((v) => fmt(v, 3)).join(", ")}), target ${fmt(y)}): ` +
+      `ℓ = ${D.loss_fn}(model(x), target)${LOSS_NOTE}. Each path from ℓ down to ${D.params[p]} multiplies the local derivatives along it; ` +
       `the paths add up to dℓ/d${D.params[p]}. A factor 0 (red) blocks its path.` }, story);
     const r = paths(p, i);
     const sum = el("table", { cls: "sum" }, story);
@@ -686,8 +752,14 @@
       el("td", { cls: "num", text: fmt(q.product, 4) }, tr);
     });
     if (r.paths.length > 200) row(table, [[`… and ${r.paths.length - 200} more paths`], [""]]);
-    const dl = D.example_dloss[i];
-    if (dl.every((v) => v === 0)) el("p", { cls: "note", text: `At this step dℓ/d(output) is 0 for this row (the loss is flat there), so every path carries 0. Scrub to an earlier step to see it work.` }, story);
+    const dl = D.row_dloss[i][state.row];
+    const why = zeroSum(r, dl);
+    if (why) el("p", { cls: "note", text: why }, story).dataset.field = "zero-why";
+    const g = D.grads[i][p];
+    if (r.total !== 0 && g !== null && g !== 0 && Math.sign(g) !== Math.sign(r.total))
+      el("p", { cls: "note", text: `This row pulls ${D.params[p]} the other way from the recorded gradient (${fmt(r.total)} here, ` +
+        `${fmt(g)} recorded): the recorded one adds up every row of the batch (a mean divides by their number), ` +
+        `and the other rows outweigh this one. Gradient descent follows the sum.` }, story).dataset.field = "sign-why";
     el("p", { cls: "note", text: `The recorded gradient, ${precise(D.grads[i][p])}, is of the loss you passed to record(): ` +
       `it adds such sums over all its rows (a mean divides by their number), plus any extra terms such as weight decay.` }, story);
   }
@@ -702,9 +774,9 @@
     row(t, [["max"], [fmt(get("max")), "num"]]);
     row(t, [["rows with output > 0"], [get("active") === null ? "–" : `${(100 * get("active")).toFixed(0)}%`, "num"]]).dataset.field = "active";
     row(t, [["state (nn.health's rules)"], [get("state") || "healthy", "num"]]).dataset.field = "state";
-    const ex = D.example_units[i][ui];
-    row(t, [[`on row ${D.example}: output`], [fmt(ex[0]), "num"]]);
-    row(t, [[`on row ${D.example}: d output / dz`], [fmt(ex[1]), "num"]]);
+    const ex = rowUnits(i, state.row)[ui];
+    row(t, [[`on row ${state.row}: output`], [fmt(ex[0]), "num"]]);
+    row(t, [[`on row ${state.row}: d output / dz`], [fmt(ex[1]), "num"]]);
     const active = D.units.map((s) => s[ui][f.indexOf("active")]), mean = D.units.map((s) => s[ui][f.indexOf("mean")]);
     const left = Math.max(sparkLeft(active), sparkLeft(mean));
     box.appendChild(spark(active, COLOURS.pos, "fraction of rows with output > 0", left));
@@ -738,7 +810,8 @@
     } else if (state.timer) cancelAnimationFrame(state.timer);
   }
   function init() {
-    $("model").textContent = $("model").title = `${D.model} · ${D.loss_fn} · ${RECORDED} recorded steps`;
+    $("model").textContent = $("model").title = `${D.model} · ${LOSS_NAME} · ${RECORDED} recorded steps` +
+      (D.restored_to !== null ? ` · restored to step ${D.steps[D.restored_to]}: the model holds that step's weights` : "");
     const thinned = $("thinned");
     thinned.hidden = N === RECORDED;
     thinned.textContent = `This long run is shown in ${N} evenly spaced frames of its ${RECORDED} recorded steps ` +
@@ -766,12 +839,26 @@
     });
     window.addEventListener("resize", () => drawNetwork());
     planeLegend();
+    $("boundary").addEventListener("click", (e) => { // the nearest training row within 12 pixels tells the story
+      if (!PLANE && !LINE) return;
+      const c = $("boundary"), r = c.getBoundingClientRect(), k = c.width / r.width;
+      const cx = (e.clientX - r.left) * k, cy = (e.clientY - r.top) * k;
+      let best = -1, dist = 12 * k;
+      D.train.X.forEach((x, row) => {
+        const [px, py] = PLANE ? toCanvas(x, c.width) : toLineCanvas(x[0], D.train.y[row], c.width);
+        const d = Math.hypot(px - cx, py - cy);
+        if (d < dist) { dist = d; best = row; }
+      });
+      if (best >= 0) chooseRow(best);
+    });
+    $("boundary").style.cursor = "pointer";
+    document.body.dataset.row = String(state.row);
     setStep(0);
   }
   // for tests and the console: the page's own forward pass and paths, and a way to move
   window.replay = {
     data: D, forward: (i, x) => forward(D.weights[i].map((w) => (w === null ? NaN : w)), x), predictedRight, paths,
-    setStep, select: (s) => select(s),
+    setStep, select: (s) => select(s), chooseRow, rowUnits,
   };
   init();
 })();
