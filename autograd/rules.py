@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from .engine import Value, builtin, record
+from .engine import builtin, record
 from .ops import OPS, RULES, Op
 
 __all__ = ["RULES", "maximum", "minimum"]

@@ -7,7 +7,6 @@ inside its safe domain and away from kinks, and shrinks to short formulas such a
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings, target

@@ -369,7 +369,6 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
     if out_dir.suffix.lower() == ".gif":
         return [_animate(root, out_dir, max_steps, overwrite, options)]
     order = toposort(root)
-    index = {node: i for i, node in enumerate(order)}
     if "max_nodes" not in options:
         check_size(len(order), 300, "render_steps", STEP_BY_STEP_ADVICE)
     names = node_names(order)

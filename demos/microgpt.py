@@ -25,7 +25,6 @@ out/microgpt_softmax.html: the stepper page for one attention head's softmax on 
 
 from __future__ import annotations
 
-import argparse
 import math
 import random
 import sys
