@@ -80,8 +80,7 @@ def plot(results, path):
 
 
 def main(argv=None) -> int:
-    p = common.parser(__doc__, steps=250)
-    p.add_argument("--quick", action="store_true", help="a few steps, for tests")
+    p = common.parser(__doc__, steps=250, quick="a few steps, for tests")
     args = p.parse_args(argv)
     common.pyplot()
     steps = 3 if args.quick else args.steps

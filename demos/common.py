@@ -71,14 +71,18 @@ def prog() -> str | None:
     return f"python -m {spec.name}" if spec is not None and spec.name.startswith("demos.") else None
 
 
-def parser(doc: str, steps: int, out: str = "out", unit: str = "steps") -> argparse.ArgumentParser:
-    """The options every training demo has: --steps (or --epochs), --seed, --out, --quiet."""
+def parser(doc: str, steps: int, out: str = "out", unit: str = "steps",
+           quick: str | None = None) -> argparse.ArgumentParser:
+    """The options every training demo has: --steps (or --epochs), --seed, --out, --quiet; and
+    --quick, a tiny run for the tests, when ``quick`` says what it does."""
     p = argparse.ArgumentParser(prog=prog(), description=doc.strip().splitlines()[0])
     p.add_argument(f"--{unit}", type=positive_int, default=steps,
                    help=f"{'gradient descent steps' if unit == 'steps' else 'passes over the training set'} ({steps})")
     p.add_argument("--seed", type=int, default=1, help="seed for data and weights (1)")
     p.add_argument("--out", type=out_dir, default=out, help=f"directory for pictures ({out}/)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    if quick:
+        p.add_argument("--quick", action="store_true", help=quick)
     return p
 
 

@@ -100,8 +100,7 @@ def plot(results, steps, path):
 
 
 def main(argv=None) -> int:
-    p = common.parser(__doc__, steps=200)
-    p.add_argument("--quick", action="store_true", help="a few steps, for tests")
+    p = common.parser(__doc__, steps=200, quick="a few steps, for tests")
     args = p.parse_args(argv)
     common.pyplot()
     steps = 4 if args.quick else args.steps

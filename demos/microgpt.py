@@ -379,7 +379,7 @@ def softmax_page(params: dict, heads: int, layers: int, tok: Tokenizer, name: st
 
 
 def main(argv=None) -> int:
-    p = common.parser(__doc__, steps=1000)
+    p = common.parser(__doc__, steps=1000, quick="a tiny run for tests (6 steps, 3 samples)")
     p.add_argument("--embd", type=common.positive_int, default=16, help="embedding width (16)")
     p.add_argument("--heads", type=common.positive_int, default=4, help="attention heads (4)")
     p.add_argument("--layers", type=common.positive_int, default=1, help="transformer layers (1)")
@@ -391,7 +391,6 @@ def main(argv=None) -> int:
     p.add_argument("--compiled", action="store_true",
                    help="train with compile_graph, one compiled step per name length (much faster)")
     p.add_argument("--html", action="store_true", help="also write the stepper page of one attention softmax")
-    p.add_argument("--quick", action="store_true", help="a tiny run for tests (6 steps, 3 samples)")
     args = p.parse_args(argv)
     if args.embd % args.heads:
         p.error(f"--embd {args.embd} must be a multiple of --heads {args.heads}")

@@ -110,8 +110,7 @@ def plot(curves, tracks, path, rows=64):
 
 
 def main(argv=None) -> int:
-    p = common.parser(__doc__, steps=150)
-    p.add_argument("--quick", action="store_true", help="a few steps, for tests")
+    p = common.parser(__doc__, steps=150, quick="a few steps, for tests")
     args = p.parse_args(argv)
     common.pyplot()  # fail early if matplotlib is missing
     steps = 5 if args.quick else args.steps
