@@ -27,6 +27,7 @@ from typing import NamedTuple
 from .engine import Value, as_value, contributions
 from .files import atomic_write, write_text
 from .graph import made_by, operands, parameter_of, toposort
+from .layout import SMALL, plan
 from .ops import fmt
 
 __all__ = ["to_dot", "render", "write_dot", "pipe_svg", "find_renderer", "check_size", "label_text",
@@ -238,6 +239,12 @@ def draw(root: Value, view: View, order: list | None = None):
         check_bends(bends, MAX_BENDS, "to_dot", "Write such a sum as a product (n * x), draw fewer terms, "
                     "or pass max_nodes=None to wait for the drawing")
     index = {node: i for i, node in enumerate(order)}
+    placed = None if groups else _small_plan(order, index)
+    minlen = placed.minlen if placed else {}
+
+    def edge(tail: str, head: str, **attrs) -> None:  # with the length the plan gives it
+        graph.edge(tail, head, **attrs, **({"minlen": str(minlen[tail, head])} if (tail, head) in minlen else {}))
+
     graph = _digraph_class()(name="chainrule", format="svg",
                              graph_attr={"rankdir": view.rankdir, "ordering": "in", "fontname": FONT},
                              node_attr={"fontname": FONT, "fontsize": "11"},
@@ -272,7 +279,7 @@ def draw(root: Value, view: View, order: list | None = None):
             continue
         graph.node(f"n{i}op", node.op, shape="ellipse", style="filled", fillcolor=OP_FILL,
                    fontsize="10", height="0.3", width="0.3", margin="0.04")
-        graph.edge(f"n{i}op", f"n{i}")
+        edge(f"n{i}op", f"n{i}")
         used.add(Key("op"))
         local = _local_derivatives(node) if view.edge_derivatives else None
         for k, a in enumerate(operands(node)):
@@ -280,7 +287,7 @@ def draw(root: Value, view: View, order: list | None = None):
                 graph.node(f"n{i}c{k}", f"{a:.6g}",
                            shape="box", style="filled,dashed", fillcolor=STYLE["const"], fontsize="10",
                            height="0.2", margin="0.04")
-                graph.edge(f"n{i}c{k}", f"n{i}op", style="dashed")
+                edge(f"n{i}c{k}", f"n{i}op", style="dashed")
                 used.add(Key("kind", "const"))
                 continue
             label = ""
@@ -289,7 +296,13 @@ def draw(root: Value, view: View, order: list | None = None):
                 label = f"d={fmt(d)}" + (f"\ng*d={fmt(grad_of(node) * d)}" if view.show_grad else "")
                 used.add(Key("edge label"))
             src = groups.get(a)
-            graph.edge(f"g{src}" if src is not None else f"n{index[a]}", f"n{i}op", **({"label": label} if label else {}))
+            edge(f"g{src}" if src is not None else f"n{index[a]}", f"n{i}op", **({"label": label} if label else {}))
+    for layer in placed.ranks if placed else ():
+        if len(layer) > 1:  # the plan's order within a rank, pinned by invisible edges
+            with graph.subgraph() as same:
+                same.attr(rank="same")
+                for upper, lower in zip(layer, layer[1:]):
+                    same.edge(upper, lower, style="invis")
     rows = []
     if view.legend:
         name = label_text(root.label, limit=16) if root.label else f"n{index[root]}"
@@ -306,6 +319,25 @@ def draw(root: Value, view: View, order: list | None = None):
         graph.attr(label=_legend_label(rows, view.caption), labelloc="b", labeljust="l")
     _layout_limits(graph, 2 * len(order), bends)  # a Value and its op: about two dot nodes per Value
     return graph
+
+
+def _small_plan(order: list, index: dict):
+    """``layout.plan`` for the nodes and edges ``draw`` writes (a Value n<i>, its op n<i>op, its
+    constants n<i>c<k>), when there are at most ``layout.SMALL`` of them; else None."""
+    nodes, edges = [], []
+    for node in order:
+        i = index[node]
+        if node.op:
+            for k, a in enumerate(operands(node)):
+                tail = f"n{i}c{k}" if type(a) is float else f"n{index[a]}"
+                nodes += [tail] if type(a) is float else []
+                edges.append((tail, f"n{i}op"))
+            nodes.append(f"n{i}op")
+            edges.append((f"n{i}op", f"n{i}"))
+        nodes.append(f"n{i}")
+        if len(nodes) > SMALL:
+            return None
+    return plan(tuple(nodes), tuple(edges)) if edges else None
 
 
 def _stale(order: list, groups: dict, grad_of, data_of) -> bool:

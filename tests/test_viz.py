@@ -31,7 +31,8 @@ def node_ids(source):
 
 
 def edges(source):
-    return re.findall(r"^\s*(\S+) -> (\S+)", source, re.M)
+    """The drawn edges (invisible ones, which pin an order, left out)."""
+    return [(a, b) for a, b, attrs in re.findall(r"^\s*(\S+) -> (\S+)(.*)", source, re.M) if "style=invis" not in attrs]
 
 
 def test_dot_structure_nodes_ops_and_edges_in_argument_order():
@@ -380,3 +381,152 @@ def test_a_100_term_reused_leaf_chain_draws_every_edge(tmp_path):
     svg = render(reused_leaf_chain(100), tmp_path / "chain.svg").read_text(encoding="utf-8")
     titles = re.findall(r"<title>(n\d+)&#45;&gt;(n\d+op)</title>", svg)
     assert titles.count(("n0", "n1op")) == 2 and len(titles) == 2 + 2 * 98
+
+
+# ---------------------------------------------------------------- crossings, measured on the drawing
+
+def laid_out(source):
+    """The renderer's layout of DOT ``source`` (its -Tplain text): node -> (x, y, width, height) in
+    inches, y upwards, and each visible edge as (tail, head, its curve sampled as points)."""
+    import subprocess
+    from autograd.viz import find_renderer
+
+    text = subprocess.run(find_renderer() + ["-Tplain"], input=source.encode(), capture_output=True,
+                          check=True).stdout.decode()
+    nodes, curves = {}, []
+    for line in text.splitlines():
+        f = line.split()
+        if f[0] == "node":
+            nodes[f[1].strip('"')] = tuple(map(float, f[2:6]))
+        elif f[0] == "edge" and "invis" not in f:
+            n = int(f[3])
+            points = [(float(f[4 + 2 * i]), float(f[5 + 2 * i])) for i in range(n)]
+            curves.append((f[1].strip('"'), f[2].strip('"'), _sampled(points)))
+    return nodes, curves
+
+
+def _sampled(points, steps=12):
+    """A B-spline of cubic Bezier pieces (Graphviz's edges) as a polyline."""
+    out = [points[0]]
+    for i in range(0, len(points) - 3, 3):
+        p0, p1, p2, p3 = points[i:i + 4]
+        for j in range(1, steps + 1):
+            t = j / steps
+            out.append(tuple((1 - t) ** 3 * a + 3 * (1 - t) ** 2 * t * b + 3 * (1 - t) * t * t * c + t ** 3 * d
+                             for a, b, c, d in zip(p0, p1, p2, p3)))
+    return out
+
+
+def _meeting_point(p, q, r, s):
+    """Where segments pq and rs meet (touching counts), else None."""
+    def side(a, b, c):
+        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+    d1, d2, d3, d4 = side(r, s, p), side(r, s, q), side(p, q, r), side(p, q, s)
+    if d1 * d2 > 0 or d3 * d4 > 0 or d1 == d2 == d3 == d4 == 0:
+        return None
+    t = d1 / (d1 - d2) if d1 != d2 else 0.0
+    return p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])
+
+
+def crossings(source):
+    """The pairs of drawn edges whose curves meet anywhere but at (within 0.1 in of) a node both touch."""
+    import itertools
+
+    nodes, curves = laid_out(source)
+    found = []
+    for (a, b, P), (c, d, Q) in itertools.combinations(curves, 2):
+        shared = [nodes[n] for n in {a, b} & {c, d}]
+        near = lambda pt: any(abs(pt[0] - x) <= w / 2 + 0.1 and abs(pt[1] - y) <= h / 2 + 0.1 for x, y, w, h in shared)
+        if any((pt := _meeting_point(P[i], P[i + 1], Q[j], Q[j + 1])) and not near(pt)
+               for i in range(len(P) - 1) for j in range(len(Q) - 1)):
+            found.append(((a, b), (c, d)))
+    return found
+
+
+def out_of_order(source):
+    """Ops whose operand edges arrive out of argument order (the first must arrive above the second
+    left to right, left of it top down), and leaves drawn above an earlier leaf in their column."""
+    nodes, curves = laid_out(source)
+    across = graph_attr(source, "rankdir") in ("TB", "BT")
+    place = (lambda pt: pt[0]) if across else (lambda pt: -pt[1])  # smaller: earlier in the order
+    arrivals: dict = {}
+    for a, b, curve in curves:
+        arrivals.setdefault((a, b), []).append(curve[-1])
+    wrong = []
+    for op in sorted({b for _, b in edges(source) if b.endswith("op")}):
+        sources = [a for a, b in edges(source) if b == op]
+        ends = [sorted(arrivals[(a, op)], key=place)[sources[:k].count(a)] for k, a in enumerate(sources)]
+        if [place(p) for p in ends] != sorted(place(p) for p in ends):
+            wrong.append(op)
+    leaves = [n for n in node_ids(source) if re.fullmatch(r"n\d+", n) and n not in {b for _, b in edges(source)}]
+    column = (lambda n: nodes[n][1]) if across else (lambda n: nodes[n][0])
+    for first, later in zip(leaves, leaves[1:]):
+        same = abs(column(first) - column(later)) < 0.01
+        if same and place(nodes[first][:2]) > place(nodes[later][:2]):
+            wrong.append(f"{first} after {later}")
+    return wrong
+
+
+def test_the_crossing_count_finds_the_crossing_a_complete_bipartite_pair_must_have():
+    """a and b each feeding c and d (one column each side) always cross once; a->c, b->d never do; the
+    order check flags an op whose operands arrive swapped."""
+    assert len(crossings("digraph { rankdir=LR; a -> c; a -> d; b -> c; b -> d }")) == 1
+    assert crossings("digraph { rankdir=LR; a -> c; b -> d }") == []
+    swapped = "digraph {\n rankdir=LR\n n0 [label=a]\n n1 [label=b]\n {rank=same; n1 -> n0 [style=invis]}\n" \
+              " n0 -> n2op\n n1 -> n2op\n}"  # b pinned above a: mul(a, b) gets its operands the wrong way up
+    assert out_of_order(swapped) == ["n2op", "n0 after n1"]
+    assert out_of_order(swapped.replace("n1 -> n0", "n0 -> n1")) == []
+
+
+def micrograd_neuron():
+    from demos.graph_demo import neuron
+
+    o = neuron()
+    o.backward()
+    return o
+
+
+def mlp_2_2_1():
+    model = nn.MLP(2, [2, 1], activation="tanh", seed=0)
+    out = model([Value(0.5, label="x0"), Value(-1.0, label="x1")])
+    out.backward()
+    return out
+
+
+SMALL_GRAPHS = {  # the README's graphs and the ones a reader of micrograd draws first
+    "tanh(a*b + exp(a))": lambda: to_dot(example()[2]).source,
+    "tanh(a*b + exp(a)) with edge derivatives": lambda: to_dot(example()[2], edge_derivatives=True).source,
+    "tanh(a*b + exp(a)) top down": lambda: to_dot(example()[2], rankdir="TB").source,
+    "micrograd's neuron": lambda: to_dot(micrograd_neuron(), edge_derivatives=True).source,
+    "x*y + tanh(x)": lambda: to_dot((lambda x, y: x * y + x.tanh())(Value(1.0, "x"), Value(2.0, "y"))).source,
+    "x*x*y + exp(y)*x": lambda: to_dot((lambda x, y: x * x * y + y.exp() * x)(Value(1.5, "x"), Value(-2.0, "y"))).source,
+}
+
+
+@pytest.mark.parametrize("name", SMALL_GRAPHS)
+def test_small_graphs_draw_without_crossings_and_with_operands_in_argument_order(name):
+    """The README's graphs, micrograd's neuron and a shared leaf beside an unshared one are drawn
+    with no two edges crossing, each op's first operand above (or left of) its second, leaves in order."""
+    source = SMALL_GRAPHS[name]()
+    assert crossings(source) == [] and out_of_order(source) == []
+
+
+def test_a_2_2_1_network_draws_with_one_crossing_at_most():
+    """A 2-2-1 net crosses one edge at most (both hidden neurons add x0's term before x1's, so some edge
+    must cross once operands keep argument order), with its inputs in order."""
+    source = to_dot(mlp_2_2_1()).source
+    assert len(crossings(source)) <= 1 and out_of_order(source) == []
+
+
+def test_the_command_line_draws_its_variables_in_the_order_given(tmp_path):
+    """chainrule "x*y + tanh(x)" x=1 y=2 --render draws x first (above y, or in a column left of it;
+    y is not above x in x's column), with no crossing."""
+    from autograd.__main__ import main
+
+    path = tmp_path / "g.dot"
+    assert main(["x*y + tanh(x)", "x=1", "y=2", "--render", str(path)]) == 0
+    source = path.read_text(encoding="utf-8")
+    nodes, _ = laid_out(source)
+    x, y = (re.search(rf'(n\d+) \[label=<<TABLE[^>]*><TR><TD>{v}</TD>', source).group(1) for v in "xy")
+    assert nodes[x][0] < nodes[y][0] - 0.5 or nodes[x][1] > nodes[y][1] + 0.1
+    assert crossings(source) == [] and out_of_order(source) == []
