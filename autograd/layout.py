@@ -45,11 +45,9 @@ def plan(nodes: tuple, edges: tuple) -> Plan | None:
     found, then the narrowest drawing, keeping every op's operands in argument order. None for a
     tangle (over SEARCHED crossings however it starts), which is left to dot."""
     starts = [_search(nodes, edges, late, trials=1) for late in (False, True)]
-    late = _score(starts[1]) < _score(starts[0])
-    best = starts[late]
-    if len(best[0]) > SEARCHED:  # a tangle: dot's own ordering does as well or better
+    if min(len(start[0]) for start in starts) > SEARCHED:  # a tangle: dot's own ordering does as well or better
         return None
-    crossed, _, _, rank, layers = _search(nodes, edges, late, TRIALS)
+    crossed, _, _, rank, layers = min((_search(nodes, edges, late, TRIALS) for late in (False, True)), key=_score)
     minlen = {(s, t): rank[t] - rank[s] for s, t in edges if rank[t] - rank[s] != 1}
     return Plan(minlen, [[n for n in layer if n in rank] for layer in layers], len(crossed))
 

@@ -499,6 +499,7 @@ SMALL_GRAPHS = {  # the README's graphs and the ones a reader of micrograd draws
     "tanh(a*b + exp(a)) top down": lambda: to_dot(example()[2], rankdir="TB").source,
     "micrograd's neuron": lambda: to_dot(micrograd_neuron(), edge_derivatives=True).source,
     "x*y + tanh(x)": lambda: to_dot((lambda x, y: x * y + x.tanh())(Value(1.0, "x"), Value(2.0, "y"))).source,
+    "x*y + y*x": lambda: to_dot((lambda x, y: x * y + y * x)(Value(1.0, "x"), Value(2.0, "y"))).source,
     "x*x*y + exp(y)*x": lambda: to_dot((lambda x, y: x * x * y + y.exp() * x)(Value(1.5, "x"), Value(-2.0, "y"))).source,
 }
 
@@ -516,6 +517,13 @@ def test_a_2_2_1_network_draws_with_one_crossing_at_most():
     must cross once operands keep argument order), with its inputs in order."""
     source = to_dot(mlp_2_2_1()).source
     assert len(crossings(source)) <= 1 and out_of_order(source) == []
+
+
+def test_graphs_over_the_small_size_keep_dots_own_layout():
+    """A graph of more than layout.SMALL boxes and ops (an uncollapsed moons network) is laid out by
+    dot alone, as before: no edge gets a minlen and no invisible edge pins an order."""
+    source = to_dot(nn.MLP(2, [16, 16, 1], seed=0)([0.5, -0.2])).source
+    assert "minlen" not in source and "style=invis" not in source
 
 
 def test_the_command_line_draws_its_variables_in_the_order_given(tmp_path):
