@@ -34,27 +34,26 @@ class Plan(NamedTuple):
     """Where a small graph's nodes go: ``minlen`` of each (source, target) edge (only those over 1), the
     real nodes of each rank in order (top to bottom for rankdir=LR), and the crossings left."""
     minlen: dict
-    ranks: list
+    ranks: tuple
     crossings: int
 
 
-@functools.lru_cache(maxsize=64)  # the same graph is drawn again and again: each step of a GIF, both ways on a page
+@functools.lru_cache(maxsize=64)  # one graph drawn again and again (each step of a GIF, both ways on a page); read only
 def plan(nodes: tuple, edges: tuple) -> Plan | None:
     """Ranks and orders for the DAG ``nodes`` (in topological order) with ``edges``, (source, target)
     pairs listed so that each target's incoming edges come in argument order: the fewest crossings
     found, then the narrowest drawing, keeping every op's operands in argument order. None for a
     tangle (over SEARCHED crossings however it starts), which is left to dot."""
-    starts = [_search(nodes, edges, late, trials=1) for late in (False, True)]
-    if min(len(start[0]) for start in starts) > SEARCHED:  # a tangle: dot's own ordering does as well or better
+    crossed, _, _, rank, layers = min((_search(nodes, edges, late) for late in (False, True)), key=_score)
+    if len(crossed) > SEARCHED:  # a tangle however it starts: dot's own ordering does as well or better
         return None
-    crossed, _, _, rank, layers = min((_search(nodes, edges, late, TRIALS) for late in (False, True)), key=_score)
     minlen = {(s, t): rank[t] - rank[s] for s, t in edges if rank[t] - rank[s] != 1}
-    return Plan(minlen, [[n for n in layer if n in rank] for layer in layers], len(crossed))
+    return Plan(minlen, tuple(tuple(n for n in layer if n in rank) for layer in layers), len(crossed))
 
 
-def _search(nodes, edges, late: bool, trials: int):
-    """The best evaluation found from one layering (of at most ``trials``) by moving a node at an
-    end of a crossing edge one rank away from the side its layering packs it to, one at a time."""
+def _search(nodes, edges, late: bool):
+    """The best evaluation found from one layering (of at most TRIALS) by moving a node at an end
+    of a crossing edge one rank away from the side its layering packs it to, one at a time."""
     seen: dict = {}  # ranks -> evaluation: many shifts give the same ranks
 
     def evaluate(shift):
@@ -67,11 +66,11 @@ def _search(nodes, edges, late: bool, trials: int):
     shift: dict = {}
     best = evaluate(shift)
     for _ in range(ROUNDS):
-        if not best[0]:
+        if not best[0] or len(best[0]) > SEARCHED:
             break
         tried = []
         for n in dict.fromkeys(n for pair in best[0] for e in pair for n in edges[e]):
-            if len(seen) >= trials:
+            if len(seen) >= TRIALS:
                 break
             trial = dict(shift)
             trial[n] = trial.get(n, 0) + 1

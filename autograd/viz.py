@@ -239,16 +239,16 @@ def draw(root: Value, view: View, order: list | None = None):
         check_bends(bends, MAX_BENDS, "to_dot", "Write such a sum as a product (n * x), draw fewer terms, "
                     "or pass max_nodes=None to wait for the drawing")
     index = {node: i for i, node in enumerate(order)}
+    graph = _digraph_class()(name="chainrule", format="svg",
+                             graph_attr={"rankdir": view.rankdir, "ordering": "in", "fontname": FONT},
+                             node_attr={"fontname": FONT, "fontsize": "11"},
+                             edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.6"})
     placed = None if groups else _small_plan(order, index)
     minlen = placed.minlen if placed else {}
 
     def edge(tail: str, head: str, **attrs) -> None:  # with the length the plan gives it
         graph.edge(tail, head, **attrs, **({"minlen": str(minlen[tail, head])} if (tail, head) in minlen else {}))
 
-    graph = _digraph_class()(name="chainrule", format="svg",
-                             graph_attr={"rankdir": view.rankdir, "ordering": "in", "fontname": FONT},
-                             node_attr={"fontname": FONT, "fontsize": "11"},
-                             edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.6"})
     grads, data = view.grads or {}, view.data or {}
     grad_of = (lambda n: grads.get(n, n.grad)) if grads else (lambda n: n.grad)
     data_of = (lambda n: data.get(n, n.data)) if data else (lambda n: n.data)
@@ -328,12 +328,10 @@ def _small_plan(order: list, index: dict):
     for node in order:
         i = index[node]
         if node.op:
-            for k, a in enumerate(operands(node)):
-                tail = f"n{i}c{k}" if type(a) is float else f"n{index[a]}"
-                nodes += [tail] if type(a) is float else []
-                edges.append((tail, f"n{i}op"))
-            nodes.append(f"n{i}op")
-            edges.append((f"n{i}op", f"n{i}"))
+            ins = operands(node)
+            tails = [f"n{i}c{k}" if type(a) is float else f"n{index[a]}" for k, a in enumerate(ins)]
+            nodes += [t for t, a in zip(tails, ins) if type(a) is float] + [f"n{i}op"]  # constants, then the op
+            edges += [(t, f"n{i}op") for t in tails] + [(f"n{i}op", f"n{i}")]
         nodes.append(f"n{i}")
         if len(nodes) > SMALL:
             return None
