@@ -96,9 +96,9 @@ def _evaluate(nodes, edges, rank):
 
 
 def _ranks(nodes, edges, shift, late) -> dict:
-    """Each node one rank after its latest source (``late``: before its first use), and
-    ``shift[node]`` ranks further that way; then each leaf just before its first use, where dot
-    puts it too."""
+    """Each node one rank after its latest source (``late``: one before its first use), and
+    ``shift[node]`` ranks further that way; a leaf always just before its first use unless shifted
+    (where dot puts it too). The first rank is 0."""
     into: dict = {}
     uses: dict = {}
     for s, t in edges:

@@ -395,7 +395,7 @@ def laid_out(source):
                           check=True).stdout.decode()
     nodes, curves = {}, []
     for line in text.splitlines():
-        f = line.split()
+        f = line.split() or [""]  # an edge label's second line starts a line of its own
         if f[0] == "node":
             nodes[f[1].strip('"')] = tuple(map(float, f[2:6]))
         elif f[0] == "edge" and "invis" not in f:
