@@ -512,11 +512,13 @@ def test_small_graphs_draw_without_crossings_and_with_operands_in_argument_order
     assert crossings(source) == [] and out_of_order(source) == []
 
 
-def test_a_2_2_1_network_draws_with_one_crossing_at_most():
+def test_a_2_2_1_network_draws_with_one_crossing_at_most_and_never_across_an_ops_own_result():
     """A 2-2-1 net crosses one edge at most (both hidden neurons add x0's term before x1's, so some edge
-    must cross once operands keep argument order), with its inputs in order."""
+    must cross once operands keep argument order), never an op's edge to its own value, inputs in order."""
     source = to_dot(mlp_2_2_1()).source
-    assert len(crossings(source)) <= 1 and out_of_order(source) == []
+    crossed = crossings(source)
+    assert len(crossed) <= 1 and out_of_order(source) == []
+    assert not any(tail.endswith("op") for pair in crossed for tail, _ in pair)
 
 
 def test_graphs_over_the_small_size_keep_dots_own_layout():
