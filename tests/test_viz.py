@@ -1,8 +1,10 @@
 """Graph pictures: DOT structure, SVG and PNG through the pip-only renderer, hostile labels, size
 guard, the collapsed network view and determinism."""
 
+import itertools
 import re
 import shutil
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -388,9 +390,6 @@ def test_a_100_term_reused_leaf_chain_draws_every_edge(tmp_path):
 def laid_out(source):
     """The renderer's layout of DOT ``source`` (its -Tplain text): node -> (x, y, width, height) in
     inches, y upwards, and each visible edge as (tail, head, its curve sampled as points)."""
-    import subprocess
-    from autograd.viz import find_renderer
-
     text = subprocess.run(find_renderer() + ["-Tplain"], input=source.encode(), capture_output=True,
                           check=True).stdout.decode()
     nodes, curves = {}, []
@@ -430,17 +429,26 @@ def _meeting_point(p, q, r, s):
 
 def crossings(source):
     """The pairs of drawn edges whose curves meet anywhere but at (within 0.1 in of) a node both touch."""
-    import itertools
-
     nodes, curves = laid_out(source)
     found = []
     for (a, b, P), (c, d, Q) in itertools.combinations(curves, 2):
+        if not _boxes_overlap(P, Q):
+            continue
         shared = [nodes[n] for n in {a, b} & {c, d}]
-        near = lambda pt: any(abs(pt[0] - x) <= w / 2 + 0.1 and abs(pt[1] - y) <= h / 2 + 0.1 for x, y, w, h in shared)
-        if any((pt := _meeting_point(P[i], P[i + 1], Q[j], Q[j + 1])) and not near(pt)
+
+        def at_shared_node(pt):
+            return any(abs(pt[0] - x) <= w / 2 + 0.1 and abs(pt[1] - y) <= h / 2 + 0.1 for x, y, w, h in shared)
+
+        if any((pt := _meeting_point(P[i], P[i + 1], Q[j], Q[j + 1])) and not at_shared_node(pt)
                for i in range(len(P) - 1) for j in range(len(Q) - 1)):
             found.append(((a, b), (c, d)))
     return found
+
+
+def _boxes_overlap(P, Q):
+    """Whether the bounding boxes of two polylines overlap (if not, they cannot meet)."""
+    return all(min(p[k] for p in P) <= max(q[k] for q in Q) and min(q[k] for q in Q) <= max(p[k] for p in P)
+               for k in (0, 1))
 
 
 def out_of_order(source):
