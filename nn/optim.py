@@ -5,8 +5,7 @@ Each optimizer's arithmetic is one module-level function on plain floats (``sgd_
 gets one parameter's value, gradient and state and returns the new value and state. Its docstring
 is the formula, and a breakpoint on it stops at every parameter's update. The classes keep the
 state (shown under ``torch.optim``'s names) and call the function once per parameter, in one loop
-per parameter group with the group's hyperparameters read once (a step costs about a microsecond
-per parameter, most of it that call)::
+per parameter group with the group's hyperparameters read once, so that call is most of a step's cost::
 
     opt = nn.optim.Adam(model.parameters(), lr=0.01)
     for step in range(100):
@@ -219,12 +218,13 @@ class Optimizer:
 
     def _new_values(self) -> list:
         """Per group: (its params, their new values, the new state lists); changes nothing."""
-        return [(g["params"], *self._group_step(g["params"], g, state)) for g, state in zip(self.param_groups, self._aligned())]
+        return [(g["params"], *self._group_step(g["params"], g, state))
+                for g, state in zip(self.param_groups, self._aligned())]
 
     @property
     def state(self) -> dict:
-        """{parameter: {name: number}} for each parameter that has stepped, under torch's names (a copy:
-        change the state with load_state_dict)."""
+        """{parameter: {name: number}} for each parameter that has stepped, under torch's names.
+        A copy: the optimizer keeps its state in lists; change it with load_state_dict."""
         self._aligned()
         rows, out = self._rows(), {}
         for group, order in zip(self.param_groups, self._order):
