@@ -90,6 +90,22 @@ def test_after_the_update_the_forward_pass_runs_again_on_the_new_values():
     assert "(was 0.8830)" in again[-1]["line"] and c2.data < c.data
 
 
+def test_an_update_that_leaves_an_ops_domain_says_so_where_it_fails():
+    """When the update takes x below 0, log's step says the engine's error, a node that does not need it
+    is still recomputed, and the output says which node failed."""
+    x, y = Value(0.5, "x"), Value(1.5, "y")
+    loss = x.log() + y * y
+    steps = describe_steps(loss, lr=1.0)  # x <- 0.5 - 1.0 * 2.0 = -1.5, y <- 1.5 - 1.0 * 3.0 = -1.5
+    again = {s["title"].split(": ")[1]: s for s in steps if s["kind"] == "reforward"}
+    names = trace.node_names(toposort(loss))
+    log, square = (names[n] for n in toposort(loss) if n.op in ("log", "mul"))
+    assert again[log]["lines"] == [f"{log}: log: undefined for x <= 0, got x = -1.5",
+                                   "The learning rate took a step too far for this op."]
+    assert again[square]["line"] == f"{square} = y * y = (-1.5000) * (-1.5000) = 2.2500   (was 2.2500)"
+    assert again[names[loss]]["line"] == (f"{names[loss]}: not computed, {log} failed: log: undefined for x <= 0, "
+                                          "got x = -1.5") and again[log]["set_data"] == "error"
+
+
 def _evaluate_formula_text(text: str) -> float:
     """The last expression of 'd ... = symbolic = numeric' as a number, in Python."""
     numeric = text.split(" = ")[-1 if text.count(" = ") < 3 else -2]
