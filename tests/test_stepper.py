@@ -807,3 +807,27 @@ def test_browser_editing_is_off_and_explained_for_user_ops_and_recorded_derivati
     assert "recorded by a backward pass (grad with create_graph=True)" in page.inner_text("#inputs")
     page.keyboard.press("End")
     assert "Summary" in page.inner_text("#step")
+
+
+def every_op(x=0.7, y=1.3):
+    """A sum with one term per built-in op (x, y inside every op's domain)."""
+    from autograd import maximum, minimum
+
+    x, y = Value(x, "x"), Value(y, "y")
+    terms = [x * y, x - y, x / y, (x * x + 1.0) ** y, -x, abs(x - y), x.exp(), y.log(), x.sqrt(), x.tanh(),
+             y.sigmoid(), (x - 0.5).relu(), (y - 2.0).leaky_relu(0.1), x.softplus(), y.erf(), x.erfc(), y.gelu(),
+             x.sin(), y.cos(), maximum(x, y), minimum(x, y)]
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
+
+
+def test_browser_a_page_using_every_op_recomputes_each_as_python_does(tmp_path, open_page):
+    """On the page of a sum using every built-in op, edited x and y give every step Python's text at the new values."""
+    root = every_op()
+    assert {n.op for n in toposort(root) if n.op} == {k for k, op in OPS.items() if op.builtin}
+    page = open_page(trace.to_html(root, tmp_path / "p.html", lr=0.05))
+    edit(page, "x", "0.9")
+    edit(page, "y", "1.1")
+    assert_page_shows(page, every_op(0.9, 1.1), 0.05)
