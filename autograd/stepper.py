@@ -8,6 +8,11 @@ writes the page (its HTML, CSS and JavaScript are the files in ``autograd/assets
 them the data as JSON; the pictures and node kinds come from ``viz.page_view``) and
 ``stepper(root)`` shows it inline in Jupyter. Nothing here changes a ``.grad`` or ``.data`` of the
 user's graph: the gradients of the pass are computed in a dict.
+
+The page's steps are templates (``story``) whose names and numbers are slots, filled from the
+numbers Python computed (``quantities``); when a learner edits an input or the learning rate, the
+page computes the same quantities itself from the op table's forms (``assets/ops.js``) and fills
+the same templates again, so what a step says never depends on which side computed its numbers.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ from .trace import (Step, chain_rule_line, constant_text, formula, formula_of, n
                     walk)
 from .viz import check_bends, find_groups, layout_bends, page_view
 
-__all__ = ["DerivativeText", "local_text", "local_formula", "describe_steps", "formula", "fmt",
-           "finite_differences", "page_data", "to_html", "stepper", "Stepper"]
+__all__ = ["DerivativeText", "local_text", "local_formula", "describe_steps", "story", "quantities", "slot", "fill",
+           "filled", "formula", "fmt", "finite_differences", "page_data", "to_html", "stepper", "Stepper"]
 
 MAX_NODES = 300  # the expanded picture and the step table stop being readable beyond this
 FD_MAX_NODES = 200  # finite differences cost two evaluations of the graph per leaf
@@ -126,16 +131,13 @@ def fill(text: str, numbers: dict, names) -> str:
     return SLOT.sub(one, text)
 
 
-def failure(keys, numbers: dict):
-    """The first error among quantities ``keys`` (a dict {'error': message, 'at': node index}), or None."""
-    return next((numbers[k] for k in keys if type(numbers[k]) is dict), None)
-
-
-def filled(step: dict, numbers: dict, names: dict) -> dict:
-    """A step as plain text (``describe_steps``): its slots filled, a failed number's step saying why,
-    as the page's ``lineOf`` shows it."""
+def filled(step: dict, numbers: dict, names: list) -> dict:
+    """A step as plain text (``describe_steps``): its slots filled from ``numbers`` and ``names``; where
+    one of its numbers is an error ({'error': message, 'at': node index}), the error in place, as the
+    page's ``textOf`` shows it."""
     lines = [step["line"]] + step["lines"]
-    err = failure([m.group(2) for t in lines for m in SLOT.finditer(t) if m.group(1) != "#"], numbers)
+    keys = [m.group(2) for t in lines for m in SLOT.finditer(t) if m.group(1) != "#"]
+    err = next((numbers[k] for k in keys if type(numbers[k]) is dict), None)
     out = dict(step, title=fill(step["title"], numbers, names))
     if err is not None:
         lines = [_failed_line(step, err, names)] * 2 + ([step["on_error"]] if step.get("on_error") else [])
@@ -157,7 +159,7 @@ QUIZ = {"upstream": "u", "local": "l", "contribution": "c", "before": "b", "afte
 
 
 def _failed_line(step: dict, err: dict, names: list) -> str:
-    n = names[step["node"]]
+    n = f"{names[step['parent']]}.grad" if step["kind"] == "backward" else names[step["node"]]
     return f"{n}: {err['error']}" if err["at"] == step["node"] else \
         f"{n}: not computed, {names[err['at']]} failed: {err['error']}"
 
