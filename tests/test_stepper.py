@@ -719,11 +719,13 @@ def test_browser_editing_x_recomputes_every_number_as_python_does(tmp_path, open
     t = math.tanh(1.3)
     assert tanh_step["lines"][0] == f"d tanh(u)/du = 1 - tanh(u)^2 = 1 - {fmt(t)}^2 = {fmt(1 - t * t)}"
     assert_page_shows(page, xy_tanh(1.3)[2], 0.1)
+    moved = page.evaluate("[...document.querySelectorAll('#nodes td.moved')].map(td => td.title)")  # the summary step
+    assert f"{fmt(0.5 - 0.1 * (-2.0 + 1 - math.tanh(0.5) ** 2))} at Python's numbers, before your edit" in moved
     edit(page, "lr", "0.5")
     edit(page, "y", "-0.25")
     assert_page_shows(page, xy_tanh(1.3, -0.25)[2], 0.5)
     page.click("#reset")
-    assert page.evaluate("document.body.dataset.edited") == "0"
+    assert page.evaluate("document.body.dataset.edited") == "0" and page.locator("#nodes td.moved").count() == 0
     assert_page_shows(page, xy_tanh()[2], 0.1)
 
 

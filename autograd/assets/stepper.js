@@ -250,6 +250,7 @@
     views.collapsed && D.weights && ["edge", `background:${D.weights.positive}`, "collapsed: edge weight > 0 (wider: larger)"],
     views.collapsed && D.weights && ["edge", `background:${D.weights.negative}`, "collapsed: edge weight < 0"],
     ["", "background:#fff;font-weight:700", "bold: just changed"],
+    D.locked === null && ["moved", "background:#fff", "table: moved by your edit (hover: the number before)"],
     D.locked === null && ["", "background:#fff;color:#c2410c;font-weight:700", "orange: an input you edited"],
     D.lr !== null && ["", "background:#fff;color:#9ca3af", "grey: from before the update (stale)"],
   ].filter(Boolean);
@@ -258,7 +259,7 @@
     const sw = document.createElement("span");
     sw.className = "swatch " + cls;
     sw.setAttribute("style", style);
-    if (/^(bold|grey|orange)/.test(text)) { sw.textContent = "1.0"; sw.style.fontSize = "9px"; sw.style.textAlign = "center"; sw.style.lineHeight = "11px"; }
+    if (/^(bold|grey|orange|table)/.test(text)) { sw.textContent = "1.0"; sw.style.fontSize = "9px"; sw.style.textAlign = "center"; sw.style.lineHeight = "11px"; }
     li.append(sw, document.createTextNode(text));
     $("legend-list").appendChild(li);
   }
@@ -515,6 +516,8 @@
     const st = steps[at];
     const hide = asked(at);
     const s = stateAt(at, hide);
+    let was = s; // the same step at Python's numbers: a number the edit moved says what it was
+    if (Q !== PY) { const mine = Q; Q = PY; was = stateAt(at, hide); Q = mine; }
     const v = view;
     // every node: texts and fading
     const changedData = st.kind === "forward" || st.kind === "update" || st.kind === "reforward" ? st.node : -1;
@@ -543,6 +546,12 @@
       tds[3].classList.toggle("changed", i === changedGrad);
       tds[2].classList.toggle("stale", s.stale && !fresh.has(i));
       tds[3].classList.toggle("stale", s.stale);
+      [2, 3].forEach((col, j) => {
+        const now = j ? s.grad[i] : s.data[i], before = j ? was.grad[i] : was.data[i];
+        const moved = now !== null && before !== null && now !== before;
+        tds[col].classList.toggle("moved", moved);
+        tds[col].title = moved ? `${before} at Python's numbers, before your edit` : "";
+      });
       rows[i].className = s.data[i] === null ? "pending" : "";
     }
     for (const [gname, g] of Object.entries(D.groups)) { // collapsed neurons: live summary rows
@@ -764,6 +773,7 @@
     recompute();
   });
   $("inputs").classList.toggle("locked", D.locked !== null);
+  if (D.locked !== null) $("inputs").querySelector(".caption").textContent = "inputs (editing off):";
 
   for (const v of Object.values(views)) v.holder.hidden = v !== view;
   header();
