@@ -833,3 +833,15 @@ def test_browser_a_page_using_every_op_recomputes_each_as_python_does(tmp_path, 
     edit(page, "x", "0.9")
     edit(page, "y", "1.1")
     assert_page_shows(page, every_op(0.9, 1.1), 0.05)
+
+
+def test_browser_two_leaves_labelled_alike_get_two_named_boxes(tmp_path, open_page):
+    """Leaves sharing a label are told apart in the edit bar by their node id, and each edit reaches its own leaf."""
+    a, b = Value(1.0, "w"), Value(2.0, "w")
+    page = open_page(trace.to_html(a * 3.0 + b, tmp_path / "p.html"))
+    labels = page.eval_on_selector_all("#inputs label.edit span", "s => s.map(e => e.textContent)")
+    assert labels == ["w (n0) =", "w (n3) ="] or labels == ["w (n0) =", "w (n2) ="], labels
+    edit(page, labels[1][:-2], "5")
+    page.keyboard.press("End")
+    rows = page.evaluate(SUMMARY)
+    assert rows[0][:3] == ["w", "1.0000", "3.0000"] and rows[1][:3] == ["w", "5.0000", "1.0000"]

@@ -716,7 +716,7 @@
   function editNote() {
     const changes = LEAVES.filter(edited).map((i) => `${nodeName(i)} = ${C.repr(edits.values[i])} (was ${C.repr(original.values[i])})`);
     if (edits.lr !== original.lr) changes.push(`lr = ${C.repr(edits.lr)} (was ${C.repr(original.lr)})`);
-    $("reset").hidden = !changes.length;
+    $("reset").style.visibility = changes.length ? "visible" : "hidden"; // keeps its place: the bar does not jump
     document.body.dataset.edited = changes.length ? "1" : "0";
     $("edit-note").textContent = D.locked !== null ? D.locked : changes.length
       ? `Edited ${changes.join(", ")}: every number on the page is recomputed here, in the page.`
@@ -757,7 +757,8 @@
     $("input-list").appendChild(box);
     return input;
   }
-  const inputs = LEAVES.map((i) => field(nodeName(i), C.repr(original.values[i]), `the value of ${nodeName(i)} (an input of the graph)`,
+  const twice = (i) => LEAVES.some((j) => j !== i && nodeName(j) === nodeName(i)); // two leaves labelled alike
+  const inputs = LEAVES.map((i) => field(nodeName(i) + (twice(i) ? ` (n${i})` : ""), C.repr(original.values[i]), `the value of ${nodeName(i)} (an input of the graph)`,
     (x) => { edits.values[i] = x; return ""; }));
   if (D.lr !== null) {
     inputs.push(field("lr", C.repr(D.lr), "the learning rate of the update", (x) => {
