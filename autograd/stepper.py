@@ -215,8 +215,9 @@ def _new_values(order: list, grads: dict, lr: float) -> dict:
 def describe_steps(root: Value, lr: float | None = None, seed: float = 1.0) -> list:
     """Every step of one training step on ``root`` as the page's plain data, leaving ``.grad`` alone:
     forward values node by node, the seed, the backward pass one edge at a time (trace's ``Step``
-    records) and, when ``lr`` is given, ``w <- w - lr * dL/dw`` for every leaf and the forward pass
-    again on the new values."""
+    records, every edge: one whose upstream gradient is 0 contributes exactly 0) and, when ``lr`` is
+    given, ``w <- w - lr * dL/dw`` for every leaf and the forward pass again on the new values (an op
+    the new values leave the domain of says its error there)."""
     _check_value(root, "describe_steps")
     order = toposort(root)
     edges = list(walk(root, seed, order, every=True))
