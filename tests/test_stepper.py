@@ -845,3 +845,29 @@ def test_browser_two_leaves_labelled_alike_get_two_named_boxes(tmp_path, open_pa
     page.keyboard.press("End")
     rows = page.evaluate(SUMMARY)
     assert rows[0][:3] == ["w", "1.0000", "3.0000"] and rows[1][:3] == ["w", "5.0000", "1.0000"]
+
+
+@settings(max_examples=6, derandomize=True, database=None, deadline=None,
+          suppress_health_check=[__import__("hypothesis").HealthCheck.too_slow])
+@given(expr=expressions(max_leaves=2, max_steps=5), shift=__import__("hypothesis").strategies.floats(-2.0, 2.0))
+def test_browser_random_graphs_edited_show_what_python_computes_or_its_error(browser, tmp_path_factory, expr, shift):
+    """For random graphs, every leaf moved by ``shift`` on the page gives Python's text at every step, or,
+    where Python's forward pass refuses the new numbers, the page shows that very error at that op's step."""
+    root = expr.fn(*expr.inputs)
+    path = trace.to_html(root, tmp_path_factory.mktemp("random") / "p.html", lr=0.1)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_function("document.body.dataset.ready === '1'")
+        new = [x + shift for x in expr.input_values]
+        for i, x in enumerate(new):
+            if f"x{i} =" in page.inner_text("#inputs"):  # an input the graph does not use has no box
+                edit(page, f"x{i}", repr(x))
+        try:
+            moved = expr.fn(*[Value(x, f"x{i}") for i, x in enumerate(new)])
+        except (ValueError, ZeroDivisionError, OverflowError) as e:
+            assert any(s["lines"][:1] == [f"{s['title'].split(': ')[-1]}: {e}"] for s in page.evaluate(EVERY_STEP)), e
+            return
+        assert_page_shows(page, moved, 0.1)
+    finally:
+        page.close()
