@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import nn
 from autograd import Value, grad, rules, trace
@@ -848,8 +848,8 @@ def test_browser_two_leaves_labelled_alike_get_two_named_boxes(tmp_path, open_pa
 
 
 @settings(max_examples=6, derandomize=True, database=None, deadline=None,
-          suppress_health_check=[__import__("hypothesis").HealthCheck.too_slow])
-@given(expr=expressions(max_leaves=2, max_steps=5), shift=__import__("hypothesis").strategies.floats(-2.0, 2.0))
+          suppress_health_check=[HealthCheck.too_slow])
+@given(expr=expressions(max_leaves=2, max_steps=5), shift=st.floats(-2.0, 2.0))
 def test_browser_random_graphs_edited_show_what_python_computes_or_its_error(browser, tmp_path_factory, expr, shift):
     """For random graphs, every leaf moved by ``shift`` on the page gives Python's text at every step, or,
     where Python's forward pass refuses the new numbers, the page shows that very error at that op's step."""
