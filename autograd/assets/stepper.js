@@ -722,9 +722,7 @@
       ? `Edited ${changes.join(", ")}: every number on the page is recomputed here, in the page.`
       : "Change an input" + (D.lr !== null ? " or the learning rate" : "") + ": every number on the page follows.";
   }
-  let pending = null;
   function recompute() {
-    pending = null;
     const same = edits.lr === original.lr && edits.values.every((x, i) => Object.is(x, original.values[i]));
     Q = same ? PY : compute(edits.values, edits.lr);
     revealed.clear();
@@ -748,10 +746,8 @@
       input.title = why || title;
       if (why) { $("edit-note").textContent = `${why}; the page keeps the last number.`; return; }
       input.classList.toggle("edited", !Object.is(x, readNumber(value)));
-      clearTimeout(pending); // while typing, once the typing pauses (a network's page takes a moment)
-      pending = setTimeout(recompute, N > 60 ? 250 : 0);
+      recompute(); // at every keystroke: under 0.1 s for the biggest page (297 nodes)
     });
-    input.addEventListener("change", () => { if (pending !== null) { clearTimeout(pending); recompute(); } });
     input.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === "Escape") input.blur(); }); // back to the step keys
     box.append(name, input);
     $("input-list").appendChild(box);
