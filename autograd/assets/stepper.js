@@ -736,6 +736,7 @@
     const name = document.createElement("span");
     name.textContent = label + " =";
     const input = document.createElement("input");
+    title += " (Enter: back to the step keys)";
     Object.assign(input, { type: "text", value, spellcheck: false, title, disabled: D.locked !== null });
     input.setAttribute("inputmode", "decimal");
     input.dataset.original = value;
