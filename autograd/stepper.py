@@ -238,9 +238,7 @@ def story(order: list, edges: list, lr: float | None, seed: float = 1.0) -> list
     computed = [n for n in order if n.op]
     for j, node in enumerate(computed, 1):
         i = index[node]
-        numbers = call_text(node.op, [number_text(a) if type(a) is float else slot("(", f"d{index[a]}")
-                                      for a in operands(node)])[0]
-        line = f"{names[node]} = {node_formula(node, names)} = {numbers} = {slot('=', f'd{i}')}"
+        line = f"{names[node]} = {node_formula(node, names)} = {_with_numbers(node, 'd', index)} = {slot('=', f'd{i}')}"
         steps.append({"kind": "forward", "node": i, "title": f"Forward {j} of {len(computed)}: {names[node]}",
                       "line": line, "lines": [line], "set_data": f"d{i}",
                       "on_error": "This input is outside the op's domain: change it back to a value the op accepts."})
@@ -288,6 +286,12 @@ def _backward_step(s: Step, e: int, names: dict, index: dict, total: int, receiv
             "quiz": {"edge": e, "question": f"{text.head}/d{'uv'[s.operand]}", "symbolic": text.partials[s.operand][0]}}
 
 
+def _with_numbers(node: Value, kind: str, index: dict) -> str:
+    """'2.0000 * (-3.0000)': ``node`` with its operands' numbers, values (kind 'd') or updated values ('n')."""
+    return call_text(node.op, [number_text(a) if type(a) is float else slot("(", f"{kind}{index[a]}")
+                               for a in operands(node)])[0]
+
+
 def _updates(order: list, names: dict, lr: float) -> list:
     """The update of every leaf, then the forward pass again on the new values, node by node, down
     to the output's change (the point of the update: the output moves the way the gradient said)."""
@@ -304,8 +308,8 @@ def _updates(order: list, names: dict, lr: float) -> list:
     computed = [n for n in order if n.op]
     for j, node in enumerate(computed, 1):
         i, n = index[node], names[node]
-        numbers = node_formula(node, {a: slot("(", f"n{index[a]}") for a in operands(node) if type(a) is not float})
-        line = f"{n} = {node_formula(node, names)} = {numbers} = {slot('=', f'n{i}')}   (was {slot('=', f'd{i}')})"
+        line = (f"{n} = {node_formula(node, names)} = {_with_numbers(node, 'n', index)} = {slot('=', f'n{i}')}   "
+                f"(was {slot('=', f'd{i}')})")
         lines = [line]
         if node is root:
             lines.append(f"{r}: {slot('=', f'd{i}')} -> {slot('=', f'n{i}')}   (change {slot('=', 'm')})")
