@@ -250,7 +250,7 @@
     views.collapsed && D.weights && ["edge", `background:${D.weights.positive}`, "collapsed: edge weight > 0 (wider: larger)"],
     views.collapsed && D.weights && ["edge", `background:${D.weights.negative}`, "collapsed: edge weight < 0"],
     ["", "background:#fff;font-weight:700", "bold: just changed"],
-    D.locked === null && ["moved", "background:#fff", "table: moved by your edit (hover: the number before)"],
+    D.locked === null && ["moved", "background:#fff", "dotted: moved by your edit (the table's number, hovered: before)"],
     D.locked === null && ["", "background:#fff;color:#c2410c;font-weight:700", "orange: an input you edited"],
     D.lr !== null && ["", "background:#fff;color:#9ca3af", "grey: from before the update (stale)"],
   ].filter(Boolean);
@@ -259,7 +259,7 @@
     const sw = document.createElement("span");
     sw.className = "swatch " + cls;
     sw.setAttribute("style", style);
-    if (/^(bold|grey|orange|table)/.test(text)) { sw.textContent = "1.0"; sw.style.fontSize = "9px"; sw.style.textAlign = "center"; sw.style.lineHeight = "11px"; }
+    if (/^(bold|grey|orange|dotted)/.test(text)) { sw.textContent = "1.0"; sw.style.fontSize = "9px"; sw.style.textAlign = "center"; sw.style.lineHeight = "11px"; }
     li.append(sw, document.createTextNode(text));
     $("legend-list").appendChild(li);
   }
@@ -551,6 +551,8 @@
         const moved = now !== null && before !== null && now !== before;
         tds[col].classList.toggle("moved", moved);
         tds[col].title = moved ? `${before} at Python's numbers, before your edit` : "";
+        const cell = c && (j ? c.grad : c.data);
+        if (cell) cell.classList.toggle("moved", moved);
       });
       rows[i].className = s.data[i] === null ? "pending" : "";
     }
