@@ -31,8 +31,9 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from autograd import Value, grad, no_grad
+from autograd import Value, enable_grad, grad, no_grad, trace
 from autograd.files import escape_surrogates, write_text
+from autograd.graph import operands, toposort
 
 from .health import unit_state
 from .module import ACTIVATION_SPECS
@@ -45,6 +46,7 @@ __all__ = ["Recorder"]
 
 FORMAT = "chainrule.replay"
 PAGE_BYTES = 20_000_000  # the replay page's size cap: a longer run's page keeps fewer frames (see page_plan)
+MAX_PATHS = 1000  # a neuron's paths up to the outputs that the story keeps, as trace.why's max_paths
 
 
 def _short(x) -> str:
@@ -249,11 +251,10 @@ class Recorder:
         def numbers(name):
             return [_finite_or_none(v) for v in row[f[name]]]
 
-        stats, example, states = numbers("units"), numbers("example"), self._states[k * nunits:(k + 1) * nunits]
+        stats, states = numbers("units"), self._states[k * nunits:(k + 1) * nunits]
         width = len(_UNIT_NUMBERS)
         frame = {"weights": numbers("weights"), "grads": numbers("grads"),
                  "units": [stats[width * u:width * (u + 1)] + [_STATES[states[u]]] for u in range(nunits)],
-                 "example_dloss": numbers("dloss"), "example_units": [example[2 * u:2 * u + 2] for u in range(nunits)],
                  "row_dloss": self._rows_dloss(k)}
         if self.optimizer is not None:
             frame["updates"] = numbers("updates")
@@ -276,8 +277,9 @@ class Recorder:
         if self.optimizer is not None:
             entry["update"] = dict(zip(self._keys, frame["updates"]))
         entry["units"] = {name: dict(zip(_UNIT_FIELDS, stats)) for name, stats in zip(names, frame["units"])}
-        entry["example"] = {"row": self.example, "dloss": frame["example_dloss"],
-                            "units": dict(zip(names, frame["example_units"]))}
+        example = [_finite_or_none(v) for v in row[self._fields["example"]]]
+        entry["example"] = {"row": self.example, "dloss": [_finite_or_none(v) for v in row[self._fields["dloss"]]],
+                            "units": {name: example[2 * u:2 * u + 2] for u, name in enumerate(names)}}
         entry["row_dloss"] = frame["row_dloss"]
         return entry
 
@@ -302,13 +304,14 @@ class Recorder:
         curves["steps"] = [int(self._rows[k * self._width + self._fields["step"].start]) for k in points]
         shown = [self._frame(k) for k in frames]
         return {
-            "format": FORMAT, "version": 2, "model": repr(self.model), "task": self.task,
+            "format": FORMAT, "version": 3, "model": repr(self.model), "task": self.task,
             "loss_fn": getattr(self.loss_fn, "__name__", "loss"), "loss_inferred": self.loss_inferred,
             "loss_mismatch": self._loss_mismatch(), "restored_to": self._restored_to(frames),
             "every": self.every, "example": self.example,
-            "activations": {a.name: {"stuck": a.stuck, "stuck_text": a.stuck_text} for a in ACTIVATION_SPECS.values()},
+            "activations": {a.name: {"op": a.op, "stuck": a.stuck, "stuck_text": a.stuck_text}
+                            for a in ACTIVATION_SPECS.values()},
             "inputs": [f"x{i}" for i in range(len(self._layers[0].neurons[0].w))],
-            "params": self._keys, "layers": layers,
+            "params": self._keys, "layers": layers, "story": self._story(),
             "train": {"X": self.train[0], "y": self.train[1]},
             "val": None if self.val is None else {"X": self.val[0], "y": self.val[1]},
             "recorded": n,
@@ -326,6 +329,12 @@ class Recorder:
             # the weights as they are now: the last recorded step's update is the change to these
             "final_weights": [_finite_or_none(p.data) for p in self._params],
         }
+
+    def _story(self) -> dict:
+        """The chain-rule story's structure (``story``), built once: it is the same for every row and step."""
+        if not hasattr(self, "_story_data"):
+            self._story_data = story(self._layers, self._params)
+        return self._story_data
 
     def _loss_mismatch(self):
         """[recorded, inferred] (their medians) when the inferred loss_fn is plainly not the loss passed
@@ -414,7 +423,7 @@ _SCALARS = ("step", "loss", "lr", "train_loss", "train_accuracy", "val_loss", "v
 _UNIT_FIELDS = ("mean", "min", "max", "active", "state")
 _UNIT_NUMBERS = _UNIT_FIELDS[:-1]  # recorded as numbers; the state as an index into _STATES
 _STATES = (None, "dead", "saturated")  # a unit's state as recorded: its index here
-_FRAME_FIELDS = ("weights", "grads", "units", "example_dloss", "example_units", "row_dloss")
+_FRAME_FIELDS = ("weights", "grads", "units", "row_dloss")
 
 
 def _layout(nparams: int, nunits: int, nout: int, updates: bool = False) -> tuple:
@@ -449,6 +458,72 @@ class _History(Sequence):
 
     def __repr__(self) -> str:
         return f"<history of {len(self)} recorded steps>"
+
+
+def story(layers: list, params: list) -> dict:
+    """The structure of every row's chain-rule story, which the replay page evaluates at the row and
+    step a learner picks: ``nodes``, the model's graph for one row as its own neurons build it (in
+    eval mode: no dropout), each node ``{"param": p}``, ``{"input": k}`` or ``{"op": key, "args":
+    [...]}`` (an arg is a node's index or ``{"const": c}``), in topological order; ``units``, the node
+    of each neuron's output; and from ``trace.paths``, ``above``: per neuron the paths from the outputs
+    down to it, each ``[output, node, operand, node, operand, ...]``, and ``below``: per parameter the
+    one path from its neuron down to it, ``[node, operand, ...]``. Along a path each (node, operand)
+    is one factor: the local derivative of that node's op with respect to that operand. A path to a
+    parameter is one of its neuron's paths above, then the path below, so every neuron's paths to the
+    outputs are listed once. Additions inside a neuron (local derivative 1) are left out, as the page
+    shows neurons, except a bias's own edge. ``truncated``: per neuron, whether paths beyond
+    ``MAX_PATHS`` were left out."""
+    nin = len(layers[0].neurons[0].w)
+    inputs = [Value(0.0) for _ in range(nin)]
+    units, h = [], inputs
+    with enable_grad():  # any weights, even inf or NaN, give a graph: these ops never raise
+        for layer in layers:
+            h = layer(h)
+            units += h
+    order, seen = [], set()
+    for out in h:
+        for node in toposort(out):
+            if node not in seen:
+                seen.add(node)
+                order.append(node)
+    index = {node: i for i, node in enumerate(order)}
+    leaves = {**{p: {"param": i} for i, p in enumerate(params)}, **{x: {"input": k} for k, x in enumerate(inputs)}}
+    nodes = [leaves[node] if node in leaves else
+             {"op": node.op, "args": [{"const": _finite_or_none(a)} if type(a) is float else index[a]
+                                      for a in operands(node)]} for node in order]
+
+    def edges(path, keep_last: bool) -> list:
+        flat = []
+        for j, (node, k) in enumerate(zip(path.nodes, path.operands)):
+            if node.op != "add" or (keep_last and j == len(path.operands) - 1):
+                flat += [index[node], k]
+        return flat
+
+    above, truncated = [], []
+    for unit in units:
+        found = []
+        for o, out in enumerate(h):
+            found += [[o] + edges(q, False) for q in trace.paths(unit, out, MAX_PATHS + 1 - len(found))] \
+                if len(found) <= MAX_PATHS else []
+        truncated.append(len(found) > MAX_PATHS)
+        above.append(found[:MAX_PATHS])
+    below = []
+    for layer, start in zip(layers, _starts(layers)):
+        for j, n in enumerate(layer.neurons):
+            for p in n.parameters():
+                (q,) = trace.paths(p, units[start + j])
+                below.append(edges(q, True))
+    return {"nodes": nodes, "units": [index[u] for u in units], "above": above, "below": below,
+            "truncated": truncated, "max_paths": MAX_PATHS}
+
+
+def _starts(layers: list) -> list:
+    """The index of each layer's first neuron among all neurons."""
+    starts, at = [], 0
+    for layer in layers:
+        starts.append(at)
+        at += len(layer.neurons)
+    return starts
 
 
 def _unit_stats(activation: str, column: list) -> tuple:
