@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from autograd import Value, enable_grad, grad, no_grad, trace
+from autograd import Value, enable_grad, grad, no_grad
 from autograd.files import escape_surrogates, write_text
 from autograd.graph import operands, toposort
 
@@ -473,6 +473,8 @@ def story(layers: list, params: list) -> dict:
     outputs are listed once. Additions inside a neuron (local derivative 1) are left out, as the page
     shows neurons, except a bias's own edge. ``truncated``: per neuron, whether paths beyond
     ``MAX_PATHS`` were left out."""
+    from autograd import trace  # when a page is written: importing nn leaves autograd's tools unloaded
+
     nin = len(layers[0].neurons[0].w)
     inputs = [Value(0.0) for _ in range(nin)]
     units, h = [], inputs
