@@ -17,7 +17,24 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-__all__ = ["Op", "OPS", "RULES", "register", "call_text", "ATOM", "fmt"]
+__all__ = ["Op", "Forms", "OPS", "RULES", "register", "call_text", "ATOM", "fmt", "page_ops"]
+
+
+@dataclass(frozen=True)
+class Forms:
+    """An op in the pages' small expression language, for a page that recomputes it offline
+    (``autograd/assets/ops.js`` evaluates it; its header defines the language): ``forward`` in x
+    (and y), one local derivative per input in x, y and out, and the domain checks, in order, as
+    (condition, exception name, message with {x} and {y} as Python's repr) reading as the engine's
+    error, e.g. ``("x <= 0", "ValueError", "log: undefined for x <= 0, got x = {x}")``."""
+
+    forward: str
+    partials: tuple
+    errors: tuple = ()
+
+    def message(self, k: int, *xs: float) -> str:
+        """Check ``k``'s error message at inputs ``xs``, as the engine words it."""
+        return self.errors[k][2].format(**{name: repr(x) for name, x in zip("xy", xs)})
 
 
 @dataclass(frozen=True)
@@ -42,6 +59,7 @@ class Op:
     # ("d tanh(u)", (("1 - tanh(u)^2", "1 - {pout}^2"),)); format fields u, v, out, and pu, pv,
     # pout (bracketed when negative). Empty: the page shows the rule's number alone.
     local: tuple = ()
+    forms: Forms | None = None  # its forward, local derivatives and domain in the pages' language (built-ins)
     compile: tuple | None = None  # (forward template, (one backward template per input)); {f} is its forward
     method: bool = False  # a built-in op that is also a Value method of the same name
     builtin: bool = False
@@ -153,6 +171,14 @@ def call_text(op: str, args: list, precs: list | None = None) -> tuple:
     left = wrap(args[0], precs[0], spec.right_assoc)
     right = wrap(args[1], precs[1], not spec.right_assoc)
     return f"{left} {spec.symbol} {right}", mine
+
+
+def page_ops(keys) -> dict:
+    """The op table as a page reads it (``ops.js``'s ``ChainruleOps.table``): key -> its arity and
+    forms, for the built-in ops among ``keys`` (a user's op has no forms: a page cannot run it)."""
+    return {k: {"arity": OPS[k].arity, "forward": f.forward, "partials": list(f.partials),
+                "errors": [list(e) for e in f.errors]}
+            for k in sorted(set(keys)) if k in OPS and (f := OPS[k].forms) is not None}
 
 
 def finite(x) -> bool:

@@ -14,8 +14,11 @@ leaky_relu'(0) = slope, max/min split a tie's gradient in half; a derivative tha
 point asked (sqrt at 0) is ``inf``, and its second derivative ``-inf``; a NaN input gives a NaN
 value and a NaN derivative. A zero upstream gradient contributes exactly zero (the engine's rule).
 
-To add an op: write its forward and rule here, then one ``builtin(Op(...))``; add its row to the
-spec table in tests/test_ops.py and its method to ``forward.Dual`` (a test checks both).
+To add an op: write its forward and rule here, then one ``builtin(Op(...))`` with its ``forms`` (the
+forward, derivatives and domain errors in the pages' expression language, which the stepper page
+evaluates when a learner edits a number; a test checks them against the forward and the rule at
+kinks and edges); add its row to the spec table in tests/test_ops.py and its method to
+``forward.Dual`` (a test checks both).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from __future__ import annotations
 import math
 
 from .engine import builtin, record
-from .ops import OPS, RULES, Op
+from .ops import OPS, RULES, Forms, Op
 
 __all__ = ["RULES", "maximum", "minimum"]
 
@@ -80,6 +83,7 @@ def add_backward(g, x, y, out):
 
 builtin(Op("add", 2, lambda x, y: x + y, add_backward, (WIDE, WIDE), symbol="+", precedence=1,
            compile=("{a} + {b}", ("{g}", "{g}")),
+           forms=Forms("x + y", ("1", "1")),
            local=("d(u + v)", (("1", ""), ("1", "")))))
 
 
@@ -90,6 +94,7 @@ def sub_backward(g, x, y, out):
 
 builtin(Op("sub", 2, lambda x, y: x - y, sub_backward, (WIDE, WIDE), symbol="-", precedence=1,
            compile=("{a} - {b}", ("{g}", "-{g}")),
+           forms=Forms("x - y", ("1", "-1")),
            local=("d(u - v)", (("1", ""), ("-1", "")))))
 
 
@@ -100,6 +105,7 @@ def mul_backward(g, x, y, out):
 
 builtin(Op("mul", 2, lambda x, y: x * y, mul_backward, (WIDE, WIDE), symbol="*", precedence=2,
            compile=("{a} * {b}", ("{g} * {b}", "{g} * {a}")),
+           forms=Forms("x * y", ("y", "x")),
            local=("d(u * v)", (("v", "{v}"), ("u", "{u}")))))
 
 
@@ -120,6 +126,8 @@ def div_backward(g, x, y, out):
 
 
 builtin(Op("div", 2, div_forward, div_backward, (WIDE, ((0.25, 3.0), (-3.0, -0.25))), symbol="/", precedence=2,
+           forms=Forms("x / y", ("1 / y", "-(1 / y) * out if isfinite(-(1 / y) * out) else -(out / y)"),
+                 (("y == 0", "ZeroDivisionError", "div: division by zero ({x} / {y})"),)),
            local=("d(u / v)", (("1 / v", "1 / {pv}"), ("-u / v^2", "-{pu} / {pv}^2")))))
 
 
@@ -149,6 +157,12 @@ def pow_backward(g, x, y, out):
 
 
 builtin(Op("pow", 2, pow_forward, pow_backward, (((0.25, 3.0),), ((-2.5, 2.5),)), symbol="**", precedence=4, right_assoc=True,
+           forms=Forms("x ** y", ("0 if y == 0 and not isfinite(y * x ** (y - 1)) else y * x ** (y - 1)",
+                           "out * log(x) if x > 0 or x != x else 0 if y == y else nan"),
+                 (("x < 0 and not isint(y)", "ValueError", "pow: negative base {x} with non-integer exponent {y}"),
+                  ("x == 0 and y < 0", "ZeroDivisionError", "pow: 0.0 cannot be raised to the negative power {y}"),
+                  ("abs(x ** y) == inf and abs(x) < inf and abs(y) < inf", "OverflowError",
+                   "pow: {x} ** {y} is too large for a float"))),
            local=("d(u^v)", (("v * u^(v - 1)", "{pv} * {pu}^({v} - 1)"), ("u^v * log(u)", "{pout} * log({u})")))))
 
 
@@ -158,6 +172,7 @@ def neg_backward(g, x, out):
 
 
 builtin(Op("neg", 1, lambda x: -x, neg_backward, (WIDE,), symbol="-", precedence=3, compile=("-{a}", ("-{g}",)),
+           forms=Forms("-x", ("-1",)),
            local=("d(-u)", (("-1", ""),))))
 
 
@@ -173,6 +188,7 @@ def abs_backward(g, x, out):
 
 
 builtin(Op("abs", 1, abs_forward, abs_backward, (AWAY_FROM_0,), kinks=(0.0,),
+           forms=Forms("abs(x)", ("1 if x > 0 else -1 if x < 0 else 0 if x == 0 else nan",)),
            local=("d|u|", (("sign(u)", "sign({u})"),))))
 
 
@@ -193,6 +209,8 @@ def exp_backward(g, x, out):
 
 builtin(Op("exp", 1, exp_forward, exp_backward, (((-5.0, 5.0),),), method=True,
            compile=("{f}({a})", ("{g} * {out}",)),
+           forms=Forms("exp(x)", ("out",), (("exp(x) == inf and x < inf", "OverflowError",
+                                      "exp: overflow, exp({x}) is too large for a float"),)),
            local=("d exp(u)", (("exp(u)", "{out}"),))))
 
 
@@ -210,6 +228,7 @@ def log_backward(g, x, out):
 
 builtin(Op("log", 1, log_forward, log_backward, (((0.1, 10.0),),), method=True,
            compile=("{f}({a})", ("{g} / {a}",)),
+           forms=Forms("log(x)", ("1 / x",), (("x <= 0", "ValueError", "log: undefined for x <= 0, got x = {x}"),)),
            local=("d log(u)", (("1 / u", "1 / {pu}"),))))
 
 
@@ -226,6 +245,7 @@ def sqrt_backward(g, x, out):
 
 
 builtin(Op("sqrt", 1, sqrt_forward, sqrt_backward, (((0.1, 10.0),),), method=True,
+           forms=Forms("sqrt(x)", ("1 / (2 * out)",), (("x < 0", "ValueError", "sqrt: undefined for x < 0, got x = {x}"),)),
            local=("d sqrt(u)", (("1 / (2 * sqrt(u))", "1 / (2 * {pout})"),))))
 
 
@@ -241,6 +261,7 @@ def tanh_backward(g, x, out):
 
 builtin(Op("tanh", 1, tanh_forward, tanh_backward, (((-4.0, 4.0),),), method=True,
            compile=("{f}({a})", ("{g} * (1.0 - {out} * {out})",)),
+           forms=Forms("tanh(x)", ("1 - out * out",)),
            local=("d tanh(u)", (("1 - tanh(u)^2", "1 - {pout}^2"),))))
 
 
@@ -259,6 +280,7 @@ def sigmoid_backward(g, x, out):
 
 builtin(Op("sigmoid", 1, sigmoid_forward, sigmoid_backward, (((-6.0, 6.0),),), method=True,
            compile=("{f}({a})", ("{g} * {out} * (1.0 - {out})",)),
+           forms=Forms("1 / (1 + exp(-x)) if x >= 0 else exp(x) / (1 + exp(x))", ("out * (1 - out)",)),
            local=("d sigmoid(u)", (("sigmoid(u) * (1 - sigmoid(u))", "{out} * (1 - {out})"),))))
 
 
@@ -274,6 +296,7 @@ def relu_backward(g, x, out):
 
 builtin(Op("relu", 1, relu_forward, relu_backward, (AWAY_FROM_0,), kinks=(0.0,), method=True,
            compile=("(0.0 if {a} <= 0.0 else {a})", ("{g} * (1.0 if {a} > 0.0 else 0.0 if {a} <= 0.0 else nan)",)),
+           forms=Forms("0 if x <= 0 else x", ("1 if x > 0 else 0 if x <= 0 else nan",)),
            local=("d relu(u)", (("1 if u > 0 else 0", "1 if {u} > 0 else 0"),))))
 
 
@@ -292,6 +315,8 @@ def leaky_relu_backward(g, x, slope, out):
 
 builtin(Op("leaky_relu", 2, leaky_relu_forward, leaky_relu_backward, (AWAY_FROM_0, ((0.01, 0.5),)),
            kinks=(0.0,), defaults=(0.01,), method=True,
+           forms=Forms("x if x > 0 else y * x", ("nan if x != x else 1 if x > 0 else y",
+                                                   "nan if x != x else 0 if x > 0 else x")),
            local=("d leaky_relu(u, v)", (("1 if u > 0 else v", "1 if {u} > 0 else {v}"), ("0 if u > 0 else u", "0 if {u} > 0 else {u}")))))
 
 
@@ -306,6 +331,8 @@ def softplus_backward(g, x, out):
 
 
 builtin(Op("softplus", 1, softplus_forward, softplus_backward, (((-6.0, 6.0),),), method=True,
+           forms=Forms("(x if x > 0 else 0) + log1p(exp(-abs(x)))",
+                 ("1 / (1 + exp(-x)) if x >= 0 else exp(x) / (1 + exp(x))",)),
            local=("d softplus(u)", (("sigmoid(u)", "sigmoid({u})"),))))
 
 
@@ -320,6 +347,7 @@ def erf_backward(g, x, out):
 
 
 builtin(Op("erf", 1, erf_forward, erf_backward, (((-3.0, 3.0),),), method=True,
+           forms=Forms("erf(x)", ("2 / sqrt(pi) * exp(-(x * x))",)),
            local=("d erf(u)", (("2 / sqrt(pi) * exp(-u^2)", "1.1284 * exp(-{pu}^2)"),))))
 
 
@@ -334,6 +362,7 @@ def erfc_backward(g, x, out):
 
 
 builtin(Op("erfc", 1, erfc_forward, erfc_backward, (((-3.0, 3.0),),), method=True,
+           forms=Forms("erfc(x)", ("-2 / sqrt(pi) * exp(-(x * x))",)),
            local=("d erfc(u)", (("-2 / sqrt(pi) * exp(-u^2)", "-1.1284 * exp(-{pu}^2)"),))))
 
 
@@ -356,6 +385,8 @@ def gelu_backward(g, x, out):
 
 
 builtin(Op("gelu", 1, gelu_forward, gelu_backward, (((-4.0, 4.0),),), method=True,
+           forms=Forms("0.5 * x * erfc(-x * sqrt(0.5))",
+                 ("0.5 * erfc(-x * sqrt(0.5)) + x * (exp(-0.5 * x * x) * (1 / sqrt(2 * pi)))",)),
            local=("d gelu(u)", (("Phi(u) + u * phi(u)", "Phi({u}) + {pu} * phi({u})"),))))
 
 
@@ -372,6 +403,7 @@ def sin_backward(g, x, out):
 
 
 builtin(Op("sin", 1, sin_forward, sin_backward, (((-6.0, 6.0),),), method=True,
+           forms=Forms("sin(x)", ("cos(x)",), (("abs(x) == inf", "ValueError", "sin: undefined for x = {x}"),)),
            local=("d sin(u)", (("cos(u)", "cos({u})"),))))
 
 
@@ -388,6 +420,7 @@ def cos_backward(g, x, out):
 
 
 builtin(Op("cos", 1, cos_forward, cos_backward, (((-6.0, 6.0),),), method=True,
+           forms=Forms("cos(x)", ("-sin(x)",), (("abs(x) == inf", "ValueError", "cos: undefined for x = {x}"),)),
            local=("d cos(u)", (("-sin(u)", "-sin({u})"),))))
 
 
@@ -409,6 +442,9 @@ def maximum_backward(g, x, y, out):
 
 maximum = builtin(Op("maximum", 2, maximum_forward, maximum_backward, (WIDE, WIDE), kinks=(0.0,),
                       kink_var=lambda x, y: x - y, name="max",
+           forms=Forms("x if x > y else y if y > x else x if x == y else nan",
+                 ("1 if x > y else 0 if y > x else 0.5 if x == y else nan",
+                  "0 if x > y else 1 if y > x else 0.5 if x == y else nan")),
            local=("d max(u, v)", (("1 if u > v, 1/2 if u = v, else 0", ""), ("1 if v > u, 1/2 if u = v, else 0", "")))))
 
 
@@ -425,4 +461,7 @@ def minimum_backward(g, x, y, out):
 
 minimum = builtin(Op("minimum", 2, minimum_forward, minimum_backward, (WIDE, WIDE), kinks=(0.0,),
                       kink_var=lambda x, y: x - y, name="min",
+           forms=Forms("x if x < y else y if y < x else x if x == y else nan",
+                 ("1 if x < y else 0 if y < x else 0.5 if x == y else nan",
+                  "0 if x < y else 1 if y < x else 0.5 if x == y else nan")),
            local=("d min(u, v)", (("1 if u < v, 1/2 if u = v, else 0", ""), ("1 if v < u, 1/2 if u = v, else 0", "")))))

@@ -4,6 +4,7 @@ Otherwise ``local``: hypothesis' defaults without the per-example deadline, whic
 loaded machine is a timed assertion (it failed examples that take 2 ms on a quiet one)."""
 
 import os
+import shutil
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -36,3 +37,21 @@ def user_op():
     for name in made:
         OPS.pop(name, None)
         RULES.pop(name, None)
+
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for one test module (skipped where Playwright, Chromium or graphviz is missing)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    path = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if not path:
+        pytest.skip("no Chromium on this machine (apt-get install chromium)")
+    pytest.importorskip("graphviz")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=ARGS)
+        yield b
+        b.close()

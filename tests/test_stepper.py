@@ -261,23 +261,6 @@ def test_page_pictures_leave_the_key_to_the_page():
 
 # ---------------------------------------------------------------------------- in a browser
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    path = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if not path:
-        pytest.skip("no Chromium on this machine (apt-get install chromium)")
-    pytest.importorskip("graphviz")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def open_page(browser):
     """Opens a page file at 1400x900; afterwards, asserts no console errors and no request left the file."""
