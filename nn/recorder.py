@@ -34,6 +34,7 @@ from pathlib import Path
 from autograd import Value, enable_grad, grad, no_grad
 from autograd.files import escape_surrogates, write_text
 from autograd.graph import operands, toposort
+from autograd.ops import page_ops
 
 from .health import unit_state
 from .module import ACTIVATION_SPECS
@@ -46,6 +47,7 @@ __all__ = ["Recorder"]
 
 FORMAT = "chainrule.replay"
 PAGE_BYTES = 20_000_000  # the replay page's size cap: a longer run's page keeps fewer frames (see page_plan)
+_OPS_JS = resources.files("autograd") / "assets" / "ops.js"  # the op table's evaluator, shared with the stepper page
 MAX_PATHS = 1000  # a neuron's paths up to the outputs that the story keeps, as trace.why's max_paths
 
 
@@ -312,6 +314,8 @@ class Recorder:
                             for a in ACTIVATION_SPECS.values()},
             "inputs": [f"x{i}" for i in range(len(self._layers[0].neurons[0].w))],
             "params": self._keys, "layers": layers, "story": self._story(),
+            # the op table's forms of every op the model uses, which the page's arithmetic evaluates
+            "ops": page_ops(node[0] for node in self._story()["nodes"] if isinstance(node, list)),
             "train": {"X": self.train[0], "y": self.train[1]},
             "val": None if self.val is None else {"X": self.val[0], "y": self.val[1]},
             "recorded": n,
@@ -395,7 +399,7 @@ class Recorder:
         assets = resources.files(__package__) / "assets"
         template = (assets / "replay.html").read_text(encoding="utf-8")
         css = (assets / "replay.css").read_text(encoding="utf-8")
-        js = (assets / "replay.js").read_text(encoding="utf-8")
+        js = _OPS_JS.read_text(encoding="utf-8") + (assets / "replay.js").read_text(encoding="utf-8")
         points, frames = self.page_plan()
         data = _script_json(self.page_data(frames, points))
         parts = {"__TITLE__": html.escape(f"training replay: {self.model!r}"), "/*__CSS__*/": css,
@@ -463,8 +467,8 @@ class _History(Sequence):
 def story(layers: list, params: list) -> dict:
     """The structure of every row's chain-rule story, which the replay page evaluates at the row and
     step a learner picks: ``nodes``, the model's graph for one row as its own neurons build it (in
-    eval mode: no dropout), each node ``{"param": p}``, ``{"input": k}`` or ``{"op": key, "args":
-    [...]}`` (an arg is a node's index or ``{"const": c}``), in topological order; ``units``, the node
+    eval mode: no dropout), each node ``{"param": p}``, ``{"input": k}`` or ``[op, arg, ...]`` (an
+    arg is a node's index or ``{"const": c}``), in topological order; ``units``, the node
     of each neuron's output; and from ``trace.paths``, ``above``: per neuron the paths from the outputs
     down to it, each ``[output, node, operand, node, operand, ...]``, and ``below``: per parameter the
     one path from its neuron down to it, ``[node, operand, ...]``. Along a path each (node, operand)
@@ -491,8 +495,8 @@ def story(layers: list, params: list) -> dict:
     index = {node: i for i, node in enumerate(order)}
     leaves = {**{p: {"param": i} for i, p in enumerate(params)}, **{x: {"input": k} for k, x in enumerate(inputs)}}
     nodes = [leaves[node] if node in leaves else
-             {"op": node.op, "args": [{"const": _finite_or_none(a)} if type(a) is float else index[a]
-                                      for a in operands(node)]} for node in order]
+             [node.op] + [{"const": _finite_or_none(a)} if type(a) is float else index[a] for a in operands(node)]
+             for node in order]
 
     def edges(path, keep_last: bool) -> list:
         flat = []
@@ -562,7 +566,7 @@ def _indices(ks, n: int, name: str) -> list:
 def _assets_size() -> int:
     """The replay page's bytes besides its data: template, style and script."""
     assets = resources.files(__package__) / "assets"
-    return sum(len((assets / name).read_bytes()) for name in ("replay.html", "replay.css", "replay.js"))
+    return sum(len(f.read_bytes()) for f in [assets / "replay.html", assets / "replay.css", assets / "replay.js", _OPS_JS])
 
 
 def _layer_name(layer, index: int) -> str:

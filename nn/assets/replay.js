@@ -2,8 +2,8 @@
 // draws it: the scrubber, the curves, the input plane, the network and the details of a weight or
 // a neuron. Pictures of the input plane are computed here from the recorded weights (a forward
 // pass in the same order of operations as nn's Neuron; a test compares it with Python's).
-"use strict";
 (function () {
+  "use strict"; // inside the function: the page inlines autograd's ops.js before this file
   const D = JSON.parse(document.getElementById("replay-data").textContent);
   // The curves hold every recorded step; the frames (weights, gradients, units) only the recorded
   // steps D.frames, evenly thinned when a long run would make a page too large. CURVES keeps the
@@ -20,18 +20,9 @@
   const SVG = "http://www.w3.org/2000/svg";
 
   // ---- the model: units, the op table, the forward pass -----------------------------------------
-  // Every op's arithmetic (forward and local derivatives) comes from autograd's op table through the
-  // shared evaluator (OP_FORWARD, OP_LOCAL below); this page keeps no table of its own.
-  // A stand-in for autograd's shared op evaluator (branch editable), replaced when it merges.
-  const SHIM = {
-    add: [(x, y) => x + y, [() => 1, () => 1]],
-    mul: [(x, y) => x * y, [(x, y) => y, (x, y) => x]],
-    tanh: [Math.tanh, [(x, out) => 1 - out * out]],
-    relu: [(x) => (x <= 0 ? 0 : x), [(x) => (x > 0 ? 1 : x <= 0 ? 0 : NaN)]],
-    leaky_relu: [(x, s) => (x > 0 ? x : s * x), [(x, s) => (x > 0 ? 1 : x <= 0 ? s : NaN)]],
-  };
-  const OP_FORWARD = (op, args) => SHIM[op][0](...args);
-  const OP_LOCAL = (op, k, args, out) => SHIM[op][1][k](...args, out);
+  // Every op's arithmetic (forward and local derivatives) comes from autograd's op table (D.ops, its
+  // forms) through the evaluator the stepper page shares; this page keeps no table of its own.
+  const OPS = ChainruleOps.table(D.ops); // autograd/assets/ops.js, inlined before this file
   const UNITS = []; // every neuron, layer by layer: {layer, name, activation, w, b, col, row}
   D.layers.forEach((layer, li) => layer.neurons.forEach((n, j) =>
     UNITS.push({ layer: li, name: n.name, activation: n.activation, w: n.w, b: n.b, col: li + 1, row: j })));
@@ -41,14 +32,15 @@
   const LOSS_NOTE = D.loss_mismatch ? " (inferred, not the loss you recorded)" : D.loss_inferred ? " (inferred from the targets)" : "";
   const LOSS_NAME = D.loss_fn + LOSS_NOTE;
   const S = D.story; // the model's graph for one row and its chain-rule paths, from Python (nn.recorder.story)
+  const NODES = S.nodes.map((n) => (Array.isArray(n) ? { op: n[0], args: n.slice(1) } : n)); // [op, ...args] or a leaf
   const UNIT_OF = new Map(S.units.map((n, u) => [n, u])); // graph node -> the neuron whose output it is
   // A neuron's activation as a function of its z = w·x + b: its output node's op, applied with the
   // constants the model's graph holds (leaky_relu's slope); a linear neuron's output is z itself.
   const ACT = S.units.map((n, u) => {
-    const node = S.nodes[n], op = D.activations[UNITS[u].activation].op;
+    const node = NODES[n], op = D.activations[UNITS[u].activation].op;
     if (!op) return (z) => z;
     const rest = node.args.slice(1).map((a) => a.const);
-    return (z) => OP_FORWARD(op, [z].concat(rest));
+    return (z) => OPS.forward(op, [z].concat(rest));
   });
 
   function forward(W, x) {
@@ -599,10 +591,10 @@
   function rowValues(i, row) { // every node of the row's graph at frame i (its forward pass)
     const key = `${i} ${row}`;
     if (!rowCache.has(key)) {
-      const W = D.weights[i], x = D.train.X[row], vals = new Float64Array(S.nodes.length);
-      S.nodes.forEach((node, n) => {
+      const W = D.weights[i], x = D.train.X[row], vals = new Float64Array(NODES.length);
+      NODES.forEach((node, n) => {
         vals[n] = "param" in node ? (W[node.param] === null ? NaN : W[node.param]) : "input" in node ? x[node.input]
-          : OP_FORWARD(node.op, node.args.map((a) => argValue(vals, a)));
+          : OPS.forward(node.op, node.args.map((a) => argValue(vals, a)));
       });
       if (rowCache.size > 64) rowCache.clear();
       rowCache.set(key, vals);
@@ -610,13 +602,13 @@
     return rowCache.get(key);
   }
   function local(vals, n, k) { // the local derivative of node n's op with respect to its operand k
-    const node = S.nodes[n];
-    return OP_LOCAL(node.op, k, node.args.map((a) => argValue(vals, a)), vals[n]);
+    const node = NODES[n];
+    return OPS.partials(node.op, node.args.map((a) => argValue(vals, a)), vals[n])[k];
   }
   function factorOf(n, k) { // what that local derivative is, in the page's words: {kind, what, unit}
-    const node = S.nodes[n], parent = node.args[k], other = node.args[1 - k];
+    const node = NODES[n], parent = node.args[k], other = node.args[1 - k];
     const mine = UNIT_OF.get(n), from = UNIT_OF.get(parent), via = UNIT_OF.get(other);
-    const leaf = (a) => (typeof a === "number" && !S.nodes[a].op ? S.nodes[a] : {});
+    const leaf = (a) => (typeof a === "number" && !NODES[a].op ? NODES[a] : {});
     if (mine !== undefined && k === 0 && node.op === D.activations[UNITS[mine].activation].op)
       return { kind: "slope", unit: mine, what: `d${UNITS[mine].name}/dz (${node.op}′)` };
     if (from !== undefined) return { kind: "weight", what: `dz/d${UNITS[from].name} = ${D.params[leaf(other).param]}` };
@@ -643,7 +635,7 @@
       const top = UNITS.length - NOUT + q[0], edges = pairs(q, 1).concat(tail);
       const about = [{ kind: "loss", what: `dℓ/d${UNITS[top].name} (${D.loss_fn})` }].concat(edges.map(([n, k]) => factorOf(n, k)));
       const factors = [dl[q[0]] === null ? NaN : dl[q[0]]].concat(edges.map(([n, k]) => local(vals, n, k)));
-      const units = edges.map(([n, k]) => UNIT_OF.get(S.nodes[n].args[k])).filter((u) => u !== undefined);
+      const units = edges.map(([n, k]) => UNIT_OF.get(NODES[n].args[k])).filter((u) => u !== undefined);
       return { nodes: ["ℓ", UNITS[top].name].concat(units.map((u) => UNITS[u].name), [D.params[p]]),
         factors, about, names: about.map((f) => f.what), product: factors.reduce((a, v) => a * v, 1) };
     });
