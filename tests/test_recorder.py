@@ -833,10 +833,14 @@ def test_page_shows_adams_applied_update(browser, tmp_path):
 # ---- the chain-rule story of a clicked row, read from the engine's own record ----------------------
 
 def story_run(activation, loss_fn, steps=8, lr=0.3):
-    """A 2-5-4-1 net of ``activation`` on 30 moons rows trained with ``loss_fn`` (0/1 targets for bce), recorded."""
-    X, y = make_moons(30, noise=0.1, seed=4)
-    targets = [(t + 1) // 2 for t in y] if loss_fn is nn.bce_with_logits else y
-    model = nn.MLP(2, [5, 4, 1], activation=activation, seed=2)
+    """A 2-5-4-1 net of ``activation`` on 30 moons rows trained with ``loss_fn`` (0/1 targets for bce), recorded;
+    with cross_entropy a 2-5-4-3 net on 30 spiral rows of 3 classes."""
+    if loss_fn is nn.cross_entropy:
+        (X, targets), nout = make_spiral(10, classes=3, seed=1), 3
+    else:
+        (X, y), nout = make_moons(30, noise=0.1, seed=4), 1
+        targets = [(t + 1) // 2 for t in y] if loss_fn is nn.bce_with_logits else y
+    model = nn.MLP(2, [5, 4, nout], activation=activation, seed=2)
     rec = nn.Recorder(model, train=(X, targets), loss_fn=loss_fn)
     for k in range(steps):
         loss = loss_fn([model(x) for x in X], targets)
@@ -859,7 +863,7 @@ def engine_story(rec, i, row, name):
     for layer in model.layers:  # layer by layer, so every neuron's output node is known by identity
         h = layer(h)
         units.update({id(v): n.name for v, n in zip(h, layer.neurons)})
-    loss = rec.loss_fn([h[0]], [rec.train[1][row]])
+    loss = rec.loss_fn([h if len(h) > 1 else h[0]], [rec.train[1][row]])
     w = dict(zip(model.state_dict(), model.parameters()))[name]
     (total,) = grad(loss, [w])
     grouped = {}
@@ -911,7 +915,13 @@ def assert_story_is_the_engines(page, rec, i, row, name):
     (to 1e-12, and to the digits shown), the products, and the sum (= grad of that row's loss)."""
     p = rec.page_data()["params"].index(name)
     page.evaluate("i => replay.setStep(i)", i)
-    page.dispatch_event(f'line.hit[data-param="{p}"]', "click")
+    if name.endswith(".b"):  # a bias has no edge: its neuron's square, then the link to its story
+        units = [n.name for layer in rec.model.layers for n in layer.neurons]
+        page.click(f"#network .unit >> nth={len(rec.train[0][0]) + units.index(name[:-2])}")
+        page.click("#details a.link")
+    else:
+        page.dispatch_event(f'line.hit[data-param="{p}"]', "click")
+    assert page.inner_text("#details h3") == name
     expected, total = engine_story(rec, i, row, name)
     js = page.evaluate("([p, i]) => replay.paths(p, i)", [p, i])
     got = sorted((q["nodes"], q["factors"]) for q in js["paths"])
@@ -932,16 +942,18 @@ def assert_story_is_the_engines(page, rec, i, row, name):
     return total
 
 
-@pytest.mark.parametrize("activation, loss_fn", [("tanh", nn.hinge_loss), ("relu", nn.bce_with_logits)])
+@pytest.mark.parametrize("activation, loss_fn", [("tanh", nn.hinge_loss), ("relu", nn.bce_with_logits),
+                                                  ("gelu", nn.cross_entropy)])
 def test_a_clicked_rows_story_is_the_engines(browser, tmp_path, activation, loss_fn):
     """Click a training row and a weight at a step: every path's neurons and factors and the sum on the page are what
-    trace.paths and grad give for that row's loss at that step's weights, for weights in every layer."""
+    trace.paths and grad give for that row's loss at that step's weights, for weights in every layer (and through
+    every output of a three-class net)."""
     rec = story_run(activation, loss_fn)
     opened = Opened(browser, rec.to_html(tmp_path / f"{activation}.html"))
     page = opened.page
     for row in isolated_rows(rec, [r for r in range(len(rec.train[0])) if r != rec.example])[:2]:
         click_row(page, rec, row)
-        for i, name in ((5, "L1.N2.w1"), (5, "L2.N3.w4"), (7, "L3.N1.w0"), (2, "L1.N4.w0")):
+        for i, name in ((5, "L1.N2.w1"), (5, "L2.N3.w4"), (7, "L3.N1.w0"), (2, "L1.N4.w0"), (7, "L2.N1.b")):
             assert_story_is_the_engines(page, rec, i, row, name)
     assert opened.errors == [] and opened.outside == []
     page.close()
@@ -990,3 +1002,20 @@ def test_a_unit_at_its_kink_has_the_rules_slope(browser, tmp_path, activation, s
         assert_story_is_the_engines(page, rec, 0, row, "L1.N2.w0")
     assert opened.errors == []
     page.close()
+
+
+def test_a_story_with_more_paths_than_max_paths_says_it_is_partial(browser, tmp_path):
+    """A first-layer neuron of a 2-6-6-6-6-6-1 net has 1296 paths to the output: the story keeps trace.paths' first
+    MAX_PATHS of them, flags them, and the page says its sum is partial."""
+    X, y = make_moons(6, seed=1)
+    model = nn.MLP(2, [6, 6, 6, 6, 6, 1], activation="tanh", seed=0)
+    rec = nn.Recorder(model, train=(X, y))
+    rec.record(0, 0.5)
+    story = rec.page_data()["story"]
+    assert story["truncated"][:6] == [True] * 6 and not any(story["truncated"][6:])
+    assert [len(a) for a in story["above"][:7]] == [nn.recorder.MAX_PATHS] * 6 + [216]
+    opened = Opened(browser, rec.to_html(tmp_path / "deep.html"))
+    opened.page.dispatch_event('line.hit[data-param="0"]', "click")
+    assert "sum over 1000 paths (stopped at 1000: partial)" in opened.page.inner_text('[data-field="story-sum"]')
+    assert opened.errors == []
+    opened.page.close()
