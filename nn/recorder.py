@@ -228,7 +228,8 @@ class Recorder:
                 z = Value(sum(map(operator.mul, weights[at:at + k], x), weights[at + k]))
                 at += k + 1
                 try:
-                    a = z if n.activation == "linear" else getattr(z, n.activation)()
+                    op = ACTIVATION_SPECS[n.activation].op
+                    a = z if op is None else getattr(z, op)()
                     (local,) = grad(a, [z]) if a is not z else (1.0,)
                     units += [a.data, float(local)]
                 except ArithmeticError:
@@ -544,9 +545,10 @@ def _unit_stats(activation: str, column: list) -> tuple:
 
 def _activation(name: str):
     """A float function applying a neuron's activation through the engine's own op (one source of truth)."""
-    if name == "linear":
+    op = ACTIVATION_SPECS[name].op
+    if op is None:
         return lambda z: z
-    return lambda z: getattr(Value(z), name)().data
+    return lambda z: getattr(Value(z), op)().data
 
 
 def _evenly(n: int, keep: int) -> list:
