@@ -208,7 +208,15 @@ def paths(x: Value, root: Value, max_paths: int = 1000) -> list:
     as_value(root, "paths")
     if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 1:
         raise ValueError(f"paths: max_paths must be a positive int, got {max_paths!r}")
-    order = toposort(root)
+    return paths_within(toposort(root), x, root, max_paths)
+
+
+def paths_within(order: list, x: Value, root: Value, max_paths: int = 1000, local: dict | None = None) -> list:
+    """``paths(x, root, max_paths)`` where ``order`` is a topological order holding every node on a
+    path from ``root`` down to ``x`` (``toposort(root)``, or the part of it a caller knows the paths
+    stay in: a neuron's own nodes), so a caller asking about many nodes of one graph sorts it once;
+    ``local`` (node -> its rule's local derivatives) may be shared by such calls, so each rule runs once."""
+    local = {} if local is None else local
     reaches = {x}
     for node in order:
         if any(type(a) is not float and a in reaches for a in operands(node)):
@@ -233,7 +241,9 @@ def paths(x: Value, root: Value, max_paths: int = 1000) -> list:
             found.append(ChainPath(nodes, factors, math.prod(factors), which))
             continue
         if node not in edges:
-            edges[node] = [(k, p, d) for k, p, d in contributions(node, 1.0) if p in reaches]
+            if node not in local:
+                local[node] = contributions(node, 1.0)
+            edges[node] = [(k, p, d) for k, p, d in local[node] if p in reaches]
         for k, parent, d in reversed(edges[node]):
             stack.append((parent, (link, parent, d, k)))
     return found

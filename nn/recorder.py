@@ -469,16 +469,16 @@ def story(layers: list, params: list) -> dict:
     """The structure of every row's chain-rule story, which the replay page evaluates at the row and
     step a learner picks: ``nodes``, the model's graph for one row as its own neurons build it (in
     eval mode: no dropout), each node ``{"param": p}``, ``{"input": k}`` or ``[op, arg, ...]`` (an
-    arg is a node's index or ``{"const": c}``), in topological order; ``units``, the node
-    of each neuron's output; and from ``trace.paths``, ``above``: per neuron the paths from the outputs
-    down to it, each ``[output, node, operand, node, operand, ...]``, and ``below``: per parameter the
-    one path from its neuron down to it, ``[node, operand, ...]``. Along a path each (node, operand)
-    is one factor: the local derivative of that node's op with respect to that operand. A path to a
-    parameter is one of its neuron's paths above, then the path below, so every neuron's paths to the
-    outputs are listed once. Additions inside a neuron (local derivative 1) are left out, as the page
-    shows neurons, except a bias's own edge. ``truncated``: per neuron, whether paths beyond
-    ``MAX_PATHS`` were left out."""
-    from autograd import trace  # when a page is written: importing nn leaves autograd's tools unloaded
+    arg is a node's index or ``{"const": c}``), in topological order; ``units``, the node of each
+    neuron's output; and from ``trace.paths``, ``above``: per neuron the paths from the outputs down
+    to it, each ``[output, node, operand, node, operand, ...]``, and ``below``: per parameter the one
+    path from its neuron down to it, ``[node, operand, ...]``. Along a path each (node, operand) is
+    one factor: the local derivative of that node's op with respect to that operand. A path to a
+    parameter is one of its neuron's paths above, then the path below, so every neuron's paths to
+    the outputs are listed once. Additions inside a neuron (local derivative 1) are left out, as
+    the page shows neurons, except a bias's own edge. ``truncated``: per neuron, whether paths
+    beyond ``MAX_PATHS`` were left out."""
+    from autograd.trace import paths_within  # when a page is written: importing nn leaves autograd's tools unloaded
 
     nin = len(layers[0].neurons[0].w)
     inputs = [Value(0.0) for _ in range(nin)]
@@ -498,6 +498,16 @@ def story(layers: list, params: list) -> dict:
     nodes = [leaves[node] if node in leaves else
              [node.op] + [{"const": _finite_or_none(a)} if type(a) is float else index[a] for a in operands(node)]
              for node in order]
+    # Each neuron's own nodes (its parameters and what it computes from them), in the graph's order:
+    # the paths from a neuron's output down to its parameters stay among them.
+    owner = {p: u for u, n in enumerate(n for layer in layers for n in layer.neurons) for p in n.parameters()}
+    own, outputs = [[] for _ in units], set(units)
+    for node in order:
+        if node.op:  # a neuron's node has one of its parameters or nodes as an operand; another neuron's output is not one
+            owner[node] = next(owner[a] for a in operands(node) if type(a) is not float and a in owner
+                               and a not in outputs)
+        if node in owner:
+            own[owner[node]].append(node)
 
     def edges(path, keep_last: bool) -> list:
         flat = []
@@ -506,31 +516,17 @@ def story(layers: list, params: list) -> dict:
                 flat += [index[node], k]
         return flat
 
-    above, truncated = [], []
+    above, truncated, local = [], [], {}
     for unit in units:
         found = []
         for o, out in enumerate(h):
-            found += [[o] + edges(q, False) for q in trace.paths(unit, out, MAX_PATHS + 1 - len(found))] \
+            found += [[o] + edges(q, False) for q in paths_within(order, unit, out, MAX_PATHS + 1 - len(found), local)] \
                 if len(found) <= MAX_PATHS else []
         truncated.append(len(found) > MAX_PATHS)
         above.append(found[:MAX_PATHS])
-    below = []
-    for layer, start in zip(layers, _starts(layers)):
-        for j, n in enumerate(layer.neurons):
-            for p in n.parameters():
-                (q,) = trace.paths(p, units[start + j])
-                below.append(edges(q, True))
+    below = [edges(paths_within(own[owner[p]], p, units[owner[p]], 1, local)[0], True) for p in params]
     return {"nodes": nodes, "units": [index[u] for u in units], "above": above, "below": below,
             "truncated": truncated, "max_paths": MAX_PATHS}
-
-
-def _starts(layers: list) -> list:
-    """The index of each layer's first neuron among all neurons."""
-    starts, at = [], 0
-    for layer in layers:
-        starts.append(at)
-        at += len(layer.neurons)
-    return starts
 
 
 def _unit_stats(activation: str, column: list) -> tuple:

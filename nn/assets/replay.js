@@ -31,16 +31,16 @@
   const NIN = D.inputs.length, NOUT = D.layers[D.layers.length - 1].neurons.length;
   const LOSS_NOTE = D.loss_mismatch ? " (inferred, not the loss you recorded)" : D.loss_inferred ? " (inferred from the targets)" : "";
   const LOSS_NAME = D.loss_fn + LOSS_NOTE;
-  const S = D.story; // the model's graph for one row and its chain-rule paths, from Python (nn.recorder.story)
-  const NODES = S.nodes.map((n) => (Array.isArray(n) ? { op: n[0], args: n.slice(1) } : n)); // [op, ...args] or a leaf
-  const UNIT_OF = new Map(S.units.map((n, u) => [n, u])); // graph node -> the neuron whose output it is
+  const STORY = D.story; // the model's graph for one row and its chain-rule paths, from Python (nn.recorder.story)
+  const NODES = STORY.nodes.map((n) => (Array.isArray(n) ? { op: n[0], args: n.slice(1) } : n)); // [op, ...args] or a leaf
+  const UNIT_OF = new Map(STORY.units.map((n, u) => [n, u])); // graph node -> the neuron whose output it is
   // A neuron's activation as a function of its z = w·x + b: its output node's op, applied with the
   // constants the model's graph holds (leaky_relu's slope); a linear neuron's output is z itself.
-  const ACT = S.units.map((n, u) => {
+  const ACT = STORY.units.map((n, u) => {
     const node = NODES[n], op = D.activations[UNITS[u].activation].op;
     if (!op) return (z) => z;
     const rest = node.args.slice(1).map((a) => a.const);
-    return (z) => OPS.forward(op, [z].concat(rest));
+    return (z) => OPS.forward(op, [z, ...rest]);
   });
 
   function forward(W, x) {
@@ -620,7 +620,7 @@
     return { kind: "other", what: `d(${node.op})/d(operand ${k})` };
   }
   function unitOnRow(i, row, u) { // [output, d output / dz] of neuron u on a row at frame i
-    const vals = rowValues(i, row), n = S.units[u];
+    const vals = rowValues(i, row), n = STORY.units[u];
     return [vals[n], D.activations[UNITS[u].activation].op ? local(vals, n, 0) : 1];
   }
   const pairs = (flat, from) => { const out = []; for (let j = from; j < flat.length; j += 2) out.push([flat[j], flat[j + 1]]); return out; };
@@ -630,8 +630,8 @@
     // it from the loss downwards: the chain rule as a sum over paths, trace.paths' paths of the
     // model's graph (a neuron's additions, local derivative 1, left out). The first factor,
     // dℓ/d(output), is the engine's, recorded for every row; the others are the op table's.
-    const unit = OWNER[p].unit, vals = rowValues(i, row), dl = D.row_dloss[i][row], tail = pairs(S.below[p], 0);
-    const out = S.above[unit].map((q) => {
+    const unit = OWNER[p].unit, vals = rowValues(i, row), dl = D.row_dloss[i][row], tail = pairs(STORY.below[p], 0);
+    const out = STORY.above[unit].map((q) => {
       const top = UNITS.length - NOUT + q[0], edges = pairs(q, 1).concat(tail);
       const about = [{ kind: "loss", what: `dℓ/d${UNITS[top].name} (${D.loss_fn})` }].concat(edges.map(([n, k]) => factorOf(n, k)));
       const factors = [dl[q[0]] === null ? NaN : dl[q[0]]].concat(edges.map(([n, k]) => local(vals, n, k)));
@@ -639,7 +639,7 @@
       return { nodes: ["ℓ", UNITS[top].name].concat(units.map((u) => UNITS[u].name), [D.params[p]]),
         factors, about, names: about.map((f) => f.what), product: factors.reduce((a, v) => a * v, 1) };
     });
-    return { paths: out, total: out.reduce((a, q) => a + q.product, 0), truncated: S.truncated[unit] };
+    return { paths: out, total: out.reduce((a, q) => a + q.product, 0), truncated: STORY.truncated[unit] };
   }
 
   function zeroSum(r, dl) { // why a sum over paths is exactly 0, in words (null when it is not)
@@ -717,7 +717,7 @@
       `the paths add up to dℓ/d${D.params[p]}. A factor 0 (red) blocks its path.` }, story);
     const r = paths(p, i);
     const sum = el("table", { cls: "sum" }, story);
-    row(sum, [[`sum over ${r.paths.length} path${r.paths.length === 1 ? "" : "s"}${r.truncated ? ` (stopped at ${S.max_paths}: partial)` : ""}` +
+    row(sum, [[`sum over ${r.paths.length} path${r.paths.length === 1 ? "" : "s"}${r.truncated ? ` (stopped at ${STORY.max_paths}: partial)` : ""}` +
       ` = dℓ/d${D.params[p]}`], [precise(r.total), "num"]]).dataset.field = "story-sum";
     el("p", { cls: "note", text: "Factors from the top: dℓ/d(output); then for each neuron on the way down, the weight " +
       "that carries its output up and the slope of its activation; last, what the weight multiplies (an input, a " +
