@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from autograd import Value, trace
-from autograd.graph import operands
+from autograd.graph import operands, toposort
 from autograd.__main__ import main as cli
 from demos.step_through import build as example  # the README's c = tanh(a*b + exp(a))
 
@@ -117,6 +117,22 @@ def test_paths_say_which_operand_each_edge_takes():
     for q in found:
         for node, parent, k in zip(q.nodes, q.nodes[1:], q.operands):
             assert operands(node)[k] is parent
+
+
+def test_paths_within_a_sorted_graph_are_paths_and_run_each_rule_once(monkeypatch):
+    """Asking about every leaf of one graph with its order and one shared cache gives trace.paths' paths, each node's
+    rule having run once."""
+    a, b, c = example()
+    order = toposort(c)
+    want = {leaf: trace.paths(leaf, c) for leaf in order if not leaf.op}
+    calls = []
+    real = trace.contributions
+    monkeypatch.setattr(trace, "contributions", lambda node, g: calls.append(node) or real(node, g))
+    local = {}
+    for leaf, expected in want.items():
+        got = trace.paths_within(order, leaf, c, 1000, local)
+        assert [(q.nodes, q.factors, q.operands) for q in got] == [(q.nodes, q.factors, q.operands) for q in expected]
+    assert len(calls) == len(set(calls)) == sum(1 for n in order if n.op)
 
 
 def test_why_caps_exponentially_many_paths():
