@@ -290,7 +290,9 @@ class Recorder:
         """Everything the replay page shows, as compact JSON-ready data (arrays in parameter order):
         the curves at the recorded steps ``points`` and the weights, gradients and units at the
         recorded steps ``frames`` (both indices into ``history``, sorted, frames among the points;
-        None: all of them). The page's ``frames`` are positions in its curves."""
+        None: all of them). The page's ``frames`` are positions in its curves. ``story`` (see
+        ``story``) and ``ops`` (the op table's forms the page evaluates it with) tell any row's
+        chain-rule story at any frame, with each row's d loss / d output in ``row_dloss``."""
         index = {id(p): i for i, p in enumerate(self._params)}
         layers = [{"name": _layer_name(layer, li), "activation": layer.neurons[0].activation,
                    "neurons": [{"name": n.name, "activation": n.activation,
