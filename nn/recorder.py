@@ -87,7 +87,7 @@ class Recorder:
     ``loss`` (what you passed), ``lr``, ``train_loss``/``train_accuracy`` and ``val_loss``/``val_accuracy`` (over the whole
     sets, with ``loss_fn``, as the model in eval mode computes), ``weights`` and ``grads``
     ({parameter label: number}), ``units`` ({neuron: activation statistics on the training rows})
-    and ``example``: for training row ``example``, whose chain-rule story the page tells, d loss /
+    and ``example``: for training row ``example``, whose chain-rule story the page tells first, d loss /
     d output and each neuron's output and local derivative d output / d (w . x + b). ``loss_fn`` defaults to one that fits the targets: hinge for ±1, logistic for
     0/1, cross-entropy for class indices, mean squared error otherwise. Accuracy is None for
     regression. Non-finite numbers are recorded as None. Pass the step's ``lr`` and the page shows a
@@ -505,7 +505,7 @@ def story(layers: list, params: list) -> dict:
     owner = {p: u for u, n in enumerate(n for layer in layers for n in layer.neurons) for p in n.parameters()}
     own, outputs = [[] for _ in units], set(units)
     for node in order:
-        if node.op:  # a neuron's node has one of its parameters or nodes as an operand; another neuron's output is not one
+        if node.op:  # an operand of a neuron's node is one of its parameters or nodes (not another neuron's output)
             owner[node] = next(owner[a] for a in operands(node) if type(a) is not float and a in owner
                                and a not in outputs)
         if node in owner:
@@ -522,8 +522,9 @@ def story(layers: list, params: list) -> dict:
     for unit in units:
         found = []
         for o, out in enumerate(h):
-            found += [[o] + edges(q, False) for q in paths_within(order, unit, out, MAX_PATHS + 1 - len(found), local)] \
-                if len(found) <= MAX_PATHS else []
+            if len(found) <= MAX_PATHS:
+                found += [[o] + edges(q, False)
+                          for q in paths_within(order, unit, out, MAX_PATHS + 1 - len(found), local)]
         truncated.append(len(found) > MAX_PATHS)
         above.append(found[:MAX_PATHS])
     below = [edges(paths_within(own[owner[p]], p, units[owner[p]], 1, local)[0], True) for p in params]
@@ -566,7 +567,8 @@ def _indices(ks, n: int, name: str) -> list:
 def _assets_size() -> int:
     """The replay page's bytes besides its data: template, style and script."""
     assets = resources.files(__package__) / "assets"
-    return sum(len(f.read_bytes()) for f in [assets / "replay.html", assets / "replay.css", assets / "replay.js", _OPS_JS])
+    files = [assets / "replay.html", assets / "replay.css", assets / "replay.js", _OPS_JS]
+    return sum(len(f.read_bytes()) for f in files)
 
 
 def _layer_name(layer, index: int) -> str:
