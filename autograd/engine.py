@@ -33,6 +33,9 @@ __all__ = ["Value", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabl
 _OFF = object()
 _mode: contextvars.ContextVar = contextvars.ContextVar("chainrule_mode", default=None)
 _recording_mode: contextvars.ContextVar = contextvars.ContextVar("chainrule_on", default=None)
+# The op whose rule is being recorded by grad(create_graph=True): a Value turned into a float there
+# (math.cos(x) in a user's rule) would cut the gradient's graph, so it is an error naming the op.
+_rule_recorded: contextvars.ContextVar = contextvars.ContextVar("chainrule_rule", default=None)
 
 
 def as_number(x, where: str) -> float:
@@ -131,9 +134,11 @@ class Value:
     # and two nodes with equal numbers are still two nodes. Comparisons are not differentiable.
 
     def __float__(self) -> float:
+        _refuse_in_recorded_rule("float")
         return float(self.data)
 
     def __int__(self) -> int:
+        _refuse_in_recorded_rule("int")
         return int(self.data)
 
     def item(self) -> float:
@@ -505,10 +510,16 @@ def call_rule(op: str, rule, args: tuple, as_values: bool = False) -> tuple:
     every path makes: a tuple or list of one real number per input, as floats (a Value counts as
     its number), or with ``as_values`` as Values. Anything else, and any exception the rule
     raises, is an error naming the op, its inputs and what came back."""
+    token = _rule_recorded.set(op) if as_values else None
     try:
         result = rule(*args)
+    except _LostGraph:
+        raise
     except Exception as e:
         raise named_error(e, f"{op}_backward raised {type(e).__name__} at {_rule_at(args)}: {e}") from e
+    finally:
+        if token is not None:
+            _rule_recorded.reset(token)
     n = len(args) - 2
     if not isinstance(result, (tuple, list)) or len(result) != n:
         got = f"{len(result)} contribution{'s' * (len(result) != 1)} " if isinstance(result, (tuple, list)) \
@@ -527,6 +538,20 @@ def call_rule(op: str, rule, args: tuple, as_values: bool = False) -> tuple:
             raise ValueError(f"{op}_backward must return one real number per input, got {type(c).__name__} "
                              f"{reprlib.repr(c)} for input {k} ({'xy'[k]}) at {_rule_at(args)}")
     return tuple(out)
+
+
+class _LostGraph(TypeError):
+    """A Value made a number inside a rule that grad(create_graph=True) records."""
+
+
+def _refuse_in_recorded_rule(kind: str) -> None:
+    """TypeError naming the op when a rule being recorded turns a Value into a plain number."""
+    op = _rule_recorded.get()
+    if op is not None:
+        raise _LostGraph(f"{op}_backward turned a Value into {'a float' if kind == 'float' else 'an int'} "
+                         f"(math.* or {kind}() on an input) while grad(create_graph=True) records the gradient, "
+                         f"so its own derivative would be lost; write the rule with operators and Value methods "
+                         f"(x.cos(), x.exp(), x ** 0.5), which work on floats and Values alike")
 
 
 def _is_float(x) -> bool:

@@ -387,10 +387,12 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
     names = node_names(order)
     grads = {node: 0.0 if node.op else node.grad for node in order}
     grads[root] = 1.0 + (0.0 if root.op else root.grad)
+    steps = list(walk(root, 1.0, order, _leaf_grads(order)))  # counted before anything is drawn
+    if len(steps) > max_steps:
+        raise ValueError(f"render_steps: {len(steps)} steps, more than max_steps={max_steps}; raise max_steps "
+                         "to draw them all")
     paths, done = [], set()
-    for s in walk(root, 1.0, order, _leaf_grads(order)):
-        if s.number > max_steps:
-            raise ValueError(f"render_steps: more than max_steps={max_steps} steps; raise max_steps to draw them all")
+    for s in steps:
         grads[s.parent] = s.after
         highlight = {n: DONE_COLOUR for n in done}
         highlight.update({s.node: RULE_COLOUR, s.parent: PARENT_COLOUR})

@@ -380,3 +380,14 @@ def test_render_steps_to_gif_is_one_small_looping_animation(tmp_path):
     assert durations[-1] > durations[0]
     assert a.grad == b.grad == c.grad == 0.0
     assert list(tmp_path.iterdir()) == [path], "no frames or temporary files left beside it"
+
+
+def test_render_steps_refuses_too_many_steps_before_drawing_any(tmp_path):
+    """render_steps over max_steps raises before it writes a single picture (no half-written folder)."""
+    x = Value(0.5, "x")
+    y = x
+    for _ in range(6):
+        y = y * x  # 12 steps
+    with pytest.raises(ValueError, match="max_steps=5"):
+        trace.render_steps(y, tmp_path / "steps", fmt="dot", max_steps=5)
+    assert not (tmp_path / "steps").exists() or not any((tmp_path / "steps").iterdir())

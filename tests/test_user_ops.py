@@ -321,3 +321,13 @@ def test_forward_mode_of_a_zero_tangent_ignores_an_infinite_local_derivative(use
 
     root = user_op("root_fm", lambda x, y: math.sqrt(x) * y, root_backward)
     assert root(Dual(0.0, 0.0), Dual(2.0, 1.0)).der == 0.0
+
+
+def test_a_rule_that_turns_a_value_into_a_float_under_create_graph_is_named(user_op):
+    """A rule using math.* on its Value inputs during grad(create_graph=True) is an error naming the op,
+    not a second derivative silently cut off at the float."""
+    my_sin = user_op("my_sin", math.sin, lambda g, x, out: (g * math.cos(x),), domain=UNIT)
+    x = Value(0.7)
+    assert grad(my_sin(x), [x]) == (math.cos(0.7),)  # float passes: math.* on floats is fine
+    with pytest.raises(TypeError, match=r"my_sin_backward.*float.*create_graph.*x\.cos\(\)"):
+        grad(my_sin(x), [x], create_graph=True)
