@@ -518,13 +518,16 @@ def story(layers: list, params: list) -> dict:
                 flat += [index[node], k]
         return flat
 
+    # the paths from the outputs down to a neuron stay among it and the nodes of the layers above it
+    layer_of = [li for li, layer in enumerate(layers) for _ in layer.neurons]
+    later = [[node for node in order if node in owner and layer_of[owner[node]] > li] for li in range(len(layers))]
     above, truncated, local = [], [], {}
-    for unit in units:
-        found = []
+    for u, unit in enumerate(units):
+        found, among = [], [unit] + later[layer_of[u]]
         for o, out in enumerate(h):
             if len(found) <= MAX_PATHS:
                 found += [[o] + edges(q, False)
-                          for q in paths_within(order, unit, out, MAX_PATHS + 1 - len(found), local)]
+                          for q in paths_within(among, unit, out, MAX_PATHS + 1 - len(found), local)]
         truncated.append(len(found) > MAX_PATHS)
         above.append(found[:MAX_PATHS])
     below = [edges(paths_within(own[owner[p]], p, units[owner[p]], 1, local)[0], True) for p in params]
