@@ -657,8 +657,11 @@
       const f = q.about[k];
       if (f.kind === "slope") flat.add(f.unit); else if (f.unit !== undefined) off.add(f.unit); else other.add(f.what);
     }
-    const parts = [...flat].map((u) => `${UNITS[u].name} has slope 0 on this row (` + (D.activations[UNITS[u].activation].stuck === "dead"
-      ? `a ${UNITS[u].activation} unit whose input is ≤ 0 here: off, so no gradient passes through it)` : `its ${UNITS[u].activation} is flat at this row's input)`));
+    const parts = [], names = (us) => us.map((u) => UNITS[u].name).join(", ");
+    const off0 = [...flat].filter((u) => D.activations[UNITS[u].activation].stuck === "dead"), level = [...flat].filter((u) => !off0.includes(u));
+    if (off0.length) parts.push(`${names(off0)} ${off0.length === 1 ? "has" : "have"} slope 0 on this row (${UNITS[off0[0]].activation} ` +
+      "with its input ≤ 0 here: off, so no gradient passes through)");
+    if (level.length) parts.push(`${names(level)} ${level.length === 1 ? "has" : "have"} slope 0 on this row (the activation is flat at this row's input)`);
     for (const u of off) parts.push(`${UNITS[u].name}'s output, which this weight multiplies, is 0 on this row (a unit that is off here)`);
     for (const what of other) parts.push(`a factor ${what} is 0`);
     return `The sum is 0 because every path crosses a factor 0: ${parts.join("; ")}.`;
