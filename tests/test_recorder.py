@@ -1019,3 +1019,26 @@ def test_a_story_with_more_paths_than_max_paths_says_it_is_partial(browser, tmp_
     assert "sum over 1000 paths (stopped at 1000: partial)" in opened.page.inner_text('[data-field="story-sum"]')
     assert opened.errors == []
     opened.page.close()
+
+
+def test_the_pages_arithmetic_is_the_op_tables_forms_it_carries(browser, tmp_path):
+    """The page computes activations and local derivatives from the op forms in its JSON and from nothing else: a page
+    whose tanh forms are replaced (forward 2x, derivative 7) shows outputs 2z and slopes 7."""
+    rec = story_run("tanh", nn.hinge_loss, steps=2)
+    path = rec.to_html(tmp_path / "forms.html")
+    data = page_json(path)
+    assert set(data["ops"]) == {"add", "mul", "tanh"} and data["activations"]["tanh"]["op"] == "tanh"
+    data["ops"]["tanh"].update(forward="2 * x", partials=["7"])
+    text = path.read_text(encoding="utf-8")
+    start = text.index('id="replay-data">') + len('id="replay-data">')
+    path.write_text(text[:start] + nn.recorder._script_json(data) + text[text.index("</script>", start):], encoding="utf-8")
+    opened = Opened(browser, path)
+    slopes = opened.page.evaluate("() => [...Array(9).keys()].map(u => replay.unitOnRow(0, replay.state.row, u)[1])")
+    assert slopes == [7] * 9  # every hidden neuron of the 2-5-4-1 net, on the example row
+    x = rec.train[0][rec.example]
+    W = rec.history[0]["weights"]
+    z = W["L1.N1.b"] + W["L1.N1.w0"] * x[0] + W["L1.N1.w1"] * x[1]
+    assert opened.page.evaluate("x => replay.forward(0, x).units[0]", x) == pytest.approx(2 * z, rel=1e-12)
+    assert opened.page.evaluate("u => replay.unitOnRow(0, replay.state.row, u)[0]", 0) == pytest.approx(2 * z, rel=1e-12)
+    assert opened.errors == []
+    opened.page.close()
