@@ -135,6 +135,7 @@ class Recorder:
         self.loss_inferred = loss_fn is None  # then the page says so, and checks it against what you record
         self._row_dloss = array("d")  # per recorded step, d loss / d output of every training row (a page's clicked row)
         self._last_step = None
+        self._story_data = None  # the chain-rule story's structure, built when a page is first written
         if not isinstance(live, bool):
             raise TypeError(f"Recorder: live must be True or False, got {live!r}")
         self._live = LiveView(self) if live and in_notebook() else None  # outside a notebook: record only
@@ -339,7 +340,7 @@ class Recorder:
 
     def _story(self) -> dict:
         """The chain-rule story's structure (``story``), built once: it is the same for every row and step."""
-        if not hasattr(self, "_story_data"):
+        if self._story_data is None:
             self._story_data = story(self._layers, self._params)
         return self._story_data
 
