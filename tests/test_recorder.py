@@ -203,6 +203,7 @@ def long_recording(steps):
     width, fields = rec._width, rec._fields
     rec._rows *= steps
     rec._states *= steps
+    rec._row_dloss *= steps
     for k in range(steps):
         rec._rows[k * width] = k
         rec._rows[k * width + fields["val_loss"].start] = 1.0 + abs(k - 2 * steps // 3) / steps
