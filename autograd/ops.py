@@ -25,8 +25,8 @@ class Forms:
     """An op in the pages' small expression language, for a page that recomputes it offline
     (``autograd/assets/ops.js`` evaluates it; its header defines the language): ``forward`` in x
     (and y), one local derivative per input in x, y and out, and the domain checks, in order, as
-    (condition, exception name, message with {x} and {y} as Python's repr) reading as the engine's
-    error, e.g. ``("x <= 0", "ValueError", "log: undefined for x <= 0, got x = {x}")``."""
+    (condition, exception name, message with {x} and {y} as Python's repr), the engine's own error
+    (``rules.refusal`` raises it), e.g. ``("x <= 0", "ValueError", "log: undefined for x <= 0, got x = {x}")``."""
 
     forward: str
     partials: tuple

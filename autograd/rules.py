@@ -68,6 +68,16 @@ def power(a, b):
     return q if type(a) is float and type(b) is float else record("pow", q, a, b)
 
 
+REFUSALS = {"ValueError": ValueError, "ZeroDivisionError": ZeroDivisionError, "OverflowError": OverflowError}
+
+
+def refusal(op: str, k: int, *xs: float) -> Exception:
+    """The error of op ``op``'s domain check ``k`` at inputs ``xs``, worded by its forms (one text,
+    which the stepper page shows too when a learner's edit leaves the domain)."""
+    forms = OPS[op].forms
+    return REFUSALS[forms.errors[k][1]](forms.message(k, *xs))
+
+
 def _step(x, below, above):
     """``above`` where x > 0, ``below`` where x <= 0, NaN where x is NaN (NaN in, NaN out)."""
     xd = _data(x)
@@ -112,7 +122,7 @@ builtin(Op("mul", 2, lambda x, y: x * y, mul_backward, (WIDE, WIDE), symbol="*",
 def div_forward(x: float, y: float) -> float:
     """x / y; ZeroDivisionError naming div when y is 0."""
     if y == 0.0:
-        raise ZeroDivisionError(f"div: division by zero ({x!r} / {y!r})")
+        raise refusal("div", 0, x, y)
     return x / y
 
 
@@ -134,13 +144,13 @@ builtin(Op("div", 2, div_forward, div_backward, (WIDE, ((0.25, 3.0), (-3.0, -0.2
 def pow_forward(x: float, y: float) -> float:
     """x ** y; errors naming pow for a negative base with a fractional exponent, 0 ** negative, overflow."""
     if x < 0.0 and not y.is_integer():
-        raise ValueError(f"pow: negative base {x!r} with non-integer exponent {y!r}")
+        raise refusal("pow", 0, x, y)
     if x == 0.0 and y < 0.0:
-        raise ZeroDivisionError(f"pow: 0.0 cannot be raised to the negative power {y!r}")
+        raise refusal("pow", 1, x, y)
     try:
         return x ** y
     except OverflowError:
-        raise OverflowError(f"pow: {x!r} ** {y!r} is too large for a float") from None
+        raise refusal("pow", 2, x, y) from None
 
 
 def pow_backward(g, x, y, out):
@@ -199,7 +209,7 @@ def exp_forward(x: float) -> float:
     try:
         return math.exp(x)
     except OverflowError:
-        raise OverflowError(f"exp: overflow, exp({x!r}) is too large for a float") from None
+        raise refusal("exp", 0, x) from None
 
 
 def exp_backward(g, x, out):
@@ -217,7 +227,7 @@ builtin(Op("exp", 1, exp_forward, exp_backward, (((-5.0, 5.0),),), method=True,
 def log_forward(x: float) -> float:
     """Natural logarithm; ValueError naming log for x <= 0."""
     if x <= 0.0:
-        raise ValueError(f"log: undefined for x <= 0, got x = {x!r}")
+        raise refusal("log", 0, x)
     return math.log(x)
 
 
@@ -235,7 +245,7 @@ builtin(Op("log", 1, log_forward, log_backward, (((0.1, 10.0),),), method=True,
 def sqrt_forward(x: float) -> float:
     """Square root; ValueError naming sqrt for x < 0."""
     if x < 0.0:
-        raise ValueError(f"sqrt: undefined for x < 0, got x = {x!r}")
+        raise refusal("sqrt", 0, x)
     return math.sqrt(x)
 
 
@@ -393,7 +403,7 @@ builtin(Op("gelu", 1, gelu_forward, gelu_backward, (((-4.0, 4.0),),), method=Tru
 def sin_forward(x: float) -> float:
     """Sine (radians); ValueError naming sin for an infinite input."""
     if math.isinf(x):
-        raise ValueError(f"sin: undefined for x = {x!r}")
+        raise refusal("sin", 0, x)
     return math.sin(x)
 
 
@@ -410,7 +420,7 @@ builtin(Op("sin", 1, sin_forward, sin_backward, (((-6.0, 6.0),),), method=True,
 def cos_forward(x: float) -> float:
     """Cosine (radians); ValueError naming cos for an infinite input."""
     if math.isinf(x):
-        raise ValueError(f"cos: undefined for x = {x!r}")
+        raise refusal("cos", 0, x)
     return math.cos(x)
 
 

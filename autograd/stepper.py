@@ -8,6 +8,11 @@ writes the page (its HTML, CSS and JavaScript are the files in ``autograd/assets
 them the data as JSON; the pictures and node kinds come from ``viz.page_view``) and
 ``stepper(root)`` shows it inline in Jupyter. Nothing here changes a ``.grad`` or ``.data`` of the
 user's graph: the gradients of the pass are computed in a dict.
+
+The page's steps are templates (``story``) whose names and numbers are slots, filled from the
+numbers Python computed (``quantities``); when a learner edits an input or the learning rate, the
+page computes the same quantities itself from the op table's forms (``assets/ops.js``) and fills
+the same templates again, so what a step says never depends on which side computed its numbers.
 """
 
 from __future__ import annotations
@@ -22,13 +27,13 @@ from pathlib import Path
 
 from .engine import Value, apply, as_value as _check_value, made_by_backward
 from .graph import operands, toposort
-from .ops import OPS, fmt
+from .ops import OPS, call_text, fmt, page_ops
 from .trace import (Step, chain_rule_line, constant_text, formula, formula_of, node_formula, node_names, number_text,
                     walk)
 from .viz import check_bends, find_groups, layout_bends, page_view
 
-__all__ = ["DerivativeText", "local_text", "local_formula", "describe_steps", "formula", "fmt",
-           "finite_differences", "page_data", "to_html", "stepper", "Stepper"]
+__all__ = ["DerivativeText", "local_text", "local_formula", "describe_steps", "story", "quantities", "slot", "fill",
+           "filled", "formula", "fmt", "finite_differences", "page_data", "to_html", "stepper", "Stepper"]
 
 MAX_NODES = 300  # the expanded picture and the step table stop being readable beyond this
 FD_MAX_NODES = 200  # finite differences cost two evaluations of the graph per leaf
@@ -75,24 +80,134 @@ def local_text(op: str, arity: int) -> DerivativeText:
 
 def local_formula(node: Value, k: int, local: float) -> str:
     """'d tanh(u)/du = 1 - tanh(u)^2 = 1 - 0.8830^2 = 0.2204' for operand ``k`` of ``node``."""
+    numbers = {"out": node.data, "local": local}
+    keys = {a: f"x{j}" for j, a in enumerate(operands(node)) if type(a) is not float}
+    numbers.update((key, a.data) for a, key in keys.items())
+    return fill(_local_template(node, k, keys, "out", "local"), numbers, {})
+
+
+def _local_template(node: Value, k: int, keys: dict, out: str, local: str) -> str:
+    """``local_formula``'s text with slots for the numbers: operand node ``a``'s value is quantity
+    ``keys[a]``, the node's ``out``, the local derivative ``local``."""
     ops = operands(node)
     text = local_text(node.op, len(ops))
     symbolic, numeric = text.partials[k]
-    nums = [a if type(a) is float else a.data for a in ops]
-    fields = {"out": fmt(node.data), "pout": number_text(node.data)}
-    for name, x in zip("uv", nums):
-        fields[name], fields["p" + name] = fmt(x), number_text(x)
+    fields = {"out": slot("=", out), "pout": slot("(", out)}
+    for name, a in zip("uv", ops):
+        fields[name], fields["p" + name] = (fmt(a), number_text(a)) if type(a) is float else \
+            (slot("=", keys[a]), slot("(", keys[a]))
     parts = [f"{text.head}/d{'uv'[k]}"] + [part for part in (symbolic, numeric.format(**fields)) if part]
-    if parts[-1] != fmt(local) and not _same_number(parts[-1], local):
-        parts.append(fmt(local))
+    # the number itself, unless the last part already is it: a constant (add's 1) or one field (mul's v)
+    if not (numeric == "" and _is_number(symbolic) or re.fullmatch(r"\{p?(u|v|out)\}", numeric)):
+        parts.append(slot("=", local))
     return " = ".join(parts)
 
 
-def _same_number(text: str, x: float) -> bool:
+def _is_number(text: str) -> bool:
     try:
-        return float(text) == x
+        float(text)
+        return True
     except ValueError:
         return False
+
+
+# ---------------------------------------------------------------- templates: the page's text with its numbers as slots
+
+def slot(flag: str, key) -> str:
+    """A place in a step's text for quantity ``key``: printed by ``fmt`` (flag '='), as a formula's
+    operand (flag '(', bracketed when negative), or node ``key``'s name (flag '#'). The page fills
+    the slots again whenever a number is edited; ``fill`` fills them in Python."""
+    return f"\ufff9{flag}{key}\ufffa"
+
+
+SLOT = re.compile("\ufff9([=(#])([^\ufffa]*)\ufffa")
+
+
+def fill(text: str, numbers: dict, names) -> str:
+    """``text`` with its slots filled from ``numbers`` (key -> float) and ``names`` (node i's is names[i])."""
+    def one(m):
+        flag, key = m.groups()
+        return names[int(key)] if flag == "#" else fmt(numbers[key]) if flag == "=" else number_text(numbers[key])
+    return SLOT.sub(one, text)
+
+
+def filled(step: dict, numbers: dict, names: list) -> dict:
+    """A step as plain text (``describe_steps``): its slots filled from ``numbers`` and ``names``; where
+    one of its numbers is an error ({'error': message, 'at': node index}), the error in place, as the
+    page's ``textOf`` shows it."""
+    lines = [step["line"]] + step["lines"]
+    keys = [m.group(2) for t in lines for m in SLOT.finditer(t) if m.group(1) != "#"]
+    err = next((numbers[k] for k in keys if type(numbers[k]) is dict), None)
+    out = dict(step, title=fill(step["title"], numbers, names))
+    if err is not None:
+        lines = [_failed_line(step, err, names)] * 2 + ([step["on_error"]] if step.get("on_error") else [])
+    else:
+        lines = [fill(t, numbers, names) for t in lines]
+    out["line"], out["lines"] = lines[0], lines[1:]
+    for key in ("set_data", "set_grad"):
+        if key in step:
+            x = numbers[step[key]]
+            out[key] = "error" if type(x) is dict else fmt(x)
+    if "quiz" in step:
+        e = step["quiz"]["edge"]
+        out["quiz"] = dict(step["quiz"], **{name: _number(numbers[f"{k}{e}"]) for name, k in QUIZ.items()})
+        out["quiz"].update(node=names[step["node"]], parent=names[step["parent"]])
+    return out
+
+
+QUIZ = {"upstream": "u", "local": "l", "contribution": "c", "before": "b", "after": "a"}  # edge quantities
+
+
+def _failed_line(step: dict, err: dict, names: list) -> str:
+    n = f"{names[step['parent']]}.grad" if step["kind"] == "backward" else names[step["node"]]
+    return f"{n}: {err['error']}" if err["at"] == step["node"] else \
+        f"{n}: not computed, {names[err['at']]} failed: {err['error']}"
+
+
+# ---------------------------------------------------------------- the numbers
+
+def quantities(order: list, edges: list, lr: float | None, fd: dict | None, seed: float = 1.0) -> dict:
+    """Every number the page shows, by key: d<i> node i's value, u/l/c/b/a<e> edge e's upstream,
+    local, contribution and gradient before and after, g<i> node i's gradient, and with ``lr`` n<i>
+    its value after the update (a dict naming the error where an op refuses the new values) and m
+    the output's change; f<i> leaf i's finite difference. The page's JavaScript computes the same."""
+    index = {node: i for i, node in enumerate(order)}
+    q: dict = {f"d{i}": node.data for i, node in enumerate(order)}
+    q["seed"] = seed
+    grads = {order[-1]: seed}
+    for e, s in enumerate(edges):
+        q.update({f"u{e}": s.upstream, f"l{e}": s.local, f"c{e}": s.contribution, f"b{e}": s.before, f"a{e}": s.after})
+        grads[s.parent] = s.after
+    q.update((f"g{i}", grads.get(node, 0.0)) for i, node in enumerate(order))
+    if lr is not None:
+        q["lr"] = lr
+        new = _new_values(order, grads, lr)
+        q.update((f"n{index[node]}", x) for node, x in new.items())
+        root_new = new[order[-1]]
+        q["m"] = root_new if type(root_new) is dict else root_new - order[-1].data
+    if fd is not None:
+        q.update((f"f{index[leaf]}", x) for leaf, x in fd.items())
+    return q
+
+
+def _new_values(order: list, grads: dict, lr: float) -> dict:
+    """Each leaf after ``w - lr * grad``, each node recomputed from them; where an op refuses its
+    inputs, {'error': its message, 'at': node index}, passed on to the nodes computed from it."""
+    new: dict = {}
+    for i, node in enumerate(order):
+        if not node.op:
+            new[node] = node.data - lr * grads.get(node, 0.0)
+            continue
+        args = [a if type(a) is float else new[a] for a in operands(node)]
+        err = next((a for a in args if type(a) is dict), None)
+        if err is None:
+            try:
+                new[node] = apply(node.op, *args)
+            except (ValueError, ZeroDivisionError, OverflowError) as e:  # the step left the op's domain
+                err = {"error": str(e), "at": i}
+        if err is not None:
+            new[node] = err
+    return new
 
 
 # ---------------------------------------------------------------- the story
@@ -100,104 +215,107 @@ def _same_number(text: str, x: float) -> bool:
 def describe_steps(root: Value, lr: float | None = None, seed: float = 1.0) -> list:
     """Every step of one training step on ``root`` as the page's plain data, leaving ``.grad`` alone:
     forward values node by node, the seed, the backward pass one edge at a time (trace's ``Step``
-    records) and, when ``lr`` is given, ``w <- w - lr * dL/dw`` for every leaf and the forward pass
-    again on the new values."""
+    records, every edge: one whose upstream gradient is 0 contributes exactly 0) and, when ``lr`` is
+    given, ``w <- w - lr * dL/dw`` for every leaf and the forward pass again on the new values (an op
+    the new values leave the domain of says its error there)."""
     _check_value(root, "describe_steps")
     order = toposort(root)
-    return story(order, node_names(order), list(walk(root, seed, order)), lr, seed)
+    edges = list(walk(root, seed, order, every=True))
+    names = list(node_names(order).values())
+    numbers = quantities(order, edges, lr, None, seed)
+    return [filled(s, numbers, names) for s in story(order, edges, lr, seed)]
 
 
-def story(order: list, names: dict, edges: list, lr: float | None, seed: float = 1.0) -> list:
-    """The page's steps from the graph (``order``), its names and the pass's ``Step`` records."""
-    root = order[-1]
+def story(order: list, edges: list, lr: float | None, seed: float = 1.0) -> list:
+    """The page's steps from the graph (``order``) and the pass's ``Step`` records (every edge), as
+    templates: names and numbers are slots (``slot``) that the page fills, and fills again when
+    a number is edited; what a step shows never depends on the numbers."""
     index = {node: i for i, node in enumerate(order)}
+    names = {node: slot("#", i) for i, node in enumerate(order)}
+    root = order[-1]
     r = names[root]
     steps = []
     computed = [n for n in order if n.op]
     for j, node in enumerate(computed, 1):
-        line = f"{names[node]} = {node_formula(node, names)} = {node_formula(node, names, True)} = {fmt(node.data)}"
-        steps.append({"kind": "forward", "node": index[node], "title": f"Forward {j} of {len(computed)}: {names[node]}",
-                      "line": line, "lines": [line], "set_data": fmt(node.data)})
+        i = index[node]
+        line = f"{names[node]} = {node_formula(node, names)} = {_with_numbers(node, 'd', index)} = {slot('=', f'd{i}')}"
+        steps.append({"kind": "forward", "node": i, "title": f"Forward {j} of {len(computed)}: {names[node]}",
+                      "line": line, "lines": [line], "set_data": f"d{i}",
+                      "on_error": "This input is outside the op's domain: change it back to a value the op accepts."})
     steps.append({"kind": "seed", "node": index[root], "title": f"Seed: d{r}/d{r} = {fmt(seed)}",
-                  "line": f"{r}.grad = {fmt(seed)}", "lines": [f"{r}.grad = {fmt(seed)}"],
-                  "set_grad": fmt(seed)})
+                  "line": f"{r}.grad = {slot('=', 'seed')}", "lines": [f"{r}.grad = {slot('=', 'seed')}"],
+                  "set_grad": "seed"})
     total: dict = {}
     for s in edges:
         total[s.parent] = total.get(s.parent, 0) + 1
     received: dict = {}
-    for j, s in enumerate(edges):
-        steps.append(_backward_step(s, names, total[s.parent], received.setdefault(s.parent, []), len(edges),
-                                    j + 1 == len(edges) or edges[j + 1].node is not s.node))
+    for e, s in enumerate(edges):
+        steps.append(_backward_step(s, e, names, index, total[s.parent], received.setdefault(s.parent, []),
+                                    len(edges), e + 1 == len(edges) or edges[e + 1].node is not s.node))
     if lr is not None:
-        grads = {root: seed}
-        grads.update((s.parent, s.after) for s in edges)
-        steps += _updates(order, names, grads, lr)
+        steps += _updates(order, names, lr)
     return steps
 
 
-def _backward_step(s: Step, names: dict, total: int, received: list, count: int, last: bool) -> dict:
-    """One edge of the pass as the page shows it, with the numbers its quiz checks."""
+def _backward_step(s: Step, e: int, names: dict, index: dict, total: int, received: list, count: int,
+                   last: bool) -> dict:
+    """Edge ``e`` of the pass as the page shows it, with the numbers its quiz checks."""
     n, p = names[s.node], names[s.parent]
-    received.append(s.contribution)
+    received.append(slot("=", f"c{e}"))
     where = ", ".join(f"{'uv'[i]} = " + (f"{constant_text(a)[0]} (a constant)" if type(a) is float else
-                                          f"{names[a]} = {fmt(a.data)}") for i, a in enumerate(operands(s.node)))
-    lines = [local_formula(s.node, s.operand, s.local), f"where {where}; {n} = {fmt(s.node.data)}",
-             f"{p}.grad += {n}.grad * d{n}/d{p} = {fmt(s.upstream)} * {fmt(s.local)} = {fmt(s.contribution)}"]
+                                          f"{names[a]} = {slot('=', f'd{index[a]}')}")
+                      for i, a in enumerate(operands(s.node)))
+    keys = {a: f"d{index[a]}" for a in operands(s.node) if type(a) is not float}
+    after = slot("=", f"a{e}")
+    lines = [_local_template(s.node, s.operand, keys, f"d{s.node_index}", f"l{e}"),
+             f"where {where}; {n} = {slot('=', f'd{s.node_index}')}",
+             f"{p}.grad += {n}.grad * d{n}/d{p} = {slot('=', f'u{e}')} * {slot('=', f'l{e}')} = {slot('=', f'c{e}')}"]
     if s.nth > 1:
-        lines.append(f"{p}.grad = {' + '.join(fmt(x) for x in received)} = {fmt(s.after)}   "
-                     f"(contribution {s.nth} of {total})")
+        lines.append(f"{p}.grad = {' + '.join(received)} = {after}   (contribution {s.nth} of {total})")
     elif total > 1:
-        lines.append(f"{p}.grad = {fmt(s.after)}   (contribution 1 of {total}: {p} is used {total} times, "
+        lines.append(f"{p}.grad = {after}   (contribution 1 of {total}: {p} is used {total} times, "
                      "the others are added later)")
     else:
-        lines.append(f"{p}.grad = {fmt(s.after)}   ({p} receives only this contribution)")
+        lines.append(f"{p}.grad = {after}   ({p} receives only this contribution)")
     text = local_text(s.node.op, len(operands(s.node)))
     return {"kind": "backward", "node": s.node_index, "parent": s.parent_index, "operand": s.operand,
             "edge_nth": sum(1 for a in operands(s.node)[:s.operand] if a is s.parent),
             "title": f"Backward {s.number} of {count}: {s.rule} at {n}, gradient to {p}",
-            "line": chain_rule_line(s, names), "lines": lines, "rule": s.rule, "set_grad": fmt(s.after),
-            "share": [s.nth, total], "last_of_node": last,
-            "quiz": {"local": _number(s.local), "upstream": _number(s.upstream),
-                     "contribution": _number(s.contribution), "before": _number(s.before),
-                     "after": _number(s.after), "local_text": fmt(s.local), "after_text": fmt(s.after),
-                     "upstream_text": fmt(s.upstream), "before_text": fmt(s.before),
-                     "question": f"{text.head}/d{'uv'[s.operand]}", "symbolic": text.partials[s.operand][0],
-                     "parent": p, "node": n}}
+            "line": chain_rule_line(s, names, tuple(slot("=", f"{k}{e}") for k in "ulc")), "lines": lines,
+            "rule": s.rule, "set_grad": f"a{e}", "share": [s.nth, total], "last_of_node": last,
+            "quiz": {"edge": e, "question": f"{text.head}/d{'uv'[s.operand]}", "symbolic": text.partials[s.operand][0]}}
 
 
-def _updates(order: list, names: dict, grads: dict, lr: float) -> list:
+def _with_numbers(node: Value, kind: str, index: dict) -> str:
+    """'2.0000 * (-3.0000)': ``node`` with its operands' numbers, values (kind 'd') or updated values ('n')."""
+    return call_text(node.op, [number_text(a) if type(a) is float else slot("(", f"{kind}{index[a]}")
+                               for a in operands(node)])[0]
+
+
+def _updates(order: list, names: dict, lr: float) -> list:
     """The update of every leaf, then the forward pass again on the new values, node by node, down
     to the output's change (the point of the update: the output moves the way the gradient said)."""
     root, r = order[-1], names[order[-1]]
-    index = {node: i for i, node in enumerate(order)}
-    leaves = [n for n in order if not n.op]
-    new: dict = {}
+    leaves = [i for i, n in enumerate(order) if not n.op]
     steps = []
-    for j, leaf in enumerate(leaves, 1):
-        w, g = names[leaf], grads.get(leaf, 0.0)
-        new[leaf] = leaf.data - lr * g
-        line = f"{w} <- {w} - lr * d{r}/d{w} = {fmt(leaf.data)} - {fmt(lr)} * {number_text(g)} = {fmt(new[leaf])}"
-        steps.append({"kind": "update", "node": index[leaf], "title": f"Update {j} of {len(leaves)}: {w}",
-                      "line": line, "lines": [line], "set_data": fmt(new[leaf]), "grad": fmt(g)})
+    for j, i in enumerate(leaves, 1):
+        w = names[order[i]]
+        line = (f"{w} <- {w} - lr * d{r}/d{w} = {slot('=', f'd{i}')} - {slot('=', 'lr')} * {slot('(', f'g{i}')} = "
+                f"{slot('=', f'n{i}')}")
+        steps.append({"kind": "update", "node": i, "title": f"Update {j} of {len(leaves)}: {w}",
+                      "line": line, "lines": [line], "set_data": f"n{i}"})
+    index = {node: i for i, node in enumerate(order)}
     computed = [n for n in order if n.op]
     for j, node in enumerate(computed, 1):
-        args = [a if type(a) is float else new[a] for a in operands(node)]
-        n = names[node]
-        try:
-            new[node] = apply(node.op, *args)
-        except (ValueError, ZeroDivisionError, OverflowError) as e:  # the step left the op's domain
-            steps.append({"kind": "reforward", "node": index[node], "title": f"Forward again {j}: {n} fails",
-                          "line": f"{n}: {e}", "lines": [f"{n} cannot be computed on the new values: {e}",
-                                                         "The learning rate took a step too far for this op."],
-                          "set_data": "error", "stale": True})
-            break
-        numbers = node_formula(node, {a: number_text(new[a]) for a in operands(node) if type(a) is not float})
-        line = f"{n} = {node_formula(node, names)} = {numbers} = {fmt(new[node])}   (was {fmt(node.data)})"
+        i, n = index[node], names[node]
+        line = (f"{n} = {node_formula(node, names)} = {_with_numbers(node, 'n', index)} = {slot('=', f'n{i}')}   "
+                f"(was {slot('=', f'd{i}')})")
         lines = [line]
         if node is root:
-            lines.append(f"{r}: {fmt(node.data)} -> {fmt(new[node])}   (change {fmt(new[node] - node.data)})")
-        steps.append({"kind": "reforward", "node": index[node], "title": f"Forward again {j} of {len(computed)}: {n}",
-                      "line": line, "lines": lines, "set_data": fmt(new[node])})
+            lines.append(f"{r}: {slot('=', f'd{i}')} -> {slot('=', f'n{i}')}   (change {slot('=', 'm')})")
+        steps.append({"kind": "reforward", "node": i, "title": f"Forward again {j} of {len(computed)}: {n}",
+                      "line": line, "lines": lines, "set_data": f"n{i}",
+                      "on_error": "The learning rate took a step too far for this op."})
     return steps
 
 
@@ -235,34 +353,34 @@ def finite_differences(root: Value, max_nodes: int = FD_MAX_NODES, order: list |
 
 def _number(x):
     """A float for JSON, or None where JSON has no number (inf, nan)."""
-    return x if x is not None and math.isfinite(x) else None
+    return x if x is not None and type(x) is not dict and math.isfinite(x) else None
 
 
-def _widest(values) -> float:
-    return max(values, key=lambda x: len(fmt(x)))
+def _json_number(x):
+    """A quantity for JSON: a number, 'inf', '-inf' or 'nan' (JSON has none of these), or an error dict."""
+    return x if type(x) is dict or math.isfinite(x) else repr(x)
 
 
-def _summary(order: list, names: dict, grads: dict, fd: dict | None, lr: float | None) -> list:
-    """Per leaf: its gradient by backprop, by finite differences (and whether they agree), its new value."""
-    rows = []
-    for i, leaf in enumerate(order):
-        if leaf.op:
-            continue
-        g = grads.get(leaf, 0.0)
-        row = {"node": i, "name": names[leaf], "grad": fmt(g), "data": fmt(leaf.data)}
-        if fd is not None:
-            row["fd"] = fmt(fd[leaf])
-            row["agree"] = bool(math.isfinite(fd[leaf]) and math.isclose(g, fd[leaf], rel_tol=1e-4, abs_tol=1e-6))
-        if lr is not None:
-            row["new"] = fmt(leaf.data - lr * g)
-        rows.append(row)
-    return rows
+def _editing(order: list) -> str | None:
+    """Why the page cannot recompute this graph when a number is edited, or None where it can."""
+    user = sorted({n.op for n in order if n.op and OPS[n.op].forms is None})
+    if user:
+        return (f"Editing is off: this graph uses {', '.join(user)}, an op defined in Python (define_op), which "
+                "this page cannot run. Its numbers are the ones Python computed.")
+    if any(made_by_backward(n) for n in order):
+        return ("Editing is off: this graph was recorded by a backward pass (grad with create_graph=True), whose "
+                "rules chose their branches and constants at these values (relu's 0 or 1, a tie's half), so at "
+                "other values it need not be the derivative. Its numbers are the ones Python computed; build the "
+                "graph again in Python to see other values.")
+    return None
 
 
 def page_data(root: Value, lr: float | None = None, expression: str | None = None,
               max_nodes: int = MAX_NODES, pictures: bool = True) -> dict:
-    """Everything the page shows, as JSON-ready data (the page's JavaScript only displays it),
-    assembled from the graph sorted once, the pass's ``Step`` records and viz's ``page_view``."""
+    """Everything the page shows, as JSON-ready data, assembled from the graph sorted once, the pass's
+    ``Step`` records and viz's ``page_view``: the steps as templates (``story``), their numbers
+    (``quantities``) and, unless a user's op or a recorded backward pass forbids it, what the page
+    needs to recompute them when a learner edits an input (the graph's ops and the op table's forms)."""
     _check_value(root, "to_html")
     if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf):
         raise ValueError(f"to_html: lr must be a positive number (the step w <- w - lr * grad), got {lr!r}")
@@ -276,27 +394,29 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
         check_bends(layout_bends(order), MAX_BENDS, "to_html", "The page fits up to about 110 terms of "
                     "x + x + ... + x: write such a sum as a product (n * x), or pass max_nodes=None to wait for it")
     names = node_names(order)
-    edges = list(walk(root, 1.0, order))
-    grads = {root: 1.0}
-    grads.update((s.parent, s.after) for s in edges)
-    steps = story(order, names, edges, lr)
+    edges = list(walk(root, 1.0, order, every=True))
     fd = finite_differences(root, order=order)
+    numbers = quantities(order, edges, lr, fd)
     r = names[root]
     index = {node: i for i, node in enumerate(order)}
-    view = page_view(root, order, *_widest_numbers(order, steps), pictures=pictures)
+    view = page_view(root, order, *_widest_numbers(order, numbers), pictures=pictures)
     nodes = [{"id": f"n{i}", "name": names[node], "label": node.label, "op": node.op, "kind": view["kinds"][i],
               "by_backward": made_by_backward(node),  # recorded by grad(..., create_graph=True)
-              "formula": node_formula(node, names) if node.op else "", "data": fmt(node.data),
+              "formula": node_formula(node, names) if node.op else "",
+              "args": [_json_number(a) if type(a) is float else {"node": index[a]} for a in operands(node)],
               "parents": [index[a] for a in operands(node) if type(a) is not float],
               "group": view["group_of"][i], "neuron_out": view["neuron_out"][i]}
              for i, node in enumerate(order)]
+    locked = _editing(order)
     return {
         "title": f"chainrule: backprop step by step ({r})",
         "expression": expression.strip() if expression else f"{r} = {formula_of(order, names)}" if root.op else r,
         "typed": bool(expression),
-        "root": index[root], "root_name": r, "value": fmt(root.data),
-        "lr": lr, "lr_text": fmt(lr) if lr is not None else None,
-        "nodes": nodes, "steps": steps, "summary": _summary(order, names, grads, fd, lr),
+        "root": index[root], "root_name": r, "lr": lr, "seed": 1.0,
+        "nodes": nodes, "steps": story(order, edges, lr),
+        "edges": [[s.node_index, s.operand, s.parent_index] for s in edges],
+        "numbers": {k: _json_number(x) for k, x in numbers.items()},
+        "ops": page_ops(n.op for n in order if n.op) if locked is None else {}, "locked": locked,
         "fd": fd is not None,
         "fd_note": "central differences, (f(x + h) - f(x - h)) / 2h with h = 1e-6 * max(1, |x|)" if fd is not None
         else f"finite differences are shown for graphs of up to {FD_MAX_NODES} nodes",
@@ -304,19 +424,15 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
     }
 
 
-def _widest_numbers(order: list, steps: list) -> tuple:
-    """Per node, the gradient and the value the page will show with the most characters."""
-    grads_seen = {i: [0.0] for i in range(len(order))}
-    data_seen = {i: [node.data] for i, node in enumerate(order)}
-    for s in steps:
-        if s["kind"] == "backward":
-            grads_seen[s["parent"]].append(float(s["set_grad"]))
-        elif s["kind"] == "seed":
-            grads_seen[s["node"]].append(1.0)
-        elif s["kind"] in ("update", "reforward") and s["set_data"] != "error":
-            data_seen[s["node"]].append(float(s["set_data"]))
-    return ({node: _widest(grads_seen[i]) for i, node in enumerate(order)},
-            {node: _widest(data_seen[i]) for i, node in enumerate(order)})
+def _widest_numbers(order: list, numbers: dict) -> tuple:
+    """Per node, the gradient and the value the page will show with the most characters (at these values)."""
+    seen: dict = {}
+    for key, x in numbers.items():
+        kind, i = key[:1], key[1:]
+        if kind in "dgn" and i.isdigit() and type(x) is not dict:
+            seen.setdefault((kind == "g", int(i)), []).append(x)
+    return tuple({node: max(seen.get((grad, i), [0.0]) + [0.0], key=lambda x: len(fmt(x))) for i, node in enumerate(order)}
+                 for grad in (True, False))
 
 
 def _asset(name: str) -> str:
@@ -333,12 +449,12 @@ def _script_json(obj) -> str:
 
 def render_page(data: dict) -> str:
     """The page: the HTML asset with the CSS, the JavaScript and the data put in, in one pass."""
-    css, js = _asset("stepper.css"), _asset("stepper.js")
-    for name, text in (("stepper.css", css), ("stepper.js", js)):
-        if re.search(r"</(script|style)", text, re.I):  # would end the element early
+    parts = {"title": html.escape(data["title"]), "data": _script_json(data)}
+    for key, name in (("css", "stepper.css"), ("ops", "ops.js"), ("js", "stepper.js")):
+        parts[key] = _asset(name)
+        if re.search(r"</(script|style)", parts[key], re.I):  # would end the element early
             raise RuntimeError(f"{name} must not contain a closing script or style tag")
-    parts = {"title": html.escape(data["title"]), "css": css, "js": js, "data": _script_json(data)}
-    return re.sub(r"\{\{(title|css|js|data)\}\}", lambda m: parts[m.group(1)], _asset("stepper.html"))
+    return re.sub(r"\{\{(title|css|ops|js|data)\}\}", lambda m: parts[m.group(1)], _asset("stepper.html"))
 
 
 class Stepper:

@@ -58,7 +58,8 @@ def _name(node: Value, index: dict) -> str:
     return node.label or f"n{index[node]}"
 
 
-def walk(root: Value, seed: float, order: list, start: dict | None = None, exact: bool = False):
+def walk(root: Value, seed: float, order: list, start: dict | None = None, exact: bool = False,
+         every: bool = False):
     """The steps of a backward pass from ``root`` (``order`` its topological order), computed
     aside: no ``.grad`` is touched. ``start`` holds the gradients before the pass (a leaf keeps
     earlier passes; None: this pass alone). Nodes whose upstream gradient is 0 are skipped, as in
@@ -66,7 +67,9 @@ def walk(root: Value, seed: float, order: list, start: dict | None = None, exact
 
     Each node's rule is called once, with g = 1: its local derivatives, so a breakpoint in a rule
     stops once per node per tool. ``exact`` (``steps``, a real pass) first calls it with the true
-    upstream too, so each contribution is bit for bit what ``backward()`` adds.
+    upstream too, so each contribution is bit for bit what ``backward()`` adds. ``every`` (the
+    stepper page, whose steps must not depend on the numbers) also yields the edges of nodes whose
+    upstream gradient is 0, each contributing exactly 0 as backward's skipping amounts to.
     """
     start = start or {}
     index = {node: i for i, node in enumerate(order)}
@@ -76,12 +79,12 @@ def walk(root: Value, seed: float, order: list, start: dict | None = None, exact
     for i in range(len(order) - 1, -1, -1):
         node = order[i]
         g = grads.get(node)
-        if g is None or not node.op or g == 0.0:
+        if g is None or not node.op or (g == 0.0 and not every):
             continue
         applied = contributions(node, g) if exact else None
         local = contributions(node, 1.0)  # after the real call: a breakpoint in the rule sees the true g first
         for j, (k, parent, d) in enumerate(local):
-            c = applied[j][2] if exact else g * d
+            c = applied[j][2] if exact else g * d if g != 0.0 else 0.0
             total = grads.get(parent)
             grads[parent] = c if total is None else total + c
             base = start.get(parent, 0.0)
@@ -131,11 +134,12 @@ def steps(root: Value, grad: float = 1.0):
         yield step
 
 
-def chain_rule_line(step: Step, names: dict) -> str:
-    """One backward edge as ``explain`` and the page print it: ``a.grad += n3.grad * dn3/da = ...``."""
+def chain_rule_line(step: Step, names: dict, numbers: tuple | None = None) -> str:
+    """One backward edge as ``explain`` and the page print it: ``a.grad += n3.grad * dn3/da = ...``;
+    ``numbers``, if given, are the texts to print for its upstream, local and contribution."""
     p, n = names[step.parent], names[step.node]
-    return (f"{p}.grad += {n}.grad * d{n}/d{p} = {fmt(step.upstream)} * {fmt(step.local)} = "
-            f"{fmt(step.contribution)}   [{step.rule}]")
+    u, d, c = numbers or (fmt(step.upstream), fmt(step.local), fmt(step.contribution))
+    return f"{p}.grad += {n}.grad * d{n}/d{p} = {u} * {d} = {c}   [{step.rule}]"
 
 
 def explain(root: Value, grad: float = 1.0) -> str:

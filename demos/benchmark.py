@@ -223,34 +223,47 @@ def bytes_per_node(model, X, y) -> tuple:
 
 
 def microgpt_rows(repeats: int) -> None:
-    """The microgpt training step (forward, backward, Adam) on one name at a time: chainrule eager,
-    chainrule compiled (one step per name length, reused), and the local-gradient Value microgpt
-    ships, on the same model, names and seed."""
+    """The microgpt training step on one name at a time, as a user writes it (zero the gradients,
+    forward, backward, an Adam update of every parameter): chainrule eager and compiled (one step
+    per name length, reused) with nn.optim.Adam, and the local-gradient Value microgpt ships with
+    microgpt's own Adam (pure Python per parameter); the same model (the demo's 27 letters, so its
+    4,192 parameters), names and seed. Also nn.optim.Adam's step alone, the part all rows share."""
+    from string import ascii_lowercase
+
     from demos import microgpt as mg
     from nn.optim import Adam
 
     names = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "charlotte", "amelia"]
-    tok = mg.Tokenizer(names)
+    tok = mg.Tokenizer(names + [ascii_lowercase])  # the demo's vocabulary: BOS and a to z
     encoded = [tok.encode(n) for n in names]
-    variants, losses = {}, {}
+    variants, losses, sizes = {}, {}, {}
 
     def make(kind):
         value = mg.LocalGradValue if kind == "local-gradient Value" else Value
         params = mg.init_params(len(tok.chars), 16, 1, 16, seed=1, value=value)
         weights = mg.parameters(params)
+        sizes[kind] = len(weights)
         opt = Adam(weights, lr=0.01, betas=(0.85, 0.99)) if value is Value else None
         compiled = mg.CompiledSteps(params, 4, 1) if kind == "compiled" else None
         m, v, at = [0.0] * len(weights), [0.0] * len(weights), {"i": 0, "step": 0}
         losses[kind] = []
+        if kind == "Adam.step alone":
+            for p in weights:
+                p.grad = 0.5
+            return opt.step
 
         def step():
             tokens = encoded[at["i"] % len(encoded)]
             at["i"] += 1
             if compiled is not None:
-                for p in weights:
-                    p.grad = 0.0
+                opt.zero_grad()
                 loss = compiled(tokens)
-            else:
+            elif opt is not None:
+                opt.zero_grad()
+                out = mg.name_loss(params, 4, 1, tokens)
+                out.backward()
+                loss = out.data
+            else:  # microgpt's own loop, on its own Values
                 for p in weights:
                     p.grad = 0.0
                 out = mg.name_loss(params, 4, 1, tokens)
@@ -259,7 +272,7 @@ def microgpt_rows(repeats: int) -> None:
             losses[kind].append(loss)
             if opt is not None:
                 opt.step()
-            else:  # microgpt's own Adam, on its own Values
+            else:  # microgpt's own Adam, written out per parameter
                 at["step"] += 1
                 for k, p in enumerate(weights):
                     m[k] = 0.85 * m[k] + 0.15 * p.grad
@@ -272,19 +285,26 @@ def microgpt_rows(repeats: int) -> None:
     for _ in names:  # compile every length once, before timing (reported)
         compiled()
     compile_seconds = time.perf_counter() - start
-    variants = {"eager": make("eager"), "compiled": compiled, "local-gradient Value": make("local-gradient Value")}
+    variants = {"eager": make("eager"), "compiled": compiled, "local-gradient Value": make("local-gradient Value"),
+                "Adam.step alone": make("Adam.step alone")}
     for fn in (variants["eager"], variants["local-gradient Value"]):
         for _ in names:
             fn()  # the same names in the same order as the compiled one saw
     medians = median_times(variants, repeats, per_block=len(names))
     base = medians["local-gradient Value"]
-    print(f"\nmicrogpt step (1 layer, 16 wide, 4 heads, one name, Adam), median of {len(names) * repeats}:")
+    print(f"\nmicrogpt step (1 layer, 16 wide, 4 heads, {sizes['eager']:,} parameters, one name: zero_grad, forward, "
+          f"backward, Adam), median of {len(names) * repeats}:")
     for name, seconds in medians.items():
-        note = "" if name == "local-gradient Value" else f"{base / seconds:5.1f}x faster than the local-gradient Value"
+        if name == "Adam.step alone":
+            note = f"({seconds * 1e6 / sizes['eager']:.2f} us per parameter, part of both chainrule rows)"
+        else:
+            note = "" if name == "local-gradient Value" else f"{base / seconds:5.1f}x faster than the local-gradient Value"
         print(f"  {name:21} {seconds * 1e3:8.2f} ms   {note}")
     gap = max(abs(a - b) for a, b in zip(losses["eager"], losses["compiled"]))
-    print(f"  compiling {len(set(map(len, names)))} name lengths once took {compile_seconds:.2f} s; largest "
-          f"difference between eager and compiled losses over {len(losses['compiled'])} steps: {gap:.1e}")
+    saved = medians["eager"] - medians["compiled"]
+    print(f"  compiling {len(set(map(len, names)))} name lengths once took {compile_seconds:.2f} s, repaid after "
+          f"{compile_seconds / saved:.0f} compiled steps; largest difference between eager and compiled losses over "
+          f"{len(losses['compiled'])} steps: {gap:.1e}")
 
 
 def reused_leaf_chain(terms: int) -> Value:

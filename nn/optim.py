@@ -4,7 +4,8 @@ Each optimizer's arithmetic is one module-level function on plain floats (``sgd_
 ``adam_update``, ``adamw_update``, ``rmsprop_update``), pure like the rules in ``autograd.rules``: it
 gets one parameter's value, gradient and state and returns the new value and state. Its docstring
 is the formula, and a breakpoint on it stops at every parameter's update. The classes keep the
-state (under ``torch.optim``'s names) and call the function once per parameter::
+state (shown under ``torch.optim``'s names) and call the function once per parameter, in one loop
+per parameter group with the group's hyperparameters read once, so that call is most of a step's cost::
 
     opt = nn.optim.Adam(model.parameters(), lr=0.01)
     for step in range(100):
@@ -140,11 +141,16 @@ class Optimizer:
     ``"params"`` and any hyperparameter to override (PyTorch's parameter groups)."""
 
     STATE_KEYS: tuple = ()  # the names of one parameter's state, as torch.optim names them
+    FRESH: tuple = ()  # a parameter's state before its first step, in the order of STATE_KEYS
 
     def __init__(self, params, defaults: dict) -> None:
         self.defaults = defaults
         self.param_groups: list = []
-        self.state: dict = {}  # parameter -> its state, plain floats; empty until its first step
+        # The state as parallel lists, per group one list per STATE_KEYS name, one entry per
+        # parameter in the order of the group's params (self._order): a step reads and writes
+        # list slots, not a dict per parameter. A parameter whose entries are FRESH has no state.
+        self._state: list = []
+        self._order: list = []
         where = type(self).__name__
         if isinstance(params, (list, tuple)) and params and all(isinstance(g, dict) for g in params):
             groups = list(params)
@@ -174,20 +180,57 @@ class Optimizer:
                 raise ValueError(f"{where}: params[{i}] ({p!r}) is given twice; each parameter may appear once")
             seen.add(id(p))
         self.param_groups.append({**self.defaults, **group, **self._check(group, where), "params": params})
+        self._order.append(list(params))
+        self._state.append(self._lists([self.FRESH] * len(params)))
 
     def _check(self, group: dict, where: str) -> dict:
         """The group's hyperparameters (the defaults filling gaps), checked; raise naming a bad one."""
         raise NotImplementedError
 
-    def _update(self, w: float, g: float, state: dict, group: dict) -> tuple:
-        """(new value, new state) of one parameter, by this optimizer's update function."""
+    def _group_step(self, params: list, group: dict, state: tuple) -> tuple:
+        """(new values, new state lists) of one group's parameters by this optimizer's update
+        function; writes only into copies of the lists, so a failure changes nothing."""
         raise NotImplementedError
 
-    def _steps(self):
-        """(parameter, new value, new state) for every parameter; changes nothing."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                yield (p, *self._update(p.data, p.grad, self.state.get(p, {}), group))
+    def _shown(self, group: dict) -> tuple:
+        """The STATE_KEYS this group's settings use (torch keeps only those)."""
+        return self.STATE_KEYS
+
+    def _lists(self, rows: list) -> tuple:
+        """Per-parameter state tuples (in STATE_KEYS order) as one list per name."""
+        return tuple(list(column) for column in zip(*rows)) if rows else tuple([] for _ in self.STATE_KEYS)
+
+    def _rows(self) -> dict:
+        """{parameter: its state tuple} for every parameter that has state."""
+        fresh = self.FRESH
+        return {p: row for order, lists in zip(self._order, self._state)
+                for p, row in zip(order, zip(*lists)) if row != fresh}
+
+    def _aligned(self) -> list:
+        """Each group's state lists in the order of its params: realigned by parameter when a list was
+        changed by hand (torch keys state by parameter), so a state always follows its parameter."""
+        groups = self.param_groups
+        if len(groups) != len(self._order) or any(g["params"] != o for g, o in zip(groups, self._order)):
+            rows = self._rows()
+            self._order = [list(g["params"]) for g in groups]
+            self._state = [self._lists([rows.get(p, self.FRESH) for p in order]) for order in self._order]
+        return self._state
+
+    def _new_values(self) -> list:
+        """Per group: (its params, their new values, the new state lists); changes nothing."""
+        return [(g["params"], *self._group_step(g["params"], g, state))
+                for g, state in zip(self.param_groups, self._aligned())]
+
+    @property
+    def state(self) -> dict:
+        """{parameter: {name: number}} for each parameter that has stepped, under torch's names.
+        A copy: the optimizer keeps its state in lists; change it with load_state_dict."""
+        self._aligned()
+        rows, out = self._rows(), {}
+        for group, order in zip(self.param_groups, self._order):
+            shown = [(name, self.STATE_KEYS.index(name)) for name in self._shown(group)]
+            out.update({p: {name: rows[p][i] for name, i in shown} for p in order if p in rows and shown})
+        return out
 
     def step(self, closure=None):
         """Update every parameter once from its ``.grad`` (after ``backward()``); returns ``closure()``'s loss if given."""
@@ -195,14 +238,16 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for p, w, state in list(self._steps()):
-            p.data = w
-            self.state[p] = state
+        new = self._new_values()  # every group computed before any is changed: a failure changes nothing
+        for k, (params, values, state) in enumerate(new):
+            for p, w in zip(params, values):
+                p.data = w
+            self._state[k] = state
         return loss
 
     def updates(self) -> dict:
         """{parameter: the change to its data that ``step()`` would make now}; changes nothing."""
-        return {p: w - p.data for p, w, _ in self._steps()}
+        return {p: w - p.data for params, values, _ in self._new_values() for p, w in zip(params, values)}
 
     def zero_grad(self) -> None:
         """Set every parameter's gradient to 0.0."""
@@ -244,7 +289,7 @@ class Optimizer:
             groups.append({**group, **self._check(group, where), "params": old["params"]})  # keeps initial_lr
         if not isinstance(state, dict):
             raise ValueError(f"{where}: 'state' must be a dict {{index: {{name: number}}}}, got {reprlib.repr(state)}")
-        new_state = {}
+        rows = {}
         for key, s in state.items():
             i = int(key) if isinstance(key, str) and key.isdigit() else key  # JSON turns keys into text
             if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(params):
@@ -253,11 +298,12 @@ class Optimizer:
                     x is None or (isinstance(x, numbers.Real) and not isinstance(x, bool)) for x in s.values()):
                 raise ValueError(f"{where}: the state of parameter {key!r} must map names among "
                                  f"{', '.join(self.STATE_KEYS)} to numbers, got {reprlib.repr(s)}")
-            new_state[params[i]] = dict(s)
+            rows[params[i]] = tuple(f if s.get(k) is None else s[k] for k, f in zip(self.STATE_KEYS, self.FRESH))
         for group, new in zip(self.param_groups, groups):
             group.clear()
             group.update(new)
-        self.state = new_state
+        self._order = [list(g["params"]) for g in self.param_groups]
+        self._state = [self._lists([rows.get(p, self.FRESH) for p in order]) for order in self._order]
 
     def __repr__(self) -> str:
         options = ", ".join(f"{k}={v!r}" for k, v in self.param_groups[0].items() if k != "params")
@@ -271,6 +317,7 @@ class SGD(Optimizer):
     ``SGD(params, lr)`` alone is the hand-written update ``p.data -= lr * p.grad``."""
 
     STATE_KEYS = ("momentum_buffer",)
+    FRESH = (None,)  # no buffer: the first step with momentum starts it at the gradient
 
     def __init__(self, params, lr: float, momentum: float = 0.0, dampening: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0) -> None:
@@ -288,10 +335,17 @@ class SGD(Optimizer):
                              f"{out['momentum']!r} and dampening {out['dampening']!r}")
         return out
 
-    def _update(self, w, g, state, group):
-        w, buf = sgd_update(w, g, state.get("momentum_buffer"), group["lr"], group["momentum"],
-                            group["dampening"], group["nesterov"], group["weight_decay"])
-        return w, {"momentum_buffer": buf}
+    def _shown(self, group):
+        return self.STATE_KEYS if group["momentum"] else ()
+
+    def _group_step(self, params, group, state):
+        update = sgd_update  # looked up at each step, so a patched or wrapped one is used
+        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+        nesterov, weight_decay = group["nesterov"], group["weight_decay"]
+        values, bufs = [0.0] * len(params), list(state[0])
+        for i, p in enumerate(params):
+            values[i], bufs[i] = update(p.data, p.grad, bufs[i], lr, momentum, dampening, nesterov, weight_decay)
+        return values, (bufs,)
 
 
 class Adam(Optimizer):
@@ -299,6 +353,7 @@ class Adam(Optimizer):
     decay added to the gradient (L2); ``amsgrad`` divides by the largest second moment so far."""
 
     STATE_KEYS = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    FRESH = (0, 0.0, 0.0, 0.0)
     decoupled = False  # AdamW: weight decay outside the moving averages (adamw_update)
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
@@ -311,16 +366,20 @@ class Adam(Optimizer):
                     eps=_number(g["eps"], where, "eps"), weight_decay=_number(g["weight_decay"], where, "weight_decay"),
                     amsgrad=_flag(g["amsgrad"], where, "amsgrad"))
 
-    def _update(self, w, g, state, group):
-        t = state.get("step", 0) + 1
-        rule = adamw_update if self.decoupled else adam_update  # looked up now, so a patched one is used
-        w, m, v, v_max = rule(w, g, state.get("exp_avg", 0.0), state.get("exp_avg_sq", 0.0),
-                              state.get("max_exp_avg_sq", 0.0), t, group["lr"], *group["betas"],
-                              group["eps"], group["weight_decay"], group["amsgrad"])
-        state = {"step": t, "exp_avg": m, "exp_avg_sq": v}
-        if group["amsgrad"]:
-            state["max_exp_avg_sq"] = v_max
-        return w, state
+    def _shown(self, group):
+        return self.STATE_KEYS if group["amsgrad"] else self.STATE_KEYS[:3]
+
+    def _group_step(self, params, group, state):
+        update = adamw_update if self.decoupled else adam_update  # looked up now, so a patched one is used
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
+        values = [0.0] * len(params)
+        steps, ms, vs, v_maxs = (list(column) for column in state)
+        for i, p in enumerate(params):
+            t = steps[i] = steps[i] + 1
+            values[i], ms[i], vs[i], v_maxs[i] = update(p.data, p.grad, ms[i], vs[i], v_maxs[i], t, lr, beta1,
+                                                        beta2, eps, weight_decay, amsgrad)
+        return values, (steps, ms, vs, v_maxs)
 
 
 class AdamW(Adam):
@@ -339,6 +398,7 @@ class RMSprop(Optimizer):
     ``centered`` subtracts the squared moving average of the gradient first (a variance)."""
 
     STATE_KEYS = ("step", "square_avg", "grad_avg", "momentum_buffer")
+    FRESH = (0, 0.0, 0.0, 0.0)
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False) -> None:
@@ -351,16 +411,20 @@ class RMSprop(Optimizer):
                     eps=_number(g["eps"], where, "eps"), weight_decay=_number(g["weight_decay"], where, "weight_decay"),
                     momentum=_number(g["momentum"], where, "momentum"), centered=_flag(g["centered"], where, "centered"))
 
-    def _update(self, w, g, state, group):
-        w, square_avg, grad_avg, buf = rmsprop_update(
-            w, g, state.get("square_avg", 0.0), state.get("grad_avg", 0.0), state.get("momentum_buffer", 0.0),
-            group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"], group["centered"])
-        state = {"step": state.get("step", 0) + 1, "square_avg": square_avg}
-        if group["centered"]:
-            state["grad_avg"] = grad_avg
-        if group["momentum"]:
-            state["momentum_buffer"] = buf
-        return w, state
+    def _shown(self, group):
+        return ("step", "square_avg") + ("grad_avg",) * group["centered"] + ("momentum_buffer",) * bool(group["momentum"])
+
+    def _group_step(self, params, group, state):
+        update = rmsprop_update  # looked up at each step, so a patched or wrapped one is used
+        lr, alpha, eps, weight_decay = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
+        momentum, centered = group["momentum"], group["centered"]
+        values = [0.0] * len(params)
+        steps, squares, means, bufs = (list(column) for column in state)
+        for i, p in enumerate(params):
+            steps[i] += 1
+            values[i], squares[i], means[i], bufs[i] = update(p.data, p.grad, squares[i], means[i], bufs[i], lr, alpha,
+                                                              eps, weight_decay, momentum, centered)
+        return values, (steps, squares, means, bufs)
 
 
 # ---- learning-rate schedules: torch.optim.lr_scheduler's recursive forms, so the rates agree ----

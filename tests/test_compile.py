@@ -177,7 +177,8 @@ def test_deep_graphs_work_in_every_tool_without_recursion():
 
 
 def test_benchmark_prints_the_table(capsys):
-    """The benchmark command runs (quick mode) and prints ratios, chain scaling, bytes per node and picture times."""
+    """The benchmark command runs (quick mode) and prints ratios, chain scaling, bytes per node, picture times and
+    the microgpt rows (the demo's 4,192 parameters, what each step includes, the optimizer's share)."""
     from demos import benchmark
 
     with warnings.catch_warnings():
@@ -186,6 +187,8 @@ def test_benchmark_prints_the_table(capsys):
     out = capsys.readouterr().out
     assert "eager" in out and "compiled" in out and "floats" in out and "x the hand-written float step" in out
     assert "ns/node" in out and "bytes per recorded node" in out
+    assert "4,192 parameters" in out and "zero_grad, forward, backward, Adam" in out and "Adam.step alone" in out
+    assert "faster than the local-gradient Value" in out and "repaid after" in out
     assert "SVG of x + x + ... + x" in out or "pictures: skipped" in out
 
 

@@ -458,3 +458,81 @@ def test_each_step_calls_the_named_update_function_once_per_parameter(monkeypatc
         p.grad = 0.25
     getattr(nn.optim, name)(params, lr=0.1).step()
     assert calls == [1.0, -2.0, 0.5]
+
+
+@pytest.mark.parametrize("name, options", TORCH_CASES, ids=[f"{n}-{'-'.join(o) or 'defaults'}" for n, o in TORCH_CASES])
+def test_nan_inf_and_unreached_parameters_step_as_in_torch(torch, name, options):
+    """A parameter whose gradient is NaN, one whose gradient is inf and one the loss never reaches (its
+    gradient stays 0.0, as torch's after zero_grad(set_to_none=False)) take torch's values for 5 steps."""
+    gs = [0.5, NAN, INF, -INF, 0.0, 1e-300]
+    ps = [Value(float(k) - 2.0) for k in range(len(gs))]
+    ts = [torch.tensor(p.data, dtype=torch.float64, requires_grad=True) for p in ps]
+    ours, theirs = getattr(nn.optim, name)(ps, **options), getattr(torch.optim, name)(ts, **options)
+    for _ in range(5):
+        for p, t, g in zip(ps, ts, gs):
+            p.grad, t.grad = g, torch.tensor(g, dtype=torch.float64)
+        ours.step()
+        theirs.step()
+        for p, t in zip(ps, ts):
+            x, y = p.data, t.item()
+            assert math.isclose(x, y, rel_tol=1e-12) or (math.isnan(x) and math.isnan(y)), (p, x, y)
+
+
+def test_state_is_torch_shaped_per_parameter():
+    """opt.state[p] holds each parameter's state under torch's names once it has stepped; plain SGD keeps
+    none (as torch), momentum SGD its buffer, Adam with amsgrad its largest second moment too."""
+    a, b = Value(1.0), Value(2.0)
+    adam = nn.optim.Adam([a, b], lr=0.1, amsgrad=True)
+    assert adam.state == {}
+    a.grad, b.grad = 0.5, -1.0
+    adam.step()
+    assert set(adam.state) == {a, b} and adam.state[b]["step"] == 1
+    assert set(adam.state[a]) == {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
+    assert adam.state[a]["exp_avg"] == (1 - 0.9) * 0.5
+    plain, heavy = nn.optim.SGD([a], lr=0.1), nn.optim.SGD([b], lr=0.1, momentum=0.9)
+    plain.step()
+    heavy.step()
+    assert plain.state == {} and heavy.state == {b: {"momentum_buffer": -1.0}}
+
+
+def test_params_list_changed_by_hand_keeps_each_parameters_state():
+    """Changing param_groups[0]["params"] by hand (as torch allows) starts a new parameter fresh, keeps every
+    other parameter's state, which follows the parameter, not its place in the list, and drops a removed one's."""
+    a, b, c = Value(1.0), Value(2.0), Value(3.0)
+    opt = nn.optim.Adam([a, b], lr=0.1)
+    alone = nn.optim.Adam([Value(2.0)], lr=0.1)
+    for p in (a, b, c, alone.param_groups[0]["params"][0]):
+        p.grad = 1.0
+    opt.step()
+    alone.step()
+    opt.param_groups[0]["params"][:] = [c, b]
+    opt.step()
+    alone.step()
+    assert opt.state[c]["step"] == 1 and opt.state[b]["step"] == 2 and a not in opt.state
+    assert b.data == alone.param_groups[0]["params"][0].data
+
+
+def test_a_failing_step_changes_nothing():
+    """A gradient that is not a number stops step() with a TypeError before any weight or state changes."""
+    a, b = Value(1.0), Value(2.0)
+    opt = nn.optim.Adam([a, b], lr=0.1)
+    a.grad, b.grad = 1.0, 1.0
+    opt.step()
+    before = (a.data, b.data, opt.state_dict())
+    b.grad = "big"
+    with pytest.raises(TypeError):
+        opt.step()
+    assert (a.data, b.data, opt.state_dict()) == before
+
+
+def test_a_schedules_rate_takes_effect_at_the_next_step():
+    """A rate set in param_groups[0]["lr"] between steps (by hand or by a schedule) is the rate of the next step."""
+    w = Value(1.0)
+    opt = nn.optim.SGD([w], lr=0.5)
+    w.grad = 1.0
+    opt.step()
+    opt.param_groups[0]["lr"] = 0.25
+    opt.step()
+    nn.optim.StepLR(opt, step_size=1, gamma=0.5).step()
+    opt.step()
+    assert w.data == 1.0 - 0.5 - 0.25 - 0.125

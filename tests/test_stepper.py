@@ -6,7 +6,6 @@ import html
 import json
 import math
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -14,14 +13,14 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import nn
 from autograd import Value, grad, rules, trace
 from autograd.engine import apply, contributions
 from autograd.graph import toposort
-from autograd.ops import OPS
-from autograd.stepper import (describe_steps, finite_differences, formula, local_formula,
+from autograd.ops import OPS, fmt
+from autograd.stepper import (describe_steps, filled, finite_differences, formula, local_formula,
                               page_data, stepper)
 from autograd.strategies import expressions
 from demos.step_through import build as example  # the README's c = tanh(a*b + exp(a))
@@ -89,6 +88,22 @@ def test_after_the_update_the_forward_pass_runs_again_on_the_new_values():
     assert float(again[-1]["set_data"]) == pytest.approx(c2.data, abs=1e-4)
     assert again[-1]["lines"][-1].startswith(f"c: 0.8830 -> {c2.data:.4f}")
     assert "(was 0.8830)" in again[-1]["line"] and c2.data < c.data
+
+
+def test_an_update_that_leaves_an_ops_domain_says_so_where_it_fails():
+    """When the update takes x below 0, log's step says the engine's error, a node that does not need it
+    is still recomputed, and the output says which node failed."""
+    x, y = Value(0.5, "x"), Value(1.5, "y")
+    loss = x.log() + y * y
+    steps = describe_steps(loss, lr=1.0)  # x <- 0.5 - 1.0 * 2.0 = -1.5, y <- 1.5 - 1.0 * 3.0 = -1.5
+    again = {s["title"].split(": ")[1]: s for s in steps if s["kind"] == "reforward"}
+    names = trace.node_names(toposort(loss))
+    log, square = (names[n] for n in toposort(loss) if n.op in ("log", "mul"))
+    assert again[log]["lines"] == [f"{log}: log: undefined for x <= 0, got x = -1.5",
+                                   "The learning rate took a step too far for this op."]
+    assert again[square]["line"] == f"{square} = y * y = (-1.5000) * (-1.5000) = 2.2500   (was 2.2500)"
+    assert again[names[loss]]["line"] == (f"{names[loss]}: not computed, {log} failed: log: undefined for x <= 0, "
+                                          "got x = -1.5") and again[log]["set_data"] == "error"
 
 
 def _evaluate_formula_text(text: str) -> float:
@@ -187,8 +202,8 @@ def test_page_is_one_safe_file_with_hostile_labels(tmp_path):
     x = Value(1.5, label="</script><script>alert(1)</script>")
     y = Value(2.0, label="{{js}} {{data}} & <b>")
     page = trace.to_html((x * y).tanh(), tmp_path / "p.html").read_text()
-    assert "<script>alert(1)" not in page and page.count("</script>") == 2 and page.count("<script") == 2
-    assert page.count('"use strict"') == 1 and "{{" not in page.split("stepper-data")[0]
+    assert "<script>alert(1)" not in page and page.count("</script>") == 3 and page.count("<script") == 3
+    assert page.count('"use strict"') == 2 and "{{" not in page.split("stepper-data")[0]
     assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", page)
     assert "@import" not in page and "url(" not in page
     data = json.loads(re.search(r'<script id="stepper-data" type="application/json">(.*?)</script>', page, re.S)[1])
@@ -215,6 +230,12 @@ def test_assets_are_package_data():
         assert any(fnmatch.fnmatch(f"assets/{name}", p) for p in patterns), name
 
 
+def page_json(path) -> dict:
+    """The data a written page holds."""
+    return json.loads(re.search(r'<script id="stepper-data" type="application/json">(.*?)</script>',
+                                Path(path).read_text(), re.S)[1])
+
+
 def run_cli(*args):
     out = subprocess.run([sys.executable, "-m", "autograd", *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
     return out.returncode, out.stdout, out.stderr
@@ -225,8 +246,10 @@ def test_cli_lr_puts_the_update_and_the_typed_expression_in_the_page(tmp_path):
     pytest.importorskip("graphviz")
     code, out, err = run_cli("x*y + tanh(x)", "x=0.5", "y=-2", "--html", str(tmp_path / "p.html"), "--lr", "0.1")
     assert code == 0, err
-    page = (tmp_path / "p.html").read_text()
-    assert '"expression":"x*y + tanh(x)"' in page and "x \\u003c- x - lr * dn4/dx = 0.5000 - 0.1000 * (-1.2136) = 0.6214" in page
+    data = page_json(tmp_path / "p.html")
+    names = [n["name"] for n in data["nodes"]]
+    lines = [filled(s, data["numbers"], names)["line"] for s in data["steps"] if s["kind"] == "update"]
+    assert data["expression"] == "x*y + tanh(x)" and "x <- x - lr * dn4/dx = 0.5000 - 0.1000 * (-1.2136) = 0.6214" in lines
     code, out, err = run_cli("x*y", "x=1", "y=2", "--lr", "0.1")
     assert code == 2 and "--html" in err and err.count("\n") == 1
 
@@ -239,14 +262,15 @@ def test_a_learning_rate_that_is_not_a_positive_number_is_refused(lr):
 
 
 def test_big_graphs_are_refused_but_a_network_fits():
-    """A 1,200-node graph is refused with advice; the 4-4-1 network's page data is built."""
+    """A 1,200-node graph is refused with advice; the 4-4-1 network's page data is built, a step for every
+    edge (103, those behind a relu that is off too: the page's steps must not depend on the numbers)."""
     pytest.importorskip("graphviz")
     from autograd.viz import GraphTooLarge
 
     with pytest.raises(GraphTooLarge, match="1,200 nodes.*max_nodes"):
         page_data(sum(Value(float(i)) * i for i in range(400)))
     data = page_data(network_loss(), lr=0.1, pictures=False)
-    assert len(data["groups"]) == 9 and len(data["steps"]) == 59 + 1 + 65 + 33 + 59
+    assert len(data["groups"]) == 9 and len(data["steps"]) == 59 + 1 + 103 + 33 + 59
 
 
 def test_page_pictures_leave_the_key_to_the_page():
@@ -297,6 +321,11 @@ STATE = """() => JSON.stringify({
   table: [...document.querySelectorAll('#nodes tr')].map(r => r.className + '|' + r.textContent),
   panel: document.getElementById('step').innerText, live: document.getElementById('live').textContent,
   step: document.body.dataset.step})"""
+
+
+def row_index(page, name):
+    """The position of node ``name`` in the page's table (its n<i> id)."""
+    return page.evaluate("name => [...document.querySelectorAll('#nodes tbody tr')].findIndex(r => r.cells[0].textContent === name)", name)
 
 
 def grad_text(page, node_id):
@@ -631,3 +660,214 @@ def test_the_stepper_steps_through_a_second_derivative_and_marks_what_a_backward
         "backward" in row for row in table if row.startswith("x"))
     assert "made by an earlier backward pass" in page.inner_text("#legend")
     assert "Summary" in page.inner_text("#step")
+
+
+# ---------------------------------------------------------------------------- editing the page's numbers
+
+EVERY_STEP = """() => {
+  const out = [];
+  document.getElementById('first').click();
+  for (;;) {
+    out.push({title: document.getElementById('step-title').textContent,
+              lines: [...document.querySelectorAll('#step-lines div')].map((d) => d.textContent)});
+    if (document.getElementById('next').disabled) return out;
+    document.getElementById('next').click();
+  }
+}"""
+SUMMARY = "() => [...document.querySelectorAll('#summary tr')].slice(1).map(r => [...r.cells].map(c => c.textContent))"
+
+
+def xy_tanh(x=0.5, y=-2.0):
+    """The issue's example, x*y + tanh(x), at x and y."""
+    x, y = Value(x, "x"), Value(y, "y")
+    return x, y, x * y + x.tanh()
+
+
+def edit(page, name, text):
+    """Type ``text`` into the page's editable number called ``name``."""
+    box = page.locator("#inputs label.edit", has_text=f"{name} =").locator("input")
+    box.fill(text)
+    box.press("Enter")  # leaves the box: the step keys work again
+
+
+def assert_page_shows(page, root, lr):
+    """Every step of the page shows the lines describe_steps gives for ``root`` (built at the edited values),
+    and the summary holds the engine's gradients, finite differences and updated values."""
+    want = describe_steps(root, lr=lr)
+    got = page.evaluate(EVERY_STEP)[1:-1]  # without the page's own start and summary
+    assert [s["title"] for s in got] == [s["title"] for s in want]
+    for g, w in zip(got, want):
+        assert g["lines"][:len(w["lines"])] == w["lines"], (g, w)
+    order = toposort(root)
+    fd = finite_differences(root)
+    for p in order:
+        p.grad = 0.0
+    root.backward()
+    leaves = [n for n in order if not n.op]
+    rows = [[r[0], r[1], r[2], r[3]] + ([r[5]] if lr is not None else []) for r in page.evaluate(SUMMARY)]
+    assert rows == [[trace.node_names(order)[v], fmt(v.data), fmt(v.grad), fmt(fd[v])]
+                    + ([fmt(v.data - lr * v.grad)] if lr is not None else []) for v in leaves]
+
+
+def test_browser_editing_x_recomputes_every_number_as_python_does(tmp_path, open_page):
+    """Changing x on the page of x*y + tanh(x) gives the tanh step 1 - tanh(x)^2 at the new x, and every step,
+    gradient, finite difference and update equals what Python computes at the new point; lr edits the update."""
+    page = open_page(trace.to_html(xy_tanh()[2], tmp_path / "p.html", lr=0.1))
+    edit(page, "x", "1.3")
+    assert page.evaluate("document.body.dataset.edited") == "1" and "x = 1.3 (was 0.5)" in page.inner_text("#inputs")
+    tanh_step = next(s for s in page.evaluate(EVERY_STEP) if "tanh_backward" in s["title"])
+    t = math.tanh(1.3)
+    assert tanh_step["lines"][0] == f"d tanh(u)/du = 1 - tanh(u)^2 = 1 - {fmt(t)}^2 = {fmt(1 - t * t)}"
+    assert_page_shows(page, xy_tanh(1.3)[2], 0.1)
+    moved = page.evaluate("[...document.querySelectorAll('#nodes td.moved')].map(td => td.title)")  # the summary step
+    assert f"{fmt(0.5 - 0.1 * (-2.0 + 1 - math.tanh(0.5) ** 2))} at Python's numbers, before your edit" in moved
+    edit(page, "lr", "0.5")
+    edit(page, "y", "-0.25")
+    assert_page_shows(page, xy_tanh(1.3, -0.25)[2], 0.5)
+    page.click("#reset")
+    assert page.evaluate("document.body.dataset.edited") == "0" and page.locator("#nodes td.moved").count() == 0
+    assert_page_shows(page, xy_tanh()[2], 0.1)
+
+
+def test_browser_a_network_page_recomputes_its_relus_and_dead_edges(tmp_path, open_page):
+    """On a relu network's page an edited weight gives Python's numbers at every step, the edges behind a relu
+    that is off included (upstream 0, contribution exactly 0)."""
+    model = nn.MLP(1, [3, 1], seed=1)
+    loss = nn.mse_loss(model([0.5]), [1.0])
+    page = open_page(trace.to_html(loss, tmp_path / "p.html", lr=0.1))
+    w = model.parameters()[0]
+    name = trace.node_names(toposort(loss))[w]
+    edit(page, name, "-0.75")
+    w.data = -0.75
+    assert_page_shows(page, nn.mse_loss(model([0.5]), [1.0]), 0.1)
+
+
+def test_browser_log_of_a_negative_shows_the_engines_error_in_place(tmp_path, open_page):
+    """Entering a negative x on the page of log(x) * y shows log's error, worded as the engine's, at the log
+    step; later steps say they are not computed and why; nothing else breaks and x = 2 recovers."""
+    x, y = Value(0.5, "x"), Value(3.0, "y")
+    log = x.log()
+    n = trace.node_names(toposort(log * y))[log]
+    page = open_page(trace.to_html(log * y, tmp_path / "p.html", lr=0.1))
+    edit(page, "x", "-1.5")
+    with pytest.raises(ValueError) as engine:
+        Value(-1.5).log()
+    steps = page.evaluate(EVERY_STEP)
+    log_step = next(s for s in steps if s["title"] == f"Forward 1 of 2: {n}")
+    assert log_step["lines"][0] == f"{n}: {engine.value}" == f"{n}: log: undefined for x <= 0, got x = -1.5"
+    later = steps[steps.index(log_step) + 1:-1]
+    assert len(later) == 9 and all(re.fullmatch(rf"\S+: not computed, (the forward pass failed at {n}|{n} failed): "
+                                                 rf"{re.escape(str(engine.value))}", s["lines"][0]) for s in later), later
+    page.click("#first")
+    page.click("#next")  # the log's forward step: its node's value is the error, in the table and the picture
+    row = page.evaluate(f"[...document.querySelectorAll('#nodes tr')].find(r => r.cells[0].textContent === '{n}').innerText")
+    assert row.split("\t")[2] == "error" and grad_text(page, f"n{row_index(page, n)}") == "grad \u2013"
+    assert f"= error ({n} failed)" in page.inner_text("#value")
+    edit(page, "x", "2")
+    x, y = Value(2.0, "x"), Value(3.0, "y")
+    assert_page_shows(page, x.log() * y, 0.1)
+
+
+def test_browser_a_number_that_is_not_one_is_refused_in_place(tmp_path, open_page):
+    """Text that is not a number, or an lr that is not positive, is marked and explained; the page keeps its numbers."""
+    page = open_page(trace.to_html(xy_tanh()[2], tmp_path / "p.html", lr=0.1))
+    edit(page, "x", "abc")
+    assert "'abc' is not a number" in page.inner_text("#inputs") and page.evaluate("document.body.dataset.edited") == "0"
+    edit(page, "lr", "-1")
+    assert "lr must be a positive number" in page.inner_text("#inputs")
+    assert page.locator("#inputs input.invalid").count() == 2
+    assert_page_shows(page, xy_tanh()[2], 0.1)
+
+
+def test_browser_the_quiz_checks_answers_at_the_edited_values(tmp_path, open_page):
+    """After an edit the quiz hides and checks the new numbers: the old answer is wrong, the new one right."""
+    page = open_page(trace.to_html(xy_tanh()[2], tmp_path / "p.html"))
+    page.check("#quiz")
+    edit(page, "x", "1.3")
+    page.keyboard.press("End")
+    for _ in range(3):  # back to the tanh step
+        page.keyboard.press("p")
+    assert "tanh_backward" in page.inner_text("#step-title")
+    assert page.evaluate("document.body.dataset.hidden") == "1"
+    old = 1 - math.tanh(0.5) ** 2
+    assert quiz_verdict(page, local=f"{old:.4f}") == "wrong"
+    new = 1 - math.tanh(1.3) ** 2
+    assert quiz_verdict(page, local=f"{new:.4f}", after=f"{new:.4f}") == "right right"
+
+
+def test_browser_editing_is_off_and_explained_for_user_ops_and_recorded_derivatives(tmp_path, open_page, user_op):
+    """A graph with a define_op op, or one recorded by grad(create_graph=True), shows Python's numbers with its
+    inputs disabled and a note saying why."""
+    cube = user_op("cube_edit", lambda x: x ** 3, lambda g, x, out: (g * 3.0 * x * x,))
+    x = Value(0.5, "x")
+    page = open_page(trace.to_html(cube(x) * 2.0, tmp_path / "p.html"))
+    assert page.locator("#inputs input").first.is_disabled()
+    assert "cube_edit, an op defined in Python (define_op), which this page cannot run" in page.inner_text("#inputs")
+    (dy,) = grad(x.tanh(), [x], create_graph=True)
+    page = open_page(trace.to_html(dy, tmp_path / "q.html"))
+    assert page.locator("#inputs input").first.is_disabled()
+    assert "recorded by a backward pass (grad with create_graph=True)" in page.inner_text("#inputs")
+    page.keyboard.press("End")
+    assert "Summary" in page.inner_text("#step")
+
+
+def every_op(x=0.7, y=1.3):
+    """A sum with one term per built-in op (x, y inside every op's domain)."""
+    from autograd import maximum, minimum
+
+    x, y = Value(x, "x"), Value(y, "y")
+    terms = [x * y, x - y, x / y, (x * x + 1.0) ** y, -x, abs(x - y), x.exp(), y.log(), x.sqrt(), x.tanh(),
+             y.sigmoid(), (x - 0.5).relu(), (y - 2.0).leaky_relu(0.1), x.softplus(), y.erf(), x.erfc(), y.gelu(),
+             x.sin(), y.cos(), maximum(x, y), minimum(x, y)]
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
+
+
+def test_browser_a_page_using_every_op_recomputes_each_as_python_does(tmp_path, open_page):
+    """On the page of a sum using every built-in op, edited x and y give every step Python's text at the new values."""
+    root = every_op()
+    assert {n.op for n in toposort(root) if n.op} == {k for k, op in OPS.items() if op.builtin}
+    page = open_page(trace.to_html(root, tmp_path / "p.html", lr=0.05))
+    edit(page, "x", "0.9")
+    edit(page, "y", "1.1")
+    assert_page_shows(page, every_op(0.9, 1.1), 0.05)
+
+
+def test_browser_two_leaves_labelled_alike_get_two_named_boxes(tmp_path, open_page):
+    """Leaves sharing a label are told apart in the edit bar by their node id, and each edit reaches its own leaf."""
+    a, b = Value(1.0, "w"), Value(2.0, "w")
+    page = open_page(trace.to_html(a * 3.0 + b, tmp_path / "p.html"))
+    labels = page.eval_on_selector_all("#inputs label.edit span", "s => s.map(e => e.textContent)")
+    assert labels == ["w (n0) =", "w (n3) ="] or labels == ["w (n0) =", "w (n2) ="], labels
+    edit(page, labels[1][:-2], "5")
+    page.keyboard.press("End")
+    rows = page.evaluate(SUMMARY)
+    assert rows[0][:3] == ["w", "1.0000", "3.0000"] and rows[1][:3] == ["w", "5.0000", "1.0000"]
+
+
+@settings(max_examples=6, derandomize=True, database=None, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(expr=expressions(max_leaves=2, max_steps=5), shift=st.floats(-2.0, 2.0))
+def test_browser_random_graphs_edited_show_what_python_computes_or_its_error(browser, tmp_path_factory, expr, shift):
+    """For random graphs, every leaf moved by ``shift`` on the page gives Python's text at every step, or,
+    where Python's forward pass refuses the new numbers, the page shows that very error at that op's step."""
+    root = expr.fn(*expr.inputs)
+    path = trace.to_html(root, tmp_path_factory.mktemp("random") / "p.html", lr=0.1)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_function("document.body.dataset.ready === '1'")
+        new = [x + shift for x in expr.input_values]
+        for i, x in enumerate(new):
+            if f"x{i} =" in page.inner_text("#inputs"):  # an input the graph does not use has no box
+                edit(page, f"x{i}", repr(x))
+        try:
+            moved = expr.fn(*[Value(x, f"x{i}") for i, x in enumerate(new)])
+        except (ValueError, ZeroDivisionError, OverflowError) as e:
+            assert any(s["lines"][:1] == [f"{s['title'].split(': ')[-1]}: {e}"] for s in page.evaluate(EVERY_STEP)), e
+            return
+        assert_page_shows(page, moved, 0.1)
+    finally:
+        page.close()

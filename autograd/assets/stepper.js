@@ -1,12 +1,96 @@
-// chainrule stepper page: displays the steps Python computed (autograd/stepper.py); it computes
-// nothing of its own but the state after a given step, replayed from the start each time, so
-// stepping forward and back always shows the same thing.
+// chainrule stepper page: shows the steps Python wrote (autograd/stepper.py) as templates whose
+// names and numbers are slots, filled from the numbers Python computed or, once a learner edits an
+// input or the learning rate, from the numbers recomputed here with the op table's forms (ops.js,
+// ChainruleOps). The state after a given step is replayed from the start each time, so stepping
+// forward and back always shows the same thing.
 "use strict";
 (function () {
   const D = JSON.parse(document.getElementById("stepper-data").textContent);
+  const C = window.ChainruleOps;
   const $ = (id) => document.getElementById(id);
   const N = D.nodes.length;
   const nodeName = (i) => D.nodes[i].name;
+
+  // ------------------------------------------------------------------ the numbers: Python's, or recomputed here
+  const decode = (x) => (typeof x === "string" ? Number(x.replace("inf", "Infinity")) : x); // JSON has no inf, nan
+  const PY = Object.fromEntries(Object.entries(D.numbers).map(([k, x]) => [k, decode(x)]));
+  const isErr = (x) => x !== null && typeof x === "object"; // {error: the engine's message, at: the node that failed}
+  const LEAVES = D.nodes.map((n, i) => i).filter((i) => !D.nodes[i].op);
+  const ops = D.locked === null ? C.table(D.ops) : null;
+  const original = { values: D.nodes.map((n, i) => PY["d" + i]), lr: D.lr };
+  let edits = { values: original.values.slice(), lr: D.lr };
+  let Q = PY;
+  const argsOf = (i, v) => D.nodes[i].args.map((a) => (a !== null && typeof a === "object" ? v[a.node] : decode(a)));
+
+  function evaluate(values) { // every node's value from the leaves' (a number, or the error that stopped it)
+    const v = values.slice();
+    for (let i = 0; i < N; i++) {
+      const n = D.nodes[i];
+      if (!n.op) continue;
+      const args = argsOf(i, v), bad = args.find(isErr);
+      if (bad) { v[i] = bad; continue; }
+      try { v[i] = ops.forward(n.op, args); } catch (e) {
+        if (!(e instanceof C.OpError)) throw e;
+        v[i] = { error: e.message, at: i };
+      }
+    }
+    return v;
+  }
+  // The quantities of stepper.quantities (same keys, same arithmetic, in the same order) at `values` and `lr`.
+  function compute(values, lr) {
+    const q = { seed: D.seed }, v = evaluate(values);
+    const failed = isErr(v[D.root]) ? { ...v[D.root], blocked: true } : null; // no gradients without the output
+    v.forEach((x, i) => { q["d" + i] = x; });
+    if (failed) q.seed = failed;
+    const sums = new Array(N), grads = new Array(N).fill(0), locals = {};
+    sums[D.root] = grads[D.root] = D.seed;
+    D.edges.forEach(([node, k, parent], e) => {
+      if (failed) { for (const c of "ulcba") q[c + e] = failed; return; }
+      if (!(node in locals)) locals[node] = ops.partials(D.nodes[node].op, argsOf(node, v), v[node]);
+      const g = sums[node], d = locals[node][k], c = g !== 0 ? g * d : 0; // a zero upstream sends exactly 0
+      const total = sums[parent];
+      sums[parent] = total === undefined ? c : total + c;
+      Object.assign(q, { ["u" + e]: g, ["l" + e]: d, ["c" + e]: c, ["b" + e]: total === undefined ? 0 : 0 + total,
+        ["a" + e]: 0 + sums[parent] });
+      grads[parent] = q["a" + e];
+    });
+    grads.forEach((g, i) => { q["g" + i] = failed || g; });
+    if (lr !== null) {
+      q.lr = lr;
+      const nv = failed ? v.map(() => failed) : evaluate(v.map((x, i) => (D.nodes[i].op ? null : x - lr * grads[i])));
+      nv.forEach((x, i) => { q["n" + i] = x; });
+      q.m = isErr(nv[D.root]) ? nv[D.root] : nv[D.root] - v[D.root];
+    }
+    if (D.fd) {
+      for (const i of LEAVES) {
+        if (failed) { q["f" + i] = failed; continue; }
+        const x = values[i], h = 1e-6 * Math.max(1, Math.abs(x)), at = (t) => { const w = values.slice(); w[i] = t; return evaluate(w)[D.root]; };
+        const up = at(x + h), down = at(x - h);
+        q["f" + i] = isErr(up) || isErr(down) ? NaN : (up - down) / (2 * h);
+      }
+    }
+    return q;
+  }
+
+  // ------------------------------------------------------------------ text: the templates' slots filled
+  const SLOT = /\ufff9([=(#])([^\ufffa]*)\ufffa/g;
+  const numberText = (x) => (x < 0 || Object.is(x, -0) ? `(${C.fmt(x)})` : C.fmt(x)); // trace.number_text
+  const fill = (t) => t.replace(SLOT, (_, f, k) => (f === "#" ? nodeName(Number(k)) : f === "=" ? C.fmt(Q[k]) : numberText(Q[k])));
+  function textOf(st) { // a step's title and lines, or where a number failed, the error in place (stepper.filled)
+    const texts = [st.line || ""].concat(st.lines);
+    const keys = [...texts.join("\n").matchAll(SLOT)].filter((m) => m[1] !== "#").map((m) => m[2]);
+    const err = keys.map((k) => Q[k]).find(isErr);
+    if (!err) return { title: fill(st.title), lines: st.lines.map(fill), error: null };
+    const n = st.kind === "backward" ? nodeName(st.parent) + ".grad" : nodeName(st.node);
+    const own = err.at === st.node && !err.blocked;
+    const line = own ? `${n}: ${err.error}` : err.blocked ? `${n}: not computed, the forward pass failed at ${nodeName(err.at)}: ${err.error}`
+      : `${n}: not computed, ${nodeName(err.at)} failed: ${err.error}`;
+    return { title: fill(st.title), lines: [line].concat(st.on_error && own ? [st.on_error] : []), error: err };
+  }
+  function shown(key, i) { // a value or gradient as a node's cell shows it
+    const x = Q[key];
+    return isErr(x) ? (x.at === i && !x.blocked ? "error" : "n/a") : C.fmt(x);
+  }
 
   // ------------------------------------------------------------------ the steps, with start and end
   const steps = [{ kind: "start", node: D.root, title: "Start: the graph and its inputs", lines: [] }]
@@ -28,9 +112,15 @@
       "The gradients shown (grey) are from the pass before the update: stale until the next backward pass.",
   };
 
+  if (D.locked === null) NOTES.start += " Change any input or the learning rate in the bar above: every number on the page follows.";
+
   // ------------------------------------------------------------------ header
   $("expression").textContent = D.expression;
-  $("value").textContent = (D.typed ? "value " : "") + `= ${D.value}` + (D.lr_text !== null ? `   ·   lr = ${D.lr_text}` : "");
+  function header() {
+    const out = Q["d" + D.root];
+    $("value").textContent = (D.typed ? "value " : "") + (isErr(out) ? `= error (${nodeName(out.at)} failed)` : `= ${C.fmt(out)}`) +
+      (D.lr !== null ? `   ·   lr = ${C.fmt(Q.lr)}` : "");
+  }
   document.title = D.title;
 
   // ------------------------------------------------------------------ the pictures
@@ -98,18 +188,18 @@
 
   // ------------------------------------------------------------------ the state after step k
   function stateAt(k, withholdLast) {
-    const s = { data: D.nodes.map((n) => (n.op ? null : n.data)), grad: new Array(N).fill(null),
+    const s = { data: D.nodes.map((n, i) => (n.op ? null : shown("d" + i, i))), grad: new Array(N).fill(null),
       ruleDone: new Set(), updated: new Set(), stale: false };
     const until = withholdLast ? k - 1 : k;
     for (let j = 1; j <= until; j++) {
       const st = steps[j];
-      if (st.kind === "forward") s.data[st.node] = st.set_data;
-      else if (st.kind === "seed") { s.grad.fill("0.0000"); s.grad[st.node] = st.set_grad; }
+      if (st.kind === "forward") s.data[st.node] = shown(st.set_data, st.node);
+      else if (st.kind === "seed") { s.grad.fill("0.0000"); s.grad[st.node] = shown(st.set_grad, -1); }
       else if (st.kind === "backward") {
-        s.grad[st.parent] = st.set_grad;
+        s.grad[st.parent] = shown(st.set_grad, -1);
         if (st.last_of_node) s.ruleDone.add(st.node);
-      } else if (st.kind === "update") { s.data[st.node] = st.set_data; s.updated.add(st.node); s.stale = true; }
-      else if (st.kind === "reforward") s.data[st.node] = st.set_data;
+      } else if (st.kind === "update") { s.data[st.node] = shown(st.set_data, st.node); s.updated.add(st.node); s.stale = true; }
+      else if (st.kind === "reforward") s.data[st.node] = shown(st.set_data, st.node);
     }
     return s;
   }
@@ -160,6 +250,8 @@
     views.collapsed && D.weights && ["edge", `background:${D.weights.positive}`, "collapsed: edge weight > 0 (wider: larger)"],
     views.collapsed && D.weights && ["edge", `background:${D.weights.negative}`, "collapsed: edge weight < 0"],
     ["", "background:#fff;font-weight:700", "bold: just changed"],
+    D.locked === null && ["moved", "background:#fff", "dotted: moved by your edit (the table's number, hovered: before)"],
+    D.locked === null && ["", "background:#fff;color:#c2410c;font-weight:700", "orange: an input you edited"],
     D.lr !== null && ["", "background:#fff;color:#9ca3af", "grey: from before the update (stale)"],
   ].filter(Boolean);
   for (const [cls, style, text] of legend) {
@@ -167,7 +259,7 @@
     const sw = document.createElement("span");
     sw.className = "swatch " + cls;
     sw.setAttribute("style", style);
-    if (text.startsWith("bold") || text.startsWith("grey")) { sw.textContent = "1.0"; sw.style.fontSize = "9px"; sw.style.textAlign = "center"; sw.style.lineHeight = "11px"; }
+    if (/^(bold|grey|orange|dotted)/.test(text)) { sw.textContent = "1.0"; sw.style.fontSize = "9px"; sw.style.textAlign = "center"; sw.style.lineHeight = "11px"; }
     li.append(sw, document.createTextNode(text));
     $("legend-list").appendChild(li);
   }
@@ -312,7 +404,13 @@
   // ------------------------------------------------------------------ quiz
   const revealed = new Set();
   const quizOn = () => $("quiz").checked;
-  const asked = (k) => quizOn() && steps[k].kind === "backward" && steps[k].quiz.local !== null && !revealed.has(k);
+  function quizOf(st) { // the numbers the quiz checks, at the page's current numbers (finite ones; else null)
+    const e = st.quiz.edge, val = (c) => (Number.isFinite(Q[c + e]) ? Q[c + e] : null), txt = (c) => shown(c + e, -1);
+    return { ...st.quiz, local: val("l"), upstream: val("u"), contribution: val("c"), before: val("b"), after: val("a"),
+      local_text: txt("l"), upstream_text: txt("u"), before_text: txt("b"), after_text: txt("a"),
+      question: fill(st.quiz.question), node: nodeName(st.node), parent: nodeName(st.parent) };
+  }
+  const asked = (k) => quizOn() && steps[k].kind === "backward" && quizOf(steps[k]).local !== null && !revealed.has(k);
   function parse(text) { // a number, null for an empty box, or NaN for text that is not a number
     const t = text.trim().replace(/\u2212/g, "-").replace(/,/g, ".");
     return t === "" ? null : Number(t);
@@ -353,7 +451,7 @@
   }
   $("quiz-box").addEventListener("submit", (e) => {
     e.preventDefault();
-    const q = steps[at].quiz;
+    const q = quizOf(steps[at]);
     const parts = [];
     const a = parse($("quiz-local").value), b = parse($("quiz-after").value);
     const notNumber = (box) => ["not-a-number", `'${$(box).value.trim()}' is not a number (type one like 0.25 or -3).`];
@@ -374,23 +472,32 @@
     if (cls) d.className = cls;
     return d;
   }
+  const rooms = new WeakMap(); // a picture's text -> the width it was drawn for (the widest number at Python's values)
   function setText(el, text) {
     if (!el) return false;
     const changed = el.textContent !== text;
+    if (!rooms.has(el) && el.getComputedTextLength && el.getComputedTextLength() > 0)
+      rooms.set(el, { chars: el.textContent.length, width: el.getComputedTextLength() });
     el.textContent = text;
+    const room = rooms.get(el); // an edited number wider than the cell: squeezed into it, not over its border
+    if (room && text.length > room.chars) { el.setAttribute("textLength", room.width); el.setAttribute("lengthAdjust", "spacingAndGlyphs"); }
+    else if (room) el.removeAttribute("textLength");
     return changed;
   }
   function summaryTable() {
     const box = $("summary");
     box.textContent = "";
     const t = document.createElement("table");
-    const head = ["input", "value", "backprop grad"].concat(D.fd ? ["finite diff.", ""] : [], D.lr_text !== null ? ["after update"] : []);
+    const head = ["input", "value", "backprop grad"].concat(D.fd ? ["finite diff.", ""] : [], D.lr !== null ? ["after update"] : []);
     const tr = document.createElement("tr");
     for (const h of head) { const th = document.createElement("th"); th.textContent = h; tr.appendChild(th); }
     t.appendChild(tr);
-    for (const r of D.summary) {
+    for (const i of LEAVES) {
+      const g = Q["g" + i], f = Q["f" + i];
+      const r = { agree: Number.isFinite(f) && Math.abs(g - f) <= Math.max(1e-4 * Math.max(Math.abs(g), Math.abs(f)), 1e-6) };
       const row = document.createElement("tr");
-      const cells = [r.name, r.data, r.grad].concat(D.fd ? [r.fd, r.agree ? "agree" : "differ"] : [], D.lr_text !== null ? [r.new] : []);
+      const cells = [nodeName(i), shown("d" + i, i), shown("g" + i, -1)].concat(
+        D.fd ? [shown("f" + i, -1), isErr(f) ? "" : r.agree ? "agree" : "differ"] : [], D.lr !== null ? [shown("n" + i, i)] : []);
       cells.forEach((c, j) => {
         const td = document.createElement("td");
         td.textContent = c;
@@ -409,6 +516,8 @@
     const st = steps[at];
     const hide = asked(at);
     const s = stateAt(at, hide);
+    let was = s; // the same step at Python's numbers: a number the edit moved says what it was
+    if (Q !== PY) { const mine = Q; Q = PY; was = stateAt(at, hide); Q = mine; }
     const v = view;
     // every node: texts and fading
     const changedData = st.kind === "forward" || st.kind === "update" || st.kind === "reforward" ? st.node : -1;
@@ -424,6 +533,7 @@
         setText(c.data, "data " + dataText);
         setText(c.grad, "grad " + gradText);
         if (c.data) c.data.classList.toggle("changed", i === changedData);
+        if (c.data) c.data.classList.toggle("edited", edited(i) && s.data[i] !== null && !s.updated.has(i));
         if (c.grad) c.grad.classList.toggle("changed", i === changedGrad);
         if (c.data) c.data.classList.toggle("stale", s.stale && !fresh.has(i));
         if (c.grad) c.grad.classList.toggle("stale", s.stale);
@@ -432,9 +542,18 @@
       tds[2].textContent = dataText;
       tds[3].textContent = gradText;
       tds[2].classList.toggle("changed", i === changedData);
+      tds[2].classList.toggle("edited", edited(i) && !s.updated.has(i));
       tds[3].classList.toggle("changed", i === changedGrad);
       tds[2].classList.toggle("stale", s.stale && !fresh.has(i));
       tds[3].classList.toggle("stale", s.stale);
+      [2, 3].forEach((col, j) => {
+        const now = j ? s.grad[i] : s.data[i], before = j ? was.grad[i] : was.data[i];
+        const moved = now !== null && before !== null && now !== before;
+        tds[col].classList.toggle("moved", moved);
+        tds[col].title = moved ? `${before} at Python's numbers, before your edit` : "";
+        const cell = c && (j ? c.grad : c.data);
+        if (cell) cell.classList.toggle("moved", moved);
+      });
       rows[i].className = s.data[i] === null ? "pending" : "";
     }
     for (const [gname, g] of Object.entries(D.groups)) { // collapsed neurons: live summary rows
@@ -500,21 +619,25 @@
     // the step panel
     $("phase-badge").textContent = st.kind === "reforward" ? "forward again" : st.kind;
     $("phase-badge").className = st.kind;
-    $("step-title").textContent = st.title;
+    const T = textOf(st);
+    $("step-title").textContent = T.title;
     const lines = $("step-lines");
     lines.textContent = "";
-    const q = st.quiz;
-    if (st.kind === "backward" && hide) {
+    const q = st.quiz && quizOf(st);
+    if (T.error) {
+      T.lines.forEach((t, j) => lines.append(lineDiv(t, j === 0 ? "error" : "note")));
+    } else if (st.kind === "backward" && hide) {
       lines.append(lineDiv(`${q.question} = ${q.symbolic ? q.symbolic + " = " : ""}?`, "formula"),
-        lineDiv(st.lines[1], "note"),
+        lineDiv(T.lines[1], "note"),
         lineDiv(`${q.parent}.grad += ${q.node}.grad * d${q.node}/d${q.parent} = ${q.upstream_text} * ? = ?`, "main"),
         lineDiv(`${q.parent}.grad was ${q.before_text}; what is it after this step?`, "note"));
     } else if (st.kind === "backward") {
-      lines.append(lineDiv(st.lines[0], "formula"), lineDiv(st.lines[1], "note"), lineDiv(st.lines[2], "main"),
-        lineDiv(st.lines[3], st.share[1] > 1 ? "main" : "note"));
-      if (q && q.contribution === 0) lines.append(lineDiv("A zero contribution: no gradient flows back through this edge.", "note"));
+      lines.append(lineDiv(T.lines[0], "formula"), lineDiv(T.lines[1], "note"), lineDiv(T.lines[2], "main"),
+        lineDiv(T.lines[3], st.share[1] > 1 ? "main" : "note"));
+      if (q.upstream === 0) lines.append(lineDiv(`${q.node}.grad is 0, so backward() skips ${st.rule} here: nothing flows back (the contribution is exactly 0).`, "note"));
+      else if (q.contribution === 0) lines.append(lineDiv("A zero contribution: no gradient flows back through this edge.", "note"));
     } else {
-      st.lines.forEach((t, j) => lines.append(lineDiv(t, j === 0 ? "main" : "note")));
+      T.lines.forEach((t, j) => lines.append(lineDiv(t, j === 0 ? "main" : "note")));
     }
     const once = st.kind === "backward" || st.kind === "reforward"; // long phases: the note on their first step only
     if (NOTES[st.kind] && !(once && at !== phaseButtons[st.kind].first)) lines.append(lineDiv(NOTES[st.kind], "note"));
@@ -529,7 +652,7 @@
       $("quiz-feedback").textContent = ""; delete $("quiz-feedback").dataset.verdict;
     }
     $("summary").hidden = st.kind !== "summary";
-    if (st.kind === "summary" && !$("summary").firstChild) summaryTable();
+    if (st.kind === "summary") summaryTable();
     // counters, phases, buttons
     $("counter").textContent = `step ${at} of ${LAST}`;
     for (const [kind, p] of Object.entries(phaseButtons)) {
@@ -544,7 +667,7 @@
     document.body.dataset.current = st.kind === "start" || st.kind === "summary" ? "" : "n" + st.node;
     document.body.dataset.hidden = hide ? "1" : "0";
     // screen readers: the step in words (never the hidden answer)
-    const spoken = hide ? `${st.title}. Quiz: what is d${q.node}/d${q.parent}?` : `${st.title}. ${[...lines.children].map((d) => d.textContent).join(". ")}`;
+    const spoken = hide ? `${T.title}. Quiz: what is d${q.node}/d${q.parent}?` : `${T.title}. ${[...lines.children].map((d) => d.textContent).join(". ")}`;
     $("live").textContent = `Step ${at} of ${LAST}. ${spoken}`;
     if ($("follow").checked && st.kind !== "start" && st.kind !== "summary") keepInView(focusIds(st), true);
   }
@@ -568,7 +691,7 @@
   document.addEventListener("keydown", (e) => {
     const t = e.target;
     if (e.altKey || e.ctrlKey || e.metaKey) return;
-    if (t && (t.tagName === "INPUT" && t.type === "text")) return; // typing an answer
+    if (t && (t.tagName === "INPUT" && t.type === "text")) return; // typing an answer or a number
     const k = e.key;
     // space is always the next step, as the next button's tooltip says: a clicked button or
     // checkbox keeps the focus, and space would otherwise press it again (prev going back twice)
@@ -584,7 +707,77 @@
     e.preventDefault();
   });
 
+  // ------------------------------------------------------------------ editing the inputs and the learning rate
+  const edited = (i) => !D.nodes[i].op && !Object.is(edits.values[i], original.values[i]);
+  function readNumber(text) { // a float as Python's float() reads it, or undefined for text that is not one
+    const t = text.trim().replace(/\u2212/g, "-").replace(/,/g, ".").toLowerCase();
+    if (/^[+-]?(inf|infinity)$/.test(t)) return t[0] === "-" ? -Infinity : Infinity;
+    if (/^[+-]?nan$/.test(t)) return NaN;
+    return /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(t) ? Number(t) : undefined;
+  }
+  function editNote() {
+    const changes = LEAVES.filter(edited).map((i) => `${nodeName(i)} = ${C.repr(edits.values[i])} (was ${C.repr(original.values[i])})`);
+    if (edits.lr !== original.lr) changes.push(`lr = ${C.repr(edits.lr)} (was ${C.repr(original.lr)})`);
+    $("reset").style.visibility = changes.length ? "visible" : "hidden"; // keeps its place: the bar does not jump
+    document.body.dataset.edited = changes.length ? "1" : "0";
+    $("edit-note").textContent = D.locked !== null ? D.locked : changes.length
+      ? `Edited ${changes.join(", ")}: every number on the page is recomputed here, in the page.`
+      : "Change an input" + (D.lr !== null ? " or the learning rate" : "") + ": every number on the page follows.";
+  }
+  function recompute() {
+    const same = edits.lr === original.lr && edits.values.every((x, i) => Object.is(x, original.values[i]));
+    Q = same ? PY : compute(edits.values, edits.lr);
+    revealed.clear();
+    header();
+    editNote();
+    render();
+  }
+  function field(label, value, title, accept) { // one editable number; accept(x) says why x is refused, or ""
+    const box = document.createElement("label");
+    box.className = "edit";
+    const name = document.createElement("span");
+    name.textContent = label + " =";
+    const input = document.createElement("input");
+    title += " (Enter: back to the step keys)";
+    Object.assign(input, { type: "text", value, spellcheck: false, title, disabled: D.locked !== null });
+    input.setAttribute("inputmode", "decimal");
+    input.dataset.original = value;
+    input.addEventListener("input", () => {
+      const x = readNumber(input.value);
+      const why = x === undefined ? `'${input.value.trim()}' is not a number` : accept(x);
+      input.classList.toggle("invalid", why !== "");
+      input.title = why || title;
+      if (why) { $("edit-note").textContent = `${why}; the page keeps the last number.`; return; }
+      input.classList.toggle("edited", !Object.is(x, readNumber(value)));
+      recompute(); // at every keystroke: 40-170 ms for a network's page (297 nodes at most)
+    });
+    input.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === "Escape") input.blur(); }); // back to the step keys
+    box.append(name, input);
+    $("input-list").appendChild(box);
+    return input;
+  }
+  const twice = (i) => LEAVES.some((j) => j !== i && nodeName(j) === nodeName(i)); // two leaves labelled alike
+  const inputs = LEAVES.map((i) => field(nodeName(i) + (twice(i) ? ` (n${i})` : ""), C.repr(original.values[i]), `the value of ${nodeName(i)} (an input of the graph)`,
+    (x) => { edits.values[i] = x; return ""; }));
+  if (D.lr !== null) {
+    inputs.push(field("lr", C.repr(D.lr), "the learning rate of the update", (x) => {
+      if (!(x > 0 && x < Infinity)) return "lr must be a positive number";
+      edits.lr = x;
+      return "";
+    }));
+    inputs[inputs.length - 1].parentElement.classList.add("lr");
+  }
+  $("reset").addEventListener("click", () => {
+    for (const input of inputs) { input.value = input.dataset.original; input.classList.remove("edited", "invalid"); }
+    edits = { values: original.values.slice(), lr: original.lr };
+    recompute();
+  });
+  $("inputs").classList.toggle("locked", D.locked !== null);
+  if (D.locked !== null) $("inputs").querySelector(".caption").textContent = "inputs (editing off):";
+
   for (const v of Object.values(views)) v.holder.hidden = v !== view;
+  header();
+  editNote();
   render();
   readableStart();
   document.body.dataset.readyMs = String(Math.round(performance.now())); // time from navigation to usable
