@@ -12,7 +12,7 @@ import math
 import os
 import sys
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .engine import Value, as_number, as_value, contributions, record_hook, reverse_pass
@@ -193,11 +193,13 @@ def tape(root: Value) -> str:
 @dataclass
 class ChainPath:
     """One path from the root down to a node: its nodes (root first), the local derivative along
-    each edge, and their product (the path's share of the gradient)."""
+    each edge, their product (the path's share of the gradient), and along each edge which operand
+    of the upper node the path takes (``x * x`` has two paths to ``x``: operands 0 and 1)."""
 
     nodes: list
     factors: list
     product: float
+    operands: list = field(default_factory=list)
 
 
 def paths(x: Value, root: Value, max_paths: int = 1000) -> list:
@@ -210,7 +212,15 @@ def paths(x: Value, root: Value, max_paths: int = 1000) -> list:
     as_value(root, "paths")
     if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 1:
         raise ValueError(f"paths: max_paths must be a positive int, got {max_paths!r}")
-    order = toposort(root)
+    return paths_within(toposort(root), x, root, max_paths)
+
+
+def paths_within(order: list, x: Value, root: Value, max_paths: int = 1000, local: dict | None = None) -> list:
+    """``paths(x, root, max_paths)`` where ``order`` is a topological order holding every node on a
+    path from ``root`` down to ``x`` (``toposort(root)``, or the part of it a caller knows the paths
+    stay in: a neuron's own nodes), so a caller asking about many nodes of one graph sorts it once;
+    ``local`` (node -> its rule's local derivatives) may be shared by such calls, so each rule runs once."""
+    local = {} if local is None else local
     reaches = {x}
     for node in order:
         if any(type(a) is not float and a in reaches for a in operands(node)):
@@ -219,24 +229,27 @@ def paths(x: Value, root: Value, max_paths: int = 1000) -> list:
         return []
     edges: dict = {}
     found = []
-    stack = [(root, None)]  # (node, link); a link is (previous link, node, factor), root's is None
+    stack = [(root, None)]  # (node, link); a link is (previous link, node, factor, operand), root's is None
     while stack and len(found) < max_paths:
         node, link = stack.pop()
         if node is x:
-            nodes, factors = [], []
+            nodes, factors, which = [], [], []
             while link is not None:
-                link, n, d = link
+                link, n, d, k = link
                 nodes.append(n)
                 factors.append(d)
+                which.append(k)
             nodes.append(root)
-            nodes.reverse()
-            factors.reverse()
-            found.append(ChainPath(nodes, factors, math.prod(factors)))
+            for part in (nodes, factors, which):
+                part.reverse()
+            found.append(ChainPath(nodes, factors, math.prod(factors), which))
             continue
         if node not in edges:
-            edges[node] = [(p, d) for _, p, d in contributions(node, 1.0) if p in reaches]
-        for parent, d in reversed(edges[node]):
-            stack.append((parent, (link, parent, d)))
+            if node not in local:
+                local[node] = contributions(node, 1.0)
+            edges[node] = [(k, p, d) for k, p, d in local[node] if p in reaches]
+        for k, parent, d in reversed(edges[node]):
+            stack.append((parent, (link, parent, d, k)))
     return found
 
 

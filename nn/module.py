@@ -28,6 +28,11 @@ class Activation:
     limits: tuple | None = None
     stuck_text: str = ""  # what the stuck state means, for keys and hints
 
+    @property
+    def op(self) -> str | None:
+        """The key of the op (autograd's table) this activation applies; None for linear (none)."""
+        return None if self.name == "linear" else self.name
+
 
 ACTIVATION_SPECS = {a.name: a for a in (  # the one list of nn's activations, read by everything
     Activation("relu", ("ReLU", {}), "dead", None, "relu output 0 on every training row"),

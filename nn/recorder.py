@@ -31,8 +31,10 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from autograd import Value, grad, no_grad
+from autograd import Value, enable_grad, grad, no_grad
 from autograd.files import escape_surrogates, write_text
+from autograd.graph import operands, toposort
+from autograd.ops import page_ops
 
 from .health import unit_state
 from .module import ACTIVATION_SPECS
@@ -45,6 +47,8 @@ __all__ = ["Recorder"]
 
 FORMAT = "chainrule.replay"
 PAGE_BYTES = 20_000_000  # the replay page's size cap: a longer run's page keeps fewer frames (see page_plan)
+_OPS_JS = resources.files("autograd") / "assets" / "ops.js"  # the op table's evaluator, shared with the stepper page
+MAX_PATHS = 1000  # a neuron's paths up to the outputs that the story keeps, as trace.why's max_paths
 
 
 def _short(x) -> str:
@@ -83,7 +87,7 @@ class Recorder:
     ``loss`` (what you passed), ``lr``, ``train_loss``/``train_accuracy`` and ``val_loss``/``val_accuracy`` (over the whole
     sets, with ``loss_fn``, as the model in eval mode computes), ``weights`` and ``grads``
     ({parameter label: number}), ``units`` ({neuron: activation statistics on the training rows})
-    and ``example``: for training row ``example``, whose chain-rule story the page tells, d loss /
+    and ``example``: for training row ``example``, whose chain-rule story the page tells first, d loss /
     d output and each neuron's output and local derivative d output / d (w . x + b). ``loss_fn`` defaults to one that fits the targets: hinge for ±1, logistic for
     0/1, cross-entropy for class indices, mean squared error otherwise. Accuracy is None for
     regression. Non-finite numbers are recorded as None. Pass the step's ``lr`` and the page shows a
@@ -131,6 +135,7 @@ class Recorder:
         self.loss_inferred = loss_fn is None  # then the page says so, and checks it against what you record
         self._row_dloss = array("d")  # per recorded step, d loss / d output of every training row (a page's clicked row)
         self._last_step = None
+        self._story_data = None  # the chain-rule story's structure, built when a page is first written
         if not isinstance(live, bool):
             raise TypeError(f"Recorder: live must be True or False, got {live!r}")
         self._live = LiveView(self) if live and in_notebook() else None  # outside a notebook: record only
@@ -224,7 +229,8 @@ class Recorder:
                 z = Value(sum(map(operator.mul, weights[at:at + k], x), weights[at + k]))
                 at += k + 1
                 try:
-                    a = z if n.activation == "linear" else getattr(z, n.activation)()
+                    op = ACTIVATION_SPECS[n.activation].op
+                    a = z if op is None else getattr(z, op)()
                     (local,) = grad(a, [z]) if a is not z else (1.0,)
                     units += [a.data, float(local)]
                 except ArithmeticError:
@@ -249,11 +255,10 @@ class Recorder:
         def numbers(name):
             return [_finite_or_none(v) for v in row[f[name]]]
 
-        stats, example, states = numbers("units"), numbers("example"), self._states[k * nunits:(k + 1) * nunits]
+        stats, states = numbers("units"), self._states[k * nunits:(k + 1) * nunits]
         width = len(_UNIT_NUMBERS)
         frame = {"weights": numbers("weights"), "grads": numbers("grads"),
                  "units": [stats[width * u:width * (u + 1)] + [_STATES[states[u]]] for u in range(nunits)],
-                 "example_dloss": numbers("dloss"), "example_units": [example[2 * u:2 * u + 2] for u in range(nunits)],
                  "row_dloss": self._rows_dloss(k)}
         if self.optimizer is not None:
             frame["updates"] = numbers("updates")
@@ -276,8 +281,9 @@ class Recorder:
         if self.optimizer is not None:
             entry["update"] = dict(zip(self._keys, frame["updates"]))
         entry["units"] = {name: dict(zip(_UNIT_FIELDS, stats)) for name, stats in zip(names, frame["units"])}
-        entry["example"] = {"row": self.example, "dloss": frame["example_dloss"],
-                            "units": dict(zip(names, frame["example_units"]))}
+        example = [_finite_or_none(v) for v in row[self._fields["example"]]]
+        entry["example"] = {"row": self.example, "dloss": [_finite_or_none(v) for v in row[self._fields["dloss"]]],
+                            "units": {name: example[2 * u:2 * u + 2] for u, name in enumerate(names)}}
         entry["row_dloss"] = frame["row_dloss"]
         return entry
 
@@ -285,7 +291,9 @@ class Recorder:
         """Everything the replay page shows, as compact JSON-ready data (arrays in parameter order):
         the curves at the recorded steps ``points`` and the weights, gradients and units at the
         recorded steps ``frames`` (both indices into ``history``, sorted, frames among the points;
-        None: all of them). The page's ``frames`` are positions in its curves."""
+        None: all of them). The page's ``frames`` are positions in its curves. ``story`` (see
+        ``story``) and ``ops`` (the op table's forms the page evaluates it with) tell any row's
+        chain-rule story at any frame, with each row's d loss / d output in ``row_dloss``."""
         index = {id(p): i for i, p in enumerate(self._params)}
         layers = [{"name": _layer_name(layer, li), "activation": layer.neurons[0].activation,
                    "neurons": [{"name": n.name, "activation": n.activation,
@@ -302,13 +310,16 @@ class Recorder:
         curves["steps"] = [int(self._rows[k * self._width + self._fields["step"].start]) for k in points]
         shown = [self._frame(k) for k in frames]
         return {
-            "format": FORMAT, "version": 2, "model": repr(self.model), "task": self.task,
+            "format": FORMAT, "version": 3, "model": repr(self.model), "task": self.task,
             "loss_fn": getattr(self.loss_fn, "__name__", "loss"), "loss_inferred": self.loss_inferred,
             "loss_mismatch": self._loss_mismatch(), "restored_to": self._restored_to(frames),
             "every": self.every, "example": self.example,
-            "activations": {a.name: {"stuck": a.stuck, "stuck_text": a.stuck_text} for a in ACTIVATION_SPECS.values()},
+            "activations": {a.name: {"op": a.op, "stuck": a.stuck, "stuck_text": a.stuck_text}
+                            for a in ACTIVATION_SPECS.values()},
             "inputs": [f"x{i}" for i in range(len(self._layers[0].neurons[0].w))],
-            "params": self._keys, "layers": layers,
+            "params": self._keys, "layers": layers, "story": self._story(),
+            # the op table's forms of every op the model uses, which the page's arithmetic evaluates
+            "ops": page_ops(node[0] for node in self._story()["nodes"] if isinstance(node, list)),
             "train": {"X": self.train[0], "y": self.train[1]},
             "val": None if self.val is None else {"X": self.val[0], "y": self.val[1]},
             "recorded": n,
@@ -326,6 +337,12 @@ class Recorder:
             # the weights as they are now: the last recorded step's update is the change to these
             "final_weights": [_finite_or_none(p.data) for p in self._params],
         }
+
+    def _story(self) -> dict:
+        """The chain-rule story's structure (``story``), built once: it is the same for every row and step."""
+        if self._story_data is None:
+            self._story_data = story(self._layers, self._params)
+        return self._story_data
 
     def _loss_mismatch(self):
         """[recorded, inferred] (their medians) when the inferred loss_fn is plainly not the loss passed
@@ -386,7 +403,7 @@ class Recorder:
         assets = resources.files(__package__) / "assets"
         template = (assets / "replay.html").read_text(encoding="utf-8")
         css = (assets / "replay.css").read_text(encoding="utf-8")
-        js = (assets / "replay.js").read_text(encoding="utf-8")
+        js = _OPS_JS.read_text(encoding="utf-8") + (assets / "replay.js").read_text(encoding="utf-8")
         points, frames = self.page_plan()
         data = _script_json(self.page_data(frames, points))
         parts = {"__TITLE__": html.escape(f"training replay: {self.model!r}"), "/*__CSS__*/": css,
@@ -414,7 +431,7 @@ _SCALARS = ("step", "loss", "lr", "train_loss", "train_accuracy", "val_loss", "v
 _UNIT_FIELDS = ("mean", "min", "max", "active", "state")
 _UNIT_NUMBERS = _UNIT_FIELDS[:-1]  # recorded as numbers; the state as an index into _STATES
 _STATES = (None, "dead", "saturated")  # a unit's state as recorded: its index here
-_FRAME_FIELDS = ("weights", "grads", "units", "example_dloss", "example_units", "row_dloss")
+_FRAME_FIELDS = ("weights", "grads", "units", "row_dloss")
 
 
 def _layout(nparams: int, nunits: int, nout: int, updates: bool = False) -> tuple:
@@ -451,6 +468,74 @@ class _History(Sequence):
         return f"<history of {len(self)} recorded steps>"
 
 
+def story(layers: list, params: list) -> dict:
+    """The structure of every row's chain-rule story, which the replay page evaluates at the row and
+    step a learner picks: ``nodes``, the model's graph for one row as its own neurons build it (in
+    eval mode: no dropout), each node ``{"param": p}``, ``{"input": k}`` or ``[op, arg, ...]`` (an
+    arg is a node's index or ``{"const": c}``), in topological order; ``units``, the node of each
+    neuron's output; and from ``trace.paths``, ``above``: per neuron the paths from the outputs down
+    to it, each ``[output, node, operand, node, operand, ...]``, and ``below``: per parameter the one
+    path from its neuron down to it, ``[node, operand, ...]``. Along a path each (node, operand) is
+    one factor: the local derivative of that node's op with respect to that operand. A path to a
+    parameter is one of its neuron's paths above, then the path below, so every neuron's paths to
+    the outputs are listed once. Additions inside a neuron (local derivative 1) are left out, as
+    the page shows neurons, except a bias's own edge. ``truncated``: per neuron, whether paths
+    beyond ``MAX_PATHS`` were left out."""
+    from autograd.trace import paths_within  # when a page is written: importing nn leaves autograd's tools unloaded
+
+    nin = len(layers[0].neurons[0].w)
+    inputs = [Value(0.0) for _ in range(nin)]
+    units, h = [], inputs
+    with enable_grad():  # any weights, even inf or NaN, give a graph: these ops never raise
+        for layer in layers:
+            h = layer(h)
+            units += h
+    order, seen = [], set()
+    for out in h:
+        for node in toposort(out):
+            if node not in seen:
+                seen.add(node)
+                order.append(node)
+    index = {node: i for i, node in enumerate(order)}
+    leaves = {**{p: {"param": i} for i, p in enumerate(params)}, **{x: {"input": k} for k, x in enumerate(inputs)}}
+    nodes = [leaves[node] if node in leaves else
+             [node.op] + [{"const": _finite_or_none(a)} if type(a) is float else index[a] for a in operands(node)]
+             for node in order]
+    # Each neuron's own nodes (its parameters and what it computes from them), in the graph's order:
+    # the paths from a neuron's output down to its parameters stay among them.
+    owner = {p: u for u, n in enumerate(n for layer in layers for n in layer.neurons) for p in n.parameters()}
+    own, outputs = [[] for _ in units], set(units)
+    for node in order:
+        if node.op:  # an operand of a neuron's node is one of its parameters or nodes (not another neuron's output)
+            owner[node] = next(owner[a] for a in operands(node) if type(a) is not float and a in owner
+                               and a not in outputs)
+        if node in owner:
+            own[owner[node]].append(node)
+
+    def edges(path, keep_last: bool) -> list:
+        flat = []
+        for j, (node, k) in enumerate(zip(path.nodes, path.operands)):
+            if node.op != "add" or (keep_last and j == len(path.operands) - 1):
+                flat += [index[node], k]
+        return flat
+
+    # the paths from the outputs down to a neuron stay among it and the nodes of the layers above it
+    layer_of = [li for li, layer in enumerate(layers) for _ in layer.neurons]
+    later = [[node for node in order if node in owner and layer_of[owner[node]] > li] for li in range(len(layers))]
+    above, truncated, local = [], [], {}
+    for u, unit in enumerate(units):
+        found, among = [], [unit] + later[layer_of[u]]
+        for o, out in enumerate(h):
+            if len(found) <= MAX_PATHS:
+                found += [[o] + edges(q, False)
+                          for q in paths_within(among, unit, out, MAX_PATHS + 1 - len(found), local)]
+        truncated.append(len(found) > MAX_PATHS)
+        above.append(found[:MAX_PATHS])
+    below = [edges(paths_within(own[owner[p]], p, units[owner[p]], 1, local)[0], True) for p in params]
+    return {"nodes": nodes, "units": [index[u] for u in units], "above": above, "below": below,
+            "truncated": truncated, "max_paths": MAX_PATHS}
+
+
 def _unit_stats(activation: str, column: list) -> tuple:
     """A neuron's outputs on the training rows: ([mean, min, max, fraction > 0], index of nn.health's
     verdict in _STATES); NaN where no output is finite. The mean sums v / n, so it cannot overflow."""
@@ -463,9 +548,10 @@ def _unit_stats(activation: str, column: list) -> tuple:
 
 def _activation(name: str):
     """A float function applying a neuron's activation through the engine's own op (one source of truth)."""
-    if name == "linear":
+    op = ACTIVATION_SPECS[name].op
+    if op is None:
         return lambda z: z
-    return lambda z: getattr(Value(z), name)().data
+    return lambda z: getattr(Value(z), op)().data
 
 
 def _evenly(n: int, keep: int) -> list:
@@ -485,7 +571,8 @@ def _indices(ks, n: int, name: str) -> list:
 def _assets_size() -> int:
     """The replay page's bytes besides its data: template, style and script."""
     assets = resources.files(__package__) / "assets"
-    return sum(len((assets / name).read_bytes()) for name in ("replay.html", "replay.css", "replay.js"))
+    files = [assets / "replay.html", assets / "replay.css", assets / "replay.js", _OPS_JS]
+    return sum(len(f.read_bytes()) for f in files)
 
 
 def _layer_name(layer, index: int) -> str:

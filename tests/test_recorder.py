@@ -8,7 +8,6 @@ import json
 import math
 import random
 import re
-import shutil
 import struct
 import time
 
@@ -204,6 +203,7 @@ def long_recording(steps):
     width, fields = rec._width, rec._fields
     rec._rows *= steps
     rec._states *= steps
+    rec._row_dloss *= steps
     for k in range(steps):
         rec._rows[k * width] = k
         rec._rows[k * width + fields["val_loss"].start] = 1.0 + abs(k - 2 * steps // 3) / steps
@@ -229,7 +229,7 @@ def test_a_long_runs_page_stays_under_the_cap_with_every_loss_value(tmp_path):
     assert frames[0] == 0 and frames[-1] == 9_999 and 2 * 10_000 // 3 in frames and frames == sorted(set(frames))
     even = [b - a for a, b in zip(frames, frames[1:])]
     assert max(even) - min(even) <= max(even) // 2 + 1 and len(frames) > 500
-    assert len(data["weights"]) == len(data["grads"]) == len(data["units"]) == len(data["example_units"]) == len(frames)
+    assert len(data["weights"]) == len(data["grads"]) == len(data["units"]) == len(data["row_dloss"]) == len(frames)
     assert data["weights"][-1] == list(rec.history[9_999]["weights"].values())
 
 
@@ -248,11 +248,11 @@ def test_a_thinned_page_says_so_and_scrubs_over_its_frames(browser, tmp_path, mo
     assert opened.page.inner_text("#step-readout").startswith(f"step 599 (frame {n} of {n})")
     assert opened.errors == []
     opened.page.close()
-    monkeypatch.setattr(nn.recorder, "PAGE_BYTES", 150_000)  # even the curves of 3000 steps do not fit
+    monkeypatch.setattr(nn.recorder, "PAGE_BYTES", 200_000)  # even the curves of 3000 steps (167 kB) do not fit in half
     rec = long_recording(3000)
     path = rec.to_html(tmp_path / "curves.html")
     data = page_json(path)
-    assert path.stat().st_size < 150_000 and data["recorded"] == 3000 and len(data["steps"]) < 3000
+    assert path.stat().st_size < 200_000 and data["recorded"] == 3000 and len(data["steps"]) < 3000
     assert set(data["steps"][k] for k in data["frames"]) >= {0, 2999, 2000}
     opened = Opened(browser, path)
     assert f"the curves have {len(data['steps'])} evenly spaced steps" in opened.page.inner_text("#thinned")
@@ -332,23 +332,7 @@ def test_page_is_one_escaped_file_and_shows_inline_in_jupyter(tmp_path):
 
 # ---- the page in a real browser ------------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    path = CHROMIUM if shutil.which(CHROMIUM) else shutil.which("chromium")
-    if not path:
-        pytest.skip("no Chromium at /usr/bin/chromium (apt-get install chromium); .ci/run installs it")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+# ``browser``: the headless Chromium of tests/conftest.py, one per module
 
 
 class Opened:
@@ -845,3 +829,217 @@ def test_page_shows_adams_applied_update(browser, tmp_path):
     page.screenshot(path="/tmp/optim/adam_replay.png")
     assert opened.errors == []
     page.close()
+
+
+# ---- the chain-rule story of a clicked row, read from the engine's own record ----------------------
+
+def story_run(activation, loss_fn, steps=8, lr=0.3):
+    """A 2-5-4-1 net of ``activation`` on 30 moons rows trained with ``loss_fn`` (0/1 targets for bce), recorded;
+    with cross_entropy a 2-5-4-3 net on 30 spiral rows of 3 classes."""
+    if loss_fn is nn.cross_entropy:
+        (X, targets), nout = make_spiral(10, classes=3, seed=1), 3
+    else:
+        (X, y), nout = make_moons(30, noise=0.1, seed=4), 1
+        targets = [(t + 1) // 2 for t in y] if loss_fn is nn.bce_with_logits else y
+    model = nn.MLP(2, [5, 4, nout], activation=activation, seed=2)
+    rec = nn.Recorder(model, train=(X, targets), loss_fn=loss_fn)
+    for k in range(steps):
+        loss = loss_fn([model(x) for x in X], targets)
+        model.zero_grad()
+        loss.backward()
+        rec.record(k, loss, lr=lr)
+        for p in model.parameters():
+            p.data -= lr * p.grad
+    return rec
+
+
+def engine_story(rec, i, row, name):
+    """The engine's account of d loss / d ``name`` for training row ``row`` alone at recorded step ``i``:
+    (trace.paths collapsed to neurons as the page shows them, grad). Each collapsed path is (its neurons
+    from the top, its factors: d loss / d output summed over the loss's own paths, then the local
+    derivative of every edge below the output that is not a neuron's addition, and the last edge's)."""
+    model = nn.MLP(2, [len(layer.neurons) for layer in rec.model.layers], activation=rec.model.activation)
+    model.load_state_dict(rec.history[i]["weights"])
+    h, units = rec.train[0][row], {}
+    for layer in model.layers:  # layer by layer, so every neuron's output node is known by identity
+        h = layer(h)
+        units.update({id(v): n.name for v, n in zip(h, layer.neurons)})
+    loss = rec.loss_fn([h if len(h) > 1 else h[0]], [rec.train[1][row]])
+    w = dict(zip(model.state_dict(), model.parameters()))[name]
+    (total,) = grad(loss, [w])
+    grouped = {}
+    for q in trace.paths(w, loss):
+        top = next(k for k, n in enumerate(q.nodes) if id(n) in units)
+        below = [(k, f) for k, f in enumerate(q.factors) if k >= top]
+        factors = [f for k, f in below if q.nodes[k].op != "add" or k == len(q.factors) - 1]
+        key = tuple(id(n) for n in q.nodes[top:])
+        entry = grouped.setdefault(key, [[units[id(n)] for n in q.nodes[top:] if id(n) in units], 0.0, factors])
+        entry[1] += math.prod(q.factors[:top])
+    paths = sorted((["ℓ"] + nodes + [name], [dloss] + factors) for nodes, dloss, factors in grouped.values())
+    return paths, total
+
+
+def click_row(page, rec, row):
+    """Click training row ``row``'s point on the input plane, as a user would."""
+    X = rec.train[0]
+    box = page.eval_on_selector("#boundary", "c => { const r = c.getBoundingClientRect(); return [r.left, r.top, r.width]; }")
+    lo = [min(r[d] for r in X) - 0.5 for d in (0, 1)]
+    hi = [max(r[d] for r in X) + 0.5 for d in (0, 1)]
+    page.mouse.click(box[0] + (X[row][0] - lo[0]) / (hi[0] - lo[0]) * box[2],
+                     box[1] + (hi[1] - X[row][1]) / (hi[1] - lo[1]) * box[2])
+    assert page.evaluate("document.body.dataset.row") == str(row)
+
+
+def isolated_rows(rec, rows):
+    """``rows`` ordered from the one farthest from any other training point (a click cannot miss it)."""
+    X = rec.train[0]
+    far = lambda r: min(math.dist(X[r], X[q]) for q in range(len(X)) if q != r)  # noqa: E731
+    return sorted(rows, key=far, reverse=True)
+
+
+def shown_story(page):
+    """The story as the page shows it: per path its neurons, the factors' texts and the product's text; the sum's text."""
+    rows = page.eval_on_selector_all("#details tr.path-row", """trs => trs.map(tr => [
+        tr.querySelector('.path').textContent, [...tr.querySelectorAll('.factors span')].map(s => s.textContent),
+        tr.querySelector('td.num').textContent])""")
+    return rows, page.inner_text('[data-field="story-sum"] td.num')
+
+
+def near_shown(text, x):
+    """Whether the page's text for a number (3 or 4 decimals, or 3 significant digits) is ``x`` to the digits shown."""
+    shown = float(text)
+    return shown == pytest.approx(x, abs=5.01e-4, rel=5e-3) or (x == 0 and shown == 0)
+
+
+def assert_story_is_the_engines(page, rec, i, row, name):
+    """The page's story for ``name`` on ``row`` at frame ``i`` is the engine's: each path's neurons and factors
+    (to 1e-12, and to the digits shown), the products, and the sum (= grad of that row's loss)."""
+    p = rec.page_data()["params"].index(name)
+    page.evaluate("i => replay.setStep(i)", i)
+    if name.endswith(".b"):  # a bias has no edge: its neuron's square, then the link to its story
+        units = [n.name for layer in rec.model.layers for n in layer.neurons]
+        page.click(f"#network .unit >> nth={len(rec.train[0][0]) + units.index(name[:-2])}")
+        page.click("#details a.link")
+    else:
+        page.dispatch_event(f'line.hit[data-param="{p}"]', "click")
+    assert page.inner_text("#details h3") == name
+    expected, total = engine_story(rec, i, row, name)
+    js = page.evaluate("([p, i]) => replay.paths(p, i)", [p, i])
+    got = sorted((q["nodes"], q["factors"]) for q in js["paths"])
+    assert [n for n, _ in got] == [n for n, _ in expected]
+    for (_, fs), (_, es) in zip(got, expected):
+        assert fs == pytest.approx(es, rel=1e-12, abs=1e-300)
+    assert js["total"] == pytest.approx(total, rel=1e-12, abs=1e-300)
+    rows, shown_sum = shown_story(page)
+    assert len(rows) == len(expected)
+    by_path = {}
+    for nodes, factors in expected:
+        by_path.setdefault(" ← ".join(nodes[:-1] + [nodes[-1].rsplit(".", 1)[-1]]), []).append(factors)
+    for path_text, texts, product in rows:
+        options = by_path[path_text]
+        assert any(len(texts) == len(fs) and all(near_shown(t, f) for t, f in zip(texts, fs))
+                   and near_shown(product, math.prod(fs)) for fs in options), (path_text, texts, options)
+    assert float(shown_sum) == pytest.approx(total, rel=1e-5, abs=1e-300)
+    return total
+
+
+@pytest.mark.parametrize("activation, loss_fn", [("tanh", nn.hinge_loss), ("relu", nn.bce_with_logits),
+                                                  ("gelu", nn.cross_entropy)])
+def test_a_clicked_rows_story_is_the_engines(browser, tmp_path, activation, loss_fn):
+    """Click a training row and a weight at a step: every path's neurons and factors and the sum on the page are what
+    trace.paths and grad give for that row's loss at that step's weights, for weights in every layer (and through
+    every output of a three-class net)."""
+    rec = story_run(activation, loss_fn)
+    opened = Opened(browser, rec.to_html(tmp_path / f"{activation}.html"))
+    page = opened.page
+    for row in isolated_rows(rec, [r for r in range(len(rec.train[0])) if r != rec.example])[:2]:
+        click_row(page, rec, row)
+        for i, name in ((5, "L1.N2.w1"), (5, "L2.N3.w4"), (7, "L3.N1.w0"), (2, "L1.N4.w0"), (7, "L2.N1.b")):
+            assert_story_is_the_engines(page, rec, i, row, name)
+    assert opened.errors == [] and opened.outside == []
+    page.close()
+
+
+def test_a_dead_relu_rows_sum_is_zero_and_says_why(browser, tmp_path):
+    """On a row where a first-layer relu unit is off, each of its weights' paths has the engine's factor 0, the sum is 0
+    like grad's, and the page says the unit has slope 0 on this row."""
+    rec = story_run("relu", nn.bce_with_logits)
+    i = 6
+    W = rec.history[i]["weights"]
+    off = [(r, j) for r in range(len(rec.train[0])) for j in range(1, 6)
+           if W[f"L1.N{j}.b"] + sum(W[f"L1.N{j}.w{k}"] * rec.train[0][r][k] for k in (0, 1)) < 0]
+    row = isolated_rows(rec, sorted({r for r, _ in off}))[0]
+    unit = next(j for r, j in off if r == row)
+    opened = Opened(browser, rec.to_html(tmp_path / "dead.html"))
+    page = opened.page
+    click_row(page, rec, row)
+    assert assert_story_is_the_engines(page, rec, i, row, f"L1.N{unit}.w0") == 0
+    why = page.inner_text('[data-field="zero-why"]')
+    assert why.startswith("The sum is 0 because") and re.search(rf"\bL1\.N{unit}\b[^(]* ha(s|ve) slope 0 on this row", why)
+    assert opened.errors == []
+    page.close()
+
+
+@pytest.mark.parametrize("activation, slope", [("relu", 0.0), ("leaky_relu", 0.01)])
+def test_a_unit_at_its_kink_has_the_rules_slope(browser, tmp_path, activation, slope):
+    """A unit whose input is exactly 0 on every row shows the slope the engine's rule gives at the kink
+    (relu'(0) = 0, leaky_relu'(0) = its slope), on the example row and on a clicked one."""
+    X, y = make_moons(12, noise=0.1, seed=4)
+    model = nn.MLP(2, [3, 1], activation=activation, seed=2)
+    for p in model.layers[0].neurons[1].parameters():
+        p.data = 0.0
+    rec = nn.Recorder(model, train=(X, y), loss_fn=nn.mse_loss)
+    loss = nn.mse_loss([model(x) for x in X], y)
+    model.zero_grad()
+    loss.backward()
+    rec.record(0, loss)
+    opened = Opened(browser, rec.to_html(tmp_path / "kink.html"))
+    page = opened.page
+    for row in (rec.example, isolated_rows(rec, range(1, 12))[0]):
+        if row != rec.example:
+            click_row(page, rec, row)
+        paths = page.evaluate("p => replay.paths(p, 0)", rec.page_data()["params"].index("L1.N2.w0"))["paths"]
+        assert len(paths) == 1 and paths[0]["factors"][2] == slope
+        assert_story_is_the_engines(page, rec, 0, row, "L1.N2.w0")
+    assert opened.errors == []
+    page.close()
+
+
+def test_a_story_with_more_paths_than_max_paths_says_it_is_partial(browser, tmp_path):
+    """A first-layer neuron of a 2-6-6-6-6-6-1 net has 1296 paths to the output: the story keeps trace.paths' first
+    MAX_PATHS of them, flags them, and the page says its sum is partial."""
+    X, y = make_moons(6, seed=1)
+    model = nn.MLP(2, [6, 6, 6, 6, 6, 1], activation="tanh", seed=0)
+    rec = nn.Recorder(model, train=(X, y))
+    rec.record(0, 0.5)
+    story = rec.page_data()["story"]
+    assert story["truncated"][:6] == [True] * 6 and not any(story["truncated"][6:])
+    assert [len(a) for a in story["above"][:7]] == [nn.recorder.MAX_PATHS] * 6 + [216]
+    opened = Opened(browser, rec.to_html(tmp_path / "deep.html"))
+    opened.page.dispatch_event('line.hit[data-param="0"]', "click")
+    assert "sum over 1000 paths (stopped at 1000: partial)" in opened.page.inner_text('[data-field="story-sum"]')
+    assert opened.errors == []
+    opened.page.close()
+
+
+def test_the_pages_arithmetic_is_the_op_tables_forms_it_carries(browser, tmp_path):
+    """The page computes activations and local derivatives from the op forms in its JSON and from nothing else: a page
+    whose tanh forms are replaced (forward 2x, derivative 7) shows outputs 2z and slopes 7."""
+    rec = story_run("tanh", nn.hinge_loss, steps=2)
+    path = rec.to_html(tmp_path / "forms.html")
+    data = page_json(path)
+    assert set(data["ops"]) == {"add", "mul", "tanh"} and data["activations"]["tanh"]["op"] == "tanh"
+    data["ops"]["tanh"].update(forward="2 * x", partials=["7"])
+    text = path.read_text(encoding="utf-8")
+    start = text.index('id="replay-data">') + len('id="replay-data">')
+    path.write_text(text[:start] + nn.recorder._script_json(data) + text[text.index("</script>", start):], encoding="utf-8")
+    opened = Opened(browser, path)
+    slopes = opened.page.evaluate("() => [...Array(9).keys()].map(u => replay.unitOnRow(0, replay.state.row, u)[1])")
+    assert slopes == [7] * 9  # every hidden neuron of the 2-5-4-1 net, on the example row
+    x = rec.train[0][rec.example]
+    W = rec.history[0]["weights"]
+    z = W["L1.N1.b"] + W["L1.N1.w0"] * x[0] + W["L1.N1.w1"] * x[1]
+    assert opened.page.evaluate("x => replay.forward(0, x).units[0]", x) == pytest.approx(2 * z, rel=1e-12)
+    assert opened.page.evaluate("u => replay.unitOnRow(0, replay.state.row, u)[0]", 0) == pytest.approx(2 * z, rel=1e-12)
+    assert opened.errors == []
+    opened.page.close()

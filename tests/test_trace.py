@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from autograd import Value, trace
+from autograd.graph import operands, toposort
 from autograd.__main__ import main as cli
 from demos.step_through import build as example  # the README's c = tanh(a*b + exp(a))
 
@@ -105,6 +106,33 @@ def test_why_paths_multiply_local_derivatives_and_sum_to_the_gradient():
     x, y = reused()
     assert "sum over 3 paths = 7.0000" in trace.why(x, y)
     assert "not in the graph" in trace.why(Value(1.0, label="z"), y)
+
+
+def test_paths_say_which_operand_each_edge_takes():
+    """x * x has two paths to x, one through each operand, and each edge's operand holds its parent there."""
+    x = Value(3.0, label="x")
+    y = (x * x).tanh()
+    found = trace.paths(x, y)
+    assert sorted(q.operands for q in found) == [[0, 0], [0, 1]]
+    for q in found:
+        for node, parent, k in zip(q.nodes, q.nodes[1:], q.operands):
+            assert operands(node)[k] is parent
+
+
+def test_paths_within_a_sorted_graph_are_paths_and_run_each_rule_once(monkeypatch):
+    """Asking about every leaf of one graph with its order and one shared cache gives trace.paths' paths, each node's
+    rule having run once."""
+    a, b, c = example()
+    order = toposort(c)
+    want = {leaf: trace.paths(leaf, c) for leaf in order if not leaf.op}
+    calls = []
+    real = trace.contributions
+    monkeypatch.setattr(trace, "contributions", lambda node, g: calls.append(node) or real(node, g))
+    local = {}
+    for leaf, expected in want.items():
+        got = trace.paths_within(order, leaf, c, 1000, local)
+        assert [(q.nodes, q.factors, q.operands) for q in got] == [(q.nodes, q.factors, q.operands) for q in expected]
+    assert len(calls) == len(set(calls)) == sum(1 for n in order if n.op)
 
 
 def test_why_caps_exponentially_many_paths():

@@ -2,8 +2,8 @@
 // draws it: the scrubber, the curves, the input plane, the network and the details of a weight or
 // a neuron. Pictures of the input plane are computed here from the recorded weights (a forward
 // pass in the same order of operations as nn's Neuron; a test compares it with Python's).
-"use strict";
 (function () {
+  "use strict"; // inside the function: the page inlines autograd's ops.js before this file
   const D = JSON.parse(document.getElementById("replay-data").textContent);
   // The curves hold every recorded step; the frames (weights, gradients, units) only the recorded
   // steps D.frames, evenly thinned when a long run would make a page too large. CURVES keeps the
@@ -16,46 +16,32 @@
   const N = D.frames.length;
   const COLOURS = { pos: "#2563eb", neg: "#dc2626", zero: "#9ca3af", val: "#ea580c", ink: "#111827" };
   const CLASS_COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777"];
-  const MAX_PATHS = 1000; // as autograd.trace.why
   const $ = (id) => document.getElementById(id);
   const SVG = "http://www.w3.org/2000/svg";
 
-  // ---- the model: activations, units, forward pass -------------------------------------------
-  function erf(x) { // Taylor series near 0, continued fraction for erfc further out: ~1e-15 accurate
-    const ax = Math.abs(x);
-    if (ax < 2.5) {
-      let term = ax, sum = ax;
-      for (let n = 1; n < 80 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
-        term *= -ax * ax / n;
-        sum += term / (2 * n + 1);
-      }
-      return Math.sign(x) * 2 / Math.sqrt(Math.PI) * sum;
-    }
-    let f = 0; // erfc(ax) = exp(-ax^2)/sqrt(pi) * 1/(ax + 1/2/(ax + 1/(ax + 3/2/(ax + ...))))
-    for (let n = 60; n >= 1; n--) f = (n / 2) / (ax + f);
-    const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
-    return Math.sign(x) * (1 - erfc);
-  }
-  const ACTIVATIONS = { // forward only, by nn's activation names; derivatives come recorded from Python
-    linear: (z) => z,
-    relu: (z) => (z <= 0 ? 0 : z), // NaN stays NaN, as in autograd.rules.relu_forward
-    tanh: Math.tanh,
-    sigmoid: (z) => { if (z >= 0) return 1 / (1 + Math.exp(-z)); const e = Math.exp(z); return e / (1 + e); },
-    leaky_relu: (z) => (z > 0 ? z : 0.01 * z),
-    softplus: (z) => Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z))),
-    gelu: (z) => 0.5 * z * (1 + erf(z / Math.SQRT2)),
-  };
+  // ---- the model: units, the op table, the forward pass -----------------------------------------
+  // Every op's arithmetic (forward and local derivatives) comes from autograd's op table (D.ops, its
+  // forms) through the evaluator the stepper page shares; this page keeps no table of its own.
+  const OPS = ChainruleOps.table(D.ops); // autograd/assets/ops.js, inlined before this file
   const UNITS = []; // every neuron, layer by layer: {layer, name, activation, w, b, col, row}
   D.layers.forEach((layer, li) => layer.neurons.forEach((n, j) =>
     UNITS.push({ layer: li, name: n.name, activation: n.activation, w: n.w, b: n.b, col: li + 1, row: j })));
   const OWNER = {}; // parameter index -> {unit, input} (input: index into the previous layer, or -1 for the bias)
   UNITS.forEach((u, ui) => { u.w.forEach((p, k) => { OWNER[p] = { unit: ui, input: k }; }); OWNER[u.b] = { unit: ui, input: -1 }; });
-  const FIRST = []; // index in UNITS of each layer's first neuron
-  { let at = 0; D.layers.forEach((l) => { FIRST.push(at); at += l.neurons.length; }); }
   const NIN = D.inputs.length, NOUT = D.layers[D.layers.length - 1].neurons.length;
-  const unknown = UNITS.map((u) => u.activation).filter((a) => !(a in ACTIVATIONS));
   const LOSS_NOTE = D.loss_mismatch ? " (inferred, not the loss you recorded)" : D.loss_inferred ? " (inferred from the targets)" : "";
   const LOSS_NAME = D.loss_fn + LOSS_NOTE;
+  const STORY = D.story; // the model's graph for one row and its chain-rule paths, from Python (nn.recorder.story)
+  const NODES = STORY.nodes.map((n) => (Array.isArray(n) ? { op: n[0], args: n.slice(1) } : n)); // [op, ...args] or a leaf
+  const UNIT_OF = new Map(STORY.units.map((n, u) => [n, u])); // graph node -> the neuron whose output it is
+  // A neuron's activation as a function of its z = w·x + b: its output node's op, applied with the
+  // constants the model's graph holds (leaky_relu's slope); a linear neuron's output is z itself.
+  const ACT = STORY.units.map((n, u) => {
+    const node = NODES[n], op = D.activations[UNITS[u].activation].op;
+    if (!op) return (z) => z;
+    const rest = node.args.slice(1).map((a) => a.const);
+    return (z) => OPS.forward(op, [z, ...rest]);
+  });
 
   function forward(W, x) {
     // z = b + w0*x0 + w1*x1 + ... in this order, as Python's sum(map(mul, w, x), b)
@@ -67,7 +53,8 @@
         const n = layer.neurons[j];
         let z = W[n.b];
         for (let k = 0; k < n.w.length; k++) z += W[n.w[k]] * input[k];
-        next[j] = units[u++] = ACTIVATIONS[n.activation](z);
+        next[j] = units[u] = ACT[u](z);
+        u++;
       }
       input = next;
     }
@@ -105,8 +92,8 @@
 
   // ---- what each step shows --------------------------------------------------------------------
   const allX = D.train.X.concat(D.val ? D.val.X : []);
-  const PLANE = NIN === 2 && !unknown.length ? bounds(allX, 2) : null;
-  const LINE = NIN === 1 && !unknown.length ? bounds(allX, 1) : null;
+  const PLANE = NIN === 2 ? bounds(allX, 2) : null;
+  const LINE = NIN === 1 ? bounds(allX, 1) : null;
   function bounds(X, dims) {
     const lo = [], hi = [];
     for (let d = 0; d < dims; d++) {
@@ -178,24 +165,6 @@
   const state = { i: 0, mode: "weight", playing: false, speed: 10, selected: null, timer: null, last: 0, carry: 0,
     row: D.example }; // row: the training row whose chain-rule story the details tell (a click on the plane picks it)
 
-  function rowUnits(i, row) {
-    // [output, d output / dz] of every neuron on training row ``row`` at recorded step i: recorded by
-    // Python (the engine's rules) for the example row; for another row the page's forward pass, and
-    // the slope by central differences of the same activation (agreeing to about 1e-8)
-    if (row === D.example) return D.example_units[i];
-    const W = D.weights[i].map((w) => (w === null ? NaN : w)), result = [];
-    let input = D.train.X[row];
-    for (const layer of D.layers) {
-      input = layer.neurons.map((n) => {
-        let z = W[n.b];
-        for (let k = 0; k < n.w.length; k++) z += W[n.w[k]] * input[k];
-        const f = ACTIVATIONS[n.activation], h = 1e-6 * Math.max(1, Math.abs(z)), out = f(z);
-        result.push([out, (f(z + h) - f(z - h)) / (2 * h)]);
-        return out;
-      });
-    }
-    return result;
-  }
   function chooseRow(row) {
     state.row = row;
     document.body.dataset.row = String(row);
@@ -231,9 +200,7 @@
     ctx.clearRect(0, 0, S, S);
     if (!PLANE && !LINE) {
       ctx.fillStyle = "#6b7280"; ctx.font = "13px system-ui, sans-serif";
-      const why = unknown.length ? `activation ${unknown[0]} is unknown to this page`
-        : `the inputs have ${NIN} dimensions`;
-      ctx.fillText(`No input-plane picture: ${why}.`, 12, 24);
+      ctx.fillText(`No input-plane picture: the inputs have ${NIN} dimensions.`, 12, 24);
       return;
     }
     const g = grids(state.i), W = D.weights[state.i];
@@ -616,39 +583,63 @@
   }
   function unitName(c, k) { return c === 0 ? D.inputs[k] : D.layers[c - 1].neurons[k].name; }
 
-  function paths(p, i) {
-    // Every path from the example's loss down to parameter p, with the local derivatives along it
-    // (the chain rule as a sum over paths, as autograd.trace.why lists them; the additions inside
-    // a neuron have local derivative 1 and are left out). Factors go from the loss downwards.
-    const { unit, input } = OWNER[p];
-    const u = UNITS[unit], ex = rowUnits(i, state.row), W = D.weights[i], x = D.train.X[state.row];
-    const incoming = input < 0 ? { value: 1, what: "d(w·x+b)/db = 1" }
-      : u.layer === 0 ? { value: x[input], what: `d(w·x+b)/dw = ${D.inputs[input]}` }
-        : { value: ex[FIRST[u.layer - 1] + input][0], what: `d(w·x+b)/dw = output of ${unitName(u.layer, input)}` };
-    const out = [];
-    let truncated = false;
-    // walk upwards from the unit that owns p, depth first, building the chain from the top
-    const walk = (ui, below) => { // below: factors from unit ui's output down to p
-      if (out.length >= MAX_PATHS) { truncated = true; return; }
-      const v = UNITS[ui];
-      if (v.layer === D.layers.length - 1) {
-        const o = ui - FIRST[v.layer];
-        const top = { value: D.row_dloss[i][state.row][o], what: `dℓ/d${v.name} (${D.loss_fn})` };
-        const factors = [top].concat(below);
-        out.push({ nodes: ["ℓ"].concat(factors.slice(1).filter((f) => f.node).map((f) => f.node)).concat([D.params[p]]),
-          factors, product: factors.reduce((a, f) => a * f.value, 1) });
-        return;
-      }
-      const nextLayer = D.layers[v.layer + 1], j = ui - FIRST[v.layer];
-      nextLayer.neurons.forEach((n, m) => {
-        const mi = FIRST[v.layer + 1] + m;
-        walk(mi, [{ value: ex[mi][1], what: `d${n.name}/dz (${n.activation}′)`, node: n.name },
-          { value: W[n.w[j]], what: `dz/d${v.name} = ${D.params[n.w[j]]}` }].concat(below));
+  // ---- the chain-rule story of one row ---------------------------------------------------------
+  // Its structure comes from Python once (D.story: the model's graph for one row and trace.paths'
+  // paths through it); the page evaluates it at the chosen row and frame with the op table.
+  const argValue = (vals, a) => (typeof a === "number" ? vals[a] : a.const === null ? NaN : a.const);
+  const rowCache = new Map();
+  function rowValues(i, row) { // every node of the row's graph at frame i (its forward pass)
+    const key = `${i} ${row}`;
+    if (!rowCache.has(key)) {
+      const W = D.weights[i], x = D.train.X[row], vals = new Float64Array(NODES.length);
+      NODES.forEach((node, n) => {
+        vals[n] = "param" in node ? (W[node.param] === null ? NaN : W[node.param]) : "input" in node ? x[node.input]
+          : OPS.forward(node.op, node.args.map((a) => argValue(vals, a)));
       });
-    };
-    walk(unit, [{ value: ex[unit][1], what: `d${u.name}/dz (${u.activation}′)`, node: u.name }, incoming]);
-    return { paths: out.map((q) => ({ nodes: q.nodes, factors: q.factors.map((f) => f.value), names: q.factors.map((f) => f.what), product: q.product })),
-      total: out.reduce((a, q) => a + q.product, 0), truncated };
+      if (rowCache.size > 64) rowCache.clear();
+      rowCache.set(key, vals);
+    }
+    return rowCache.get(key);
+  }
+  function local(vals, n, k) { // the local derivative of node n's op with respect to its operand k
+    const node = NODES[n];
+    return OPS.partials(node.op, node.args.map((a) => argValue(vals, a)), vals[n])[k];
+  }
+  function factorOf(n, k) { // what that local derivative is, in the page's words: {kind, what, unit}
+    const node = NODES[n], parent = node.args[k], other = node.args[1 - k];
+    const mine = UNIT_OF.get(n), from = UNIT_OF.get(parent), via = UNIT_OF.get(other);
+    const leaf = (a) => (typeof a === "number" && !NODES[a].op ? NODES[a] : {});
+    if (mine !== undefined && k === 0 && node.op === D.activations[UNITS[mine].activation].op)
+      return { kind: "slope", unit: mine, what: `d${UNITS[mine].name}/dz (${node.op}′)` };
+    if (from !== undefined) return { kind: "weight", what: `dz/d${UNITS[from].name} = ${D.params[leaf(other).param]}` };
+    if ("param" in leaf(parent)) {
+      if (node.op === "add") return { kind: "bias", what: "d(w·x+b)/db = 1" };
+      return via !== undefined ? { kind: "input", unit: via, what: `d(w·x+b)/dw = output of ${UNITS[via].name}` }
+        : { kind: "input", what: `d(w·x+b)/dw = ${D.inputs[leaf(other).input]}` };
+    }
+    return { kind: "other", what: `d(${node.op})/d(operand ${k})` };
+  }
+  function unitOnRow(i, row, u) { // [output, d output / dz] of neuron u on a row at frame i
+    const vals = rowValues(i, row), n = STORY.units[u];
+    return [vals[n], D.activations[UNITS[u].activation].op ? local(vals, n, 0) : 1];
+  }
+  const pairs = (flat, from) => { const out = []; for (let j = from; j < flat.length; j += 2) out.push([flat[j], flat[j + 1]]); return out; };
+
+  function paths(p, i, row = state.row) {
+    // Every path from the row's loss down to parameter p at frame i, with the local derivatives along
+    // it from the loss downwards: the chain rule as a sum over paths, trace.paths' paths of the
+    // model's graph (a neuron's additions, local derivative 1, left out). The first factor,
+    // dℓ/d(output), is the engine's, recorded for every row; the others are the op table's.
+    const unit = OWNER[p].unit, vals = rowValues(i, row), dl = D.row_dloss[i][row], tail = pairs(STORY.below[p], 0);
+    const out = STORY.above[unit].map((q) => {
+      const top = UNITS.length - NOUT + q[0], edges = pairs(q, 1).concat(tail);
+      const about = [{ kind: "loss", what: `dℓ/d${UNITS[top].name} (${D.loss_fn})` }].concat(edges.map(([n, k]) => factorOf(n, k)));
+      const factors = [dl[q[0]] === null ? NaN : dl[q[0]]].concat(edges.map(([n, k]) => local(vals, n, k)));
+      const units = edges.map(([n, k]) => UNIT_OF.get(NODES[n].args[k])).filter((u) => u !== undefined);
+      return { nodes: ["ℓ", UNITS[top].name].concat(units.map((u) => UNITS[u].name), [D.params[p]]),
+        factors, about, names: about.map((f) => f.what), product: factors.reduce((a, v) => a * v, 1) };
+    });
+    return { paths: out, total: out.reduce((a, q) => a + q.product, 0), truncated: STORY.truncated[unit] };
   }
 
   function zeroSum(r, dl) { // why a sum over paths is exactly 0, in words (null when it is not)
@@ -659,21 +650,20 @@
       return `The sum is 0 because dℓ/d(output) is 0 on this row${margin}: every path starts with a factor 0. ` +
         "Other rows still give this weight a gradient.";
     }
-    const dead = new Set(), other = new Set();
+    const flat = new Set(), off = new Set(), other = new Set();
     for (const q of r.paths) {
       const k = q.factors.findIndex((v) => v === 0);
       if (k < 0) return null; // the products cancel out instead
-      const name = q.names[k];
-      if (/′\)$/.test(name)) dead.add(name.replace(/^d(.*)\/dz.*$/, "$1")); else other.add(name);
+      const f = q.about[k];
+      if (f.kind === "slope") flat.add(f.unit); else if (f.unit !== undefined) off.add(f.unit); else other.add(f.what);
     }
-    const parts = [];
-    if (dead.size) parts.push(`${[...dead].join(", ")} ${dead.size === 1 ? "has" : "have"} slope 0 on this row ` +
-      "(a relu unit whose input is negative here: off, so no gradient passes through it)");
-    for (const name of other) {
-      const off = /output of (\S+)$/.exec(name);
-      parts.push(off ? `${off[1]}'s output, which this weight multiplies, is 0 on this row (a unit that is off here)`
-        : `a factor ${name} is 0`);
-    }
+    const parts = [], names = (us) => us.map((u) => UNITS[u].name).join(", ");
+    const off0 = [...flat].filter((u) => D.activations[UNITS[u].activation].stuck === "dead"), level = [...flat].filter((u) => !off0.includes(u));
+    if (off0.length) parts.push(`${names(off0)} ${off0.length === 1 ? "has" : "have"} slope 0 on this row (${UNITS[off0[0]].activation} ` +
+      "with its input ≤ 0 here: off, so no gradient passes through)");
+    if (level.length) parts.push(`${names(level)} ${level.length === 1 ? "has" : "have"} slope 0 on this row (the activation is flat at this row's input)`);
+    for (const u of off) parts.push(`${UNITS[u].name}'s output, which this weight multiplies, is 0 on this row (a unit that is off here)`);
+    for (const what of other) parts.push(`a factor ${what} is 0`);
     return `The sum is 0 because every path crosses a factor 0: ${parts.join("; ")}.`;
   }
 
@@ -730,11 +720,12 @@
       `the paths add up to dℓ/d${D.params[p]}. A factor 0 (red) blocks its path.` }, story);
     const r = paths(p, i);
     const sum = el("table", { cls: "sum" }, story);
-    row(sum, [[`sum over ${r.paths.length} path${r.paths.length === 1 ? "" : "s"}${r.truncated ? " (stopped at 1000: partial)" : ""}` +
+    row(sum, [[`sum over ${r.paths.length} path${r.paths.length === 1 ? "" : "s"}${r.truncated ? ` (stopped at ${STORY.max_paths}: partial)` : ""}` +
       ` = dℓ/d${D.params[p]}`], [precise(r.total), "num"]]).dataset.field = "story-sum";
-    el("p", { cls: "note", text: "Factors from the top: dℓ/d(output); then for each neuron on the way down, the slope of " +
-      "its activation and the weight it is multiplied by in the next layer; last, what the weight multiplies " +
-      "(an input, a neuron's output, or 1 for a bias)." }, story);
+    el("p", { cls: "note", text: "Factors from the top: dℓ/d(output); then for each neuron on the way down, the weight " +
+      "that carries its output up and the slope of its activation; last, what the weight multiplies (an input, a " +
+      "neuron's output, or 1 for a bias). Each is an op's local derivative at this row, on the paths trace.paths " +
+      "finds in the model's graph." }, story);
     const wrap = el("div", { cls: "paths" }, story);
     const table = el("table", {}, wrap);
     const head = el("tr", {}, table);
@@ -774,7 +765,7 @@
     row(t, [["max"], [fmt(get("max")), "num"]]);
     row(t, [["rows with output > 0"], [get("active") === null ? "–" : `${(100 * get("active")).toFixed(0)}%`, "num"]]).dataset.field = "active";
     row(t, [["state (nn.health's rules)"], [get("state") || "healthy", "num"]]).dataset.field = "state";
-    const ex = rowUnits(i, state.row)[ui];
+    const ex = unitOnRow(i, state.row, ui);
     row(t, [[`on row ${state.row}: output`], [fmt(ex[0]), "num"]]);
     row(t, [[`on row ${state.row}: d output / dz`], [fmt(ex[1]), "num"]]);
     const active = D.units.map((s) => s[ui][f.indexOf("active")]), mean = D.units.map((s) => s[ui][f.indexOf("mean")]);
@@ -858,7 +849,7 @@
   // for tests and the console: the page's own forward pass and paths, and a way to move
   window.replay = {
     data: D, forward: (i, x) => forward(D.weights[i].map((w) => (w === null ? NaN : w)), x), predictedRight, paths,
-    setStep, select: (s) => select(s), chooseRow, rowUnits,
+    setStep, select: (s) => select(s), chooseRow, unitOnRow, state,
   };
   init();
 })();
