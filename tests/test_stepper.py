@@ -531,13 +531,13 @@ def test_browser_pan_and_zoom_move_the_view(tmp_path, open_page):
     zoom = lambda: float(page.evaluate("document.body.dataset.zoom"))  # noqa: E731
     z0 = zoom()
     page.mouse.move(500, 500)
-    page.mouse.wheel(0, -300)
-    assert zoom() > z0
+    page.mouse.wheel(0, -300)  # input events land asynchronously: wait (up to 10 s) rather than read at once
+    page.wait_for_function(f"Number(document.body.dataset.zoom) > {z0}", timeout=10_000)
     page.click("#zoom-out")
     page.click("#zoom-out")
     z1 = zoom()
     page.keyboard.press("+")
-    assert zoom() > z1
+    page.wait_for_function(f"Number(document.body.dataset.zoom) > {z1}", timeout=10_000)
     before = page.evaluate(view_box)
     page.mouse.move(400, 400)
     page.mouse.down()
