@@ -744,7 +744,7 @@ def test_browser_a_network_page_recomputes_its_relus_and_dead_edges(tmp_path, op
 
 def test_browser_log_of_a_negative_shows_the_engines_error_in_place(tmp_path, open_page):
     """Entering a negative x on the page of log(x) * y shows log's error, worded as the engine's, at the log
-    step; later steps say they are not computed and why; nothing else breaks and x = 2 recovers."""
+    step; later steps and the summary say they are not computed and why; nothing else breaks and x = 2 recovers."""
     x, y = Value(0.5, "x"), Value(3.0, "y")
     log = x.log()
     n = trace.node_names(toposort(log * y))[log]
@@ -758,6 +758,8 @@ def test_browser_log_of_a_negative_shows_the_engines_error_in_place(tmp_path, op
     later = steps[steps.index(log_step) + 1:-1]
     assert len(later) == 9 and all(re.fullmatch(rf"\S+: not computed, (the forward pass failed at {n}|{n} failed): "
                                                  rf"{re.escape(str(engine.value))}", s["lines"][0]) for s in later), later
+    page.keyboard.press("End")  # the summary says why it has no gradients, not a bare n/a
+    assert f"No gradients at these numbers: the forward pass failed at {n}: {engine.value}" in page.inner_text("#summary")
     page.click("#first")
     page.click("#next")  # the log's forward step: its node's value is the error, in the table and the picture
     row = page.evaluate(f"[...document.querySelectorAll('#nodes tr')].find(r => r.cells[0].textContent === '{n}').innerText")

@@ -510,6 +510,13 @@
     note.className = "note";
     note.textContent = D.fd ? `The backprop gradients beside ${D.fd_note}: they agree when the rules are right.` : D.fd_note + ".";
     box.append(t, note);
+    const out = Q["d" + D.root];
+    if (isErr(out)) { // n/a above: say why, in the engine's words
+      const why = document.createElement("p");
+      why.className = "note error";
+      why.textContent = `No gradients at these numbers: the forward pass failed at ${nodeName(out.at)}: ${out.error}`;
+      box.append(why);
+    }
   }
 
   function render(quizChanged) {
