@@ -744,7 +744,8 @@ def test_browser_a_network_page_recomputes_its_relus_and_dead_edges(tmp_path, op
 
 def test_browser_log_of_a_negative_shows_the_engines_error_in_place(tmp_path, open_page):
     """Entering a negative x on the page of log(x) * y shows log's error, worded as the engine's, at the log
-    step; later steps and the summary say they are not computed and why; nothing else breaks and x = 2 recovers."""
+    step; later steps and the summary say they are not computed and why (the forward pass again fails the same way, and
+    the inputs keep their numbers: no gradient, no update); nothing else breaks and x = 2 recovers."""
     x, y = Value(0.5, "x"), Value(3.0, "y")
     log = x.log()
     n = trace.node_names(toposort(log * y))[log]
@@ -756,10 +757,17 @@ def test_browser_log_of_a_negative_shows_the_engines_error_in_place(tmp_path, op
     log_step = next(s for s in steps if s["title"] == f"Forward 1 of 2: {n}")
     assert log_step["lines"][0] == f"{n}: {engine.value}" == f"{n}: log: undefined for x <= 0, got x = -1.5"
     later = steps[steps.index(log_step) + 1:-1]
-    assert len(later) == 9 and all(re.fullmatch(rf"\S+: not computed, (the forward pass failed at {n}|{n} failed): "
-                                                 rf"{re.escape(str(engine.value))}", s["lines"][0]) for s in later), later
-    page.keyboard.press("End")  # the summary says why it has no gradients, not a bare n/a
+    again = [s for s in later if s["title"].startswith("Forward again")]  # no gradients, no update: the same pass
+    rest = [s for s in later if s not in again]
+    assert len(rest) == 7 and all(re.fullmatch(rf"\S+: not computed, (the forward pass failed at {n}|{n} failed): "
+                                                rf"{re.escape(str(engine.value))}", s["lines"][0]) for s in rest), rest
+    forward = [s for s in steps if s["title"].startswith("Forward ") and not s["title"].startswith("Forward again")]
+    assert [s["lines"][0] for s in again] == [s["lines"][0] for s in forward]
+    page.keyboard.press("End")  # the summary says why it has no gradients, not a bare n/a; the inputs keep their numbers
     assert f"No gradients at these numbers: the forward pass failed at {n}: {engine.value}" in page.inner_text("#summary")
+    data = page.evaluate("Object.fromEntries([...document.querySelectorAll('#nodes tr')].slice(1)"
+                         ".map(r => [r.cells[0].textContent, r.cells[2].textContent]))")
+    assert data["x"] == "-1.5000" and data["y"] == "3.0000" and data[n] == "error", data
     page.click("#first")
     page.click("#next")  # the log's forward step: its node's value is the error, in the table and the picture
     row = page.evaluate(f"[...document.querySelectorAll('#nodes tr')].find(r => r.cells[0].textContent === '{n}').innerText")
@@ -873,3 +881,12 @@ def test_browser_random_graphs_edited_show_what_python_computes_or_its_error(bro
         assert_page_shows(page, moved, 0.1)
     finally:
         page.close()
+
+
+def test_browser_an_infinite_input_is_not_called_a_wrong_rule(tmp_path, open_page):
+    """At x = inf the finite differences cannot check a gradient: the summary says so instead of 'differ'."""
+    page = open_page(trace.to_html(xy_tanh()[2], tmp_path / "p.html"))
+    edit(page, "x", "inf")
+    page.keyboard.press("End")
+    rows = page.evaluate("[...document.querySelectorAll('#summary tr')].slice(1).map(r => [...r.cells].map(c => c.textContent))")
+    assert rows and all(r[-1] in ("agree", "no check") for r in rows) and rows[0][-1] == "no check", rows

@@ -57,7 +57,8 @@
     grads.forEach((g, i) => { q["g" + i] = failed || g; });
     if (lr !== null) {
       q.lr = lr;
-      const nv = failed ? v.map(() => failed) : evaluate(v.map((x, i) => (D.nodes[i].op ? null : x - lr * grads[i])));
+      // no gradients, no update: the inputs keep their numbers and the forward pass again gives the same ones
+      const nv = failed ? v : evaluate(v.map((x, i) => (D.nodes[i].op ? null : x - lr * grads[i])));
       nv.forEach((x, i) => { q["n" + i] = x; });
       q.m = isErr(nv[D.root]) ? nv[D.root] : nv[D.root] - v[D.root];
     }
@@ -492,23 +493,28 @@
     const tr = document.createElement("tr");
     for (const h of head) { const th = document.createElement("th"); th.textContent = h; tr.appendChild(th); }
     t.appendChild(tr);
+    let unchecked = false;
     for (const i of LEAVES) {
       const g = Q["g" + i], f = Q["f" + i];
-      const r = { agree: Number.isFinite(f) && Math.abs(g - f) <= Math.max(1e-4 * Math.max(Math.abs(g), Math.abs(f)), 1e-6) };
+      const agree = Number.isFinite(f) && Math.abs(g - f) <= Math.max(1e-4 * Math.max(Math.abs(g), Math.abs(f)), 1e-6);
+      // central differences need finite numbers on both sides: an infinite input or gradient is not checked
+      const verdict = isErr(f) ? "" : !Number.isFinite(f) || !Number.isFinite(g) ? "no check" : agree ? "agree" : "differ";
+      unchecked = unchecked || verdict === "no check";
       const row = document.createElement("tr");
       const cells = [nodeName(i), shown("d" + i, i), shown("g" + i, -1)].concat(
-        D.fd ? [shown("f" + i, -1), isErr(f) ? "" : r.agree ? "agree" : "differ"] : [], D.lr !== null ? [shown("n" + i, i)] : []);
+        D.fd ? [shown("f" + i, -1), verdict] : [], D.lr !== null ? [shown("n" + i, i)] : []);
       cells.forEach((c, j) => {
         const td = document.createElement("td");
         td.textContent = c;
-        if (D.fd && j === 4) td.className = r.agree ? "agree" : "disagree";
+        if (D.fd && j === 4) td.className = verdict === "agree" ? "agree" : verdict === "differ" ? "disagree" : "";
         row.appendChild(td);
       });
       t.appendChild(row);
     }
     const note = document.createElement("p");
     note.className = "note";
-    note.textContent = D.fd ? `The backprop gradients beside ${D.fd_note}: they agree when the rules are right.` : D.fd_note + ".";
+    note.textContent = D.fd ? `The backprop gradients beside ${D.fd_note}: they agree when the rules are right.` +
+      (unchecked ? " No check: at an infinite number the differences cannot test the gradient." : "") : D.fd_note + ".";
     box.append(t, note);
     const out = Q["d" + D.root];
     if (isErr(out)) { // n/a above: say why, in the engine's words
