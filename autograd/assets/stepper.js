@@ -731,7 +731,7 @@
   function editNote() {
     const changes = LEAVES.filter(edited).map((i) => `${nodeName(i)} = ${C.repr(edits.values[i])} (was ${C.repr(original.values[i])})`);
     if (edits.lr !== original.lr) changes.push(`lr = ${C.repr(edits.lr)} (was ${C.repr(original.lr)})`);
-    $("reset").style.visibility = changes.length ? "visible" : "hidden"; // keeps its place: the bar does not jump
+    $("reset").disabled = !changes.length && !document.querySelector("#inputs input.invalid");
     document.body.dataset.edited = changes.length ? "1" : "0";
     $("edit-note").textContent = D.locked !== null ? D.locked : changes.length
       ? `Edited ${changes.join(", ")}: every number on the page is recomputed here, in the page.`
@@ -760,7 +760,7 @@
       const why = x === undefined ? `'${input.value.trim()}' is not a number` : accept(x);
       input.classList.toggle("invalid", why !== "");
       input.title = why || title;
-      if (why) { $("edit-note").textContent = `${why}; the page keeps the last number.`; return; }
+      if (why) { $("edit-note").textContent = `${why}; the page keeps the last number.`; $("reset").disabled = false; return; }
       input.classList.toggle("edited", !Object.is(x, readNumber(value)));
       recompute(); // at every keystroke: 40-170 ms for a network's page (297 nodes at most)
     });
@@ -778,7 +778,9 @@
       edits.lr = x;
       return "";
     }));
-    inputs[inputs.length - 1].parentElement.classList.add("lr");
+    const lrBox = inputs[inputs.length - 1].parentElement;
+    lrBox.classList.add("lr");
+    $("inputs").insertBefore(lrBox, $("reset")); // first, with reset: in view however many inputs a network has
   }
   $("reset").addEventListener("click", () => {
     for (const input of inputs) { input.value = input.dataset.original; input.classList.remove("edited", "invalid"); }
