@@ -28,8 +28,8 @@ from pathlib import Path
 from .engine import Value, apply, as_value as _check_value, made_by_backward
 from .graph import operands, toposort
 from .ops import OPS, call_text, fmt, page_ops
-from .trace import (Step, chain_rule_line, constant_text, formula, formula_of, node_formula, node_names, number_text,
-                    walk)
+from .trace import (Step, bracketed, chain_rule_line, constant_text, formula, formula_of, node_formula, node_names,
+                    number_text, walk)
 from .viz import check_bends, find_groups, layout_bends, page_view
 
 __all__ = ["DerivativeText", "local_text", "local_formula", "describe_steps", "story", "quantities", "slot", "fill",
@@ -288,8 +288,9 @@ def _backward_step(s: Step, e: int, names: dict, index: dict, total: int, receiv
 
 def _with_numbers(node: Value, kind: str, index: dict) -> str:
     """'2.0000 * (-3.0000)': ``node`` with its operands' numbers, values (kind 'd') or updated values ('n')."""
-    return call_text(node.op, [number_text(a) if type(a) is float else slot("(", f"{kind}{index[a]}")
-                               for a in operands(node)])[0]
+    flag = "(" if bracketed(node.op) else "="
+    return call_text(node.op, [(number_text(a) if flag == "(" else fmt(a)) if type(a) is float
+                               else slot(flag, f"{kind}{index[a]}") for a in operands(node)])[0]
 
 
 def _updates(order: list, names: dict, lr: float) -> list:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .engine import Value, as_number, as_value, contributions, record_hook, reverse_pass
 from .graph import PASS_LOCK, operands, toposort
-from .ops import ATOM, call_text, finite, fmt
+from .ops import ATOM, OPS, call_text, finite, fmt
 
 __all__ = ["Step", "steps", "explain", "tape", "why", "paths", "ChainPath", "find_nonfinite", "detect_anomaly",
            "render_steps", "to_html", "stepper", "NonFinite", "formula"]
@@ -480,13 +480,19 @@ def number_text(x: float) -> str:
     return f"({fmt(x)})" if x < 0 or (x == 0 and math.copysign(1.0, x) < 0) else fmt(x)
 
 
+def bracketed(op: str) -> bool:
+    """Whether a negative operand of ``op`` is bracketed: beside an operator symbol, not inside a call."""
+    spec = OPS.get(op)
+    return spec is not None and bool(spec.symbol)
+
+
 def node_formula(node: Value, names: dict, numbers: bool = False) -> str:
     """'a * b', or with ``numbers`` '2.0000 * (-3.0000)': one node in terms of its operands."""
     args = []
     for a in operands(node):
         x = a if type(a) is float else a.data
-        if numbers:  # every number as an atom, a negative one in brackets
-            args.append(number_text(x))
+        if numbers:  # every number as an atom, a negative one in brackets beside an operator (tanh(-2.0000))
+            args.append(number_text(x) if bracketed(node.op) else fmt(x))
         else:
             args.append(constant_text(a)[0] if type(a) is float else names[a])
     precs = [0 if type(a) is float and a < 0 and not numbers else ATOM for a in operands(node)]

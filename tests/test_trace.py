@@ -1,6 +1,7 @@
 """Stepping through backprop: steps, explain, tape, why, NaN origins, pictures, the stepper page,
 the command line and a real pdb session."""
 
+import json
 import math
 import os
 import re
@@ -391,3 +392,16 @@ def test_render_steps_refuses_too_many_steps_before_drawing_any(tmp_path):
     with pytest.raises(ValueError, match="max_steps=5"):
         trace.render_steps(y, tmp_path / "steps", fmt="dot", max_steps=5)
     assert not (tmp_path / "steps").exists() or not any((tmp_path / "steps").iterdir())
+
+
+def test_a_negative_number_is_bracketed_beside_an_operator_not_inside_a_call():
+    """Formulas with numbers read tanh(-2.0000) and 2.0000 * (-3.0000), never tanh((-2.0000))."""
+    from autograd.trace import node_formula
+    a, b = Value(2.0, "a"), Value(-3.0, "b")
+    t, m = b.tanh(), a * b
+    names = trace.node_names([a, b, t, m])
+    assert node_formula(t, names, numbers=True) == "tanh(-3.0000)"
+    assert node_formula(m, names, numbers=True) == "2.0000 * (-3.0000)"
+    from autograd.stepper import describe_steps
+    text = json.dumps(describe_steps(t, lr=0.1), ensure_ascii=False)  # the page's forward and forward-again steps
+    assert "tanh(-3.0000)" in text and "((" not in text
