@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from .engine import Value, apply, as_value as _check_value, made_by_backward
-from .graph import operands, toposort
+from .graph import operands, parameter_of, toposort
 from .ops import OPS, call_text, fmt, page_ops
 from .trace import (Step, bracketed, chain_rule_line, constant_text, formula, formula_of, node_formula, node_names,
                     number_text, walk)
@@ -190,13 +190,23 @@ def quantities(order: list, edges: list, lr: float | None, fd: dict | None, seed
     return q
 
 
+def updated(order: list) -> list:
+    """The indices of the leaves an update moves: a network's parameters where the graph has any
+    (training changes weights, never the data row), else every leaf."""
+    leaves = [i for i, n in enumerate(order) if not n.op]
+    params = [i for i in leaves if parameter_of(order[i]) is not None]
+    return params or leaves
+
+
 def _new_values(order: list, grads: dict, lr: float) -> dict:
-    """Each leaf after ``w - lr * grad``, each node recomputed from them; where an op refuses its
-    inputs, {'error': its message, 'at': node index}, passed on to the nodes computed from it."""
+    """Each updated leaf after ``w - lr * grad`` (the others as they are), each node recomputed from
+    them; where an op refuses its inputs, {'error': its message, 'at': node index}, passed on to the
+    nodes computed from it."""
     new: dict = {}
+    moved = set(updated(order))
     for i, node in enumerate(order):
         if not node.op:
-            new[node] = node.data - lr * grads.get(node, 0.0)
+            new[node] = node.data - lr * grads.get(node, 0.0) if i in moved else node.data
             continue
         args = [a if type(a) is float else new[a] for a in operands(node)]
         err = next((a for a in args if type(a) is dict), None)
@@ -294,10 +304,11 @@ def _with_numbers(node: Value, kind: str, index: dict) -> str:
 
 
 def _updates(order: list, names: dict, lr: float) -> list:
-    """The update of every leaf, then the forward pass again on the new values, node by node, down
-    to the output's change (the point of the update: the output moves the way the gradient said)."""
+    """The update of every leaf ``updated`` names, then the forward pass again on the new values, node
+    by node, down to the output's change (the point of the update: the output moves the way the
+    gradient said)."""
     root, r = order[-1], names[order[-1]]
-    leaves = [i for i, n in enumerate(order) if not n.op]
+    leaves = updated(order)
     steps = []
     for j, i in enumerate(leaves, 1):
         w = names[order[i]]
@@ -414,7 +425,7 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
         "expression": expression.strip() if expression else f"{r} = {formula_of(order, names)}" if root.op else r,
         "typed": bool(expression),
         "root": index[root], "root_name": r, "lr": lr, "seed": 1.0,
-        "nodes": nodes, "steps": story(order, edges, lr),
+        "nodes": nodes, "steps": story(order, edges, lr), "updated": updated(order),
         "edges": [[s.node_index, s.operand, s.parent_index] for s in edges],
         "numbers": {k: _json_number(x) for k, x in numbers.items()},
         "ops": page_ops(n.op for n in order if n.op) if locked is None else {}, "locked": locked,

@@ -890,3 +890,25 @@ def test_browser_an_infinite_input_is_not_called_a_wrong_rule(tmp_path, open_pag
     page.keyboard.press("End")
     rows = page.evaluate("[...document.querySelectorAll('#summary tr')].slice(1).map(r => [...r.cells].map(c => c.textContent))")
     assert rows and all(r[-1] in ("agree", "no check") for r in rows) and rows[0][-1] == "no check", rows
+
+
+def test_browser_a_network_update_moves_its_parameters_and_never_its_data(tmp_path, open_page):
+    """On a network's page the update moves weights and biases only; the data row keeps its numbers, as in
+    Python's SGD step, and the forward pass again agrees with Python's."""
+    model = nn.MLP(2, [3, 1], seed=1)
+    loss = nn.mse_loss(model([0.5, -0.3]), [1.0])
+    order = toposort(loss)
+    names = trace.node_names(order)
+    from autograd.stepper import describe_steps
+    steps = describe_steps(loss, lr=0.1)
+    moved = {s["title"].split(": ", 1)[1] for s in steps if s["title"].startswith("Update ")}
+    params = {names[p] for p in model.parameters()}
+    assert moved == params
+    page = open_page(trace.to_html(loss, tmp_path / "p.html", lr=0.1))
+    page.keyboard.press("End")
+    rows = page.evaluate("[...document.querySelectorAll('#summary tr')].slice(1).map(r => [...r.cells].map(c => c.textContent))")
+    after = {r[0]: r[-1] for r in rows}
+    loss.backward()
+    for leaf in (n for n in order if not n.op):
+        expected = leaf.data - 0.1 * leaf.grad if names[leaf] in params else leaf.data
+        assert after[names[leaf]] == fmt(expected), (names[leaf], after[names[leaf]], expected)

@@ -17,6 +17,7 @@
   const isErr = (x) => x !== null && typeof x === "object"; // {error: the engine's message, at: the node that failed}
   const LEAVES = D.nodes.map((n, i) => i).filter((i) => !D.nodes[i].op);
   const ops = D.locked === null ? C.table(D.ops) : null;
+  const MOVED = new Set(D.updated); // the leaves an update moves (a network's parameters, not its data row)
   const original = { values: D.nodes.map((n, i) => PY["d" + i]), lr: D.lr };
   let edits = { values: original.values.slice(), lr: D.lr };
   let Q = PY;
@@ -58,7 +59,7 @@
     if (lr !== null) {
       q.lr = lr;
       // no gradients, no update: the inputs keep their numbers and the forward pass again gives the same ones
-      const nv = failed ? v : evaluate(v.map((x, i) => (D.nodes[i].op ? null : x - lr * grads[i])));
+      const nv = failed ? v : evaluate(v.map((x, i) => (D.nodes[i].op ? null : MOVED.has(i) ? x - lr * grads[i] : x)));
       nv.forEach((x, i) => { q["n" + i] = x; });
       q.m = isErr(nv[D.root]) ? nv[D.root] : nv[D.root] - v[D.root];
     }
@@ -108,7 +109,9 @@
       "(as after zero_grad()).",
     backward: "Backward pass: the op's rule gives the local derivative; times the upstream gradient, it is " +
       "added into the input's gradient (chain rule).",
-    update: "Update: each input moves against its gradient, by the learning rate lr.",
+    update: D.updated.length < D.nodes.filter((n) => !n.op).length
+      ? "Update: each parameter (weight or bias) moves against its gradient, by the learning rate lr; the data inputs stay."
+      : "Update: each input moves against its gradient, by the learning rate lr.",
     reforward: "Forward again: every node is recomputed from the updated inputs, so you see the output move. " +
       "The gradients shown (grey) are from the pass before the update: stale until the next backward pass.",
   };
@@ -534,7 +537,8 @@
     const v = view;
     // every node: texts and fading
     const changedData = st.kind === "forward" || st.kind === "update" || st.kind === "reforward" ? st.node : -1;
-    const fresh = new Set(); // after the update: nodes whose value is of the new pass (updated or recomputed)
+    // after the update: nodes whose value is of the new pass (updated or recomputed, or a data leaf, which stays)
+    const fresh = new Set(LEAVES.filter((i) => !MOVED.has(i)));
     if (s.stale) for (let j = 1; j <= at; j++) if (steps[j].kind === "update" || steps[j].kind === "reforward") fresh.add(steps[j].node);
     const changedGrad = !hide && st.kind === "backward" ? st.parent : st.kind === "seed" ? st.node : -1;
     for (let i = 0; i < N; i++) {
