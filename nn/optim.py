@@ -211,10 +211,14 @@ class Optimizer:
         changed by hand (torch keys state by parameter), so a state always follows its parameter."""
         groups = self.param_groups
         if len(groups) != len(self._order) or any(g["params"] != o for g, o in zip(groups, self._order)):
-            rows = self._rows()
-            self._order = [list(g["params"]) for g in groups]
-            self._state = [self._lists([rows.get(p, self.FRESH) for p in order]) for order in self._order]
+            self._restate(self._rows())
         return self._state
+
+    def _restate(self, rows: dict) -> None:
+        """Each group's state lists rebuilt from ``rows`` ({parameter: its state tuple}, FRESH where
+        absent), in the order of the group's params now."""
+        self._order = [list(g["params"]) for g in self.param_groups]
+        self._state = [self._lists([rows.get(p, self.FRESH) for p in order]) for order in self._order]
 
     def _new_values(self) -> list:
         """Per group: (its params, their new values, the new state lists); changes nothing."""
@@ -302,8 +306,7 @@ class Optimizer:
         for group, new in zip(self.param_groups, groups):
             group.clear()
             group.update(new)
-        self._order = [list(g["params"]) for g in self.param_groups]
-        self._state = [self._lists([rows.get(p, self.FRESH) for p in order]) for order in self._order]
+        self._restate(rows)
 
     def __repr__(self) -> str:
         options = ", ".join(f"{k}={v!r}" for k, v in self.param_groups[0].items() if k != "params")
