@@ -84,11 +84,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     common.pyplot()
     steps = 3 if args.quick else args.steps
-    bar = common.progress((steps + 1) * len(ACTIVATIONS), args.quiet, desc="four activations")
     n = 8 if args.quick else 32
-    results = {a: run(a, steps, args.seed, n, None if args.quiet else bar) for a in ACTIVATIONS}
-    if hasattr(bar, "close"):
-        bar.close()
+    with common.counting((steps + 1) * len(ACTIVATIONS), args.quiet, desc="four activations") as bar:
+        results = {a: run(a, steps, args.seed, n, bar) for a in ACTIVATIONS}
     print(f"picture: {plot(results, args.out / 'activations.png')}")
     print(f"{'activation':10} {'|grad| L1 / out at init':>24} {'after':>10} {'dead units init':>16} {'after':>6} "
           f"{'loss':>7} -> {'final':<7}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import math
 import sys
@@ -92,6 +93,20 @@ def progress(steps: int, quiet: bool = False, desc: str = "training", unit: str 
         return range(steps)
     tqdm = need("tqdm").tqdm
     return tqdm(range(steps), desc=desc, unit=unit, dynamic_ncols=True, file=sys.stderr, mininterval=0.5)
+
+
+@contextlib.contextmanager
+def counting(total: int, quiet: bool = False, desc: str = "training", unit: str = "step"):
+    """A tqdm bar of ``total`` steps on stderr that the work advances with ``.update()``, closed when
+    the block ends; None when quiet (the work then counts nothing)."""
+    if quiet:
+        yield None
+        return
+    bar = need("tqdm").tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True, file=sys.stderr, mininterval=0.5)
+    try:
+        yield bar
+    finally:
+        bar.close()
 
 
 def pyplot():

@@ -106,11 +106,9 @@ def main(argv=None) -> int:
     steps = 4 if args.quick else args.steps
     model, gradient = setup(args.seed, 10 if args.quick else 40)
     start = model.state_dict()
-    bar = common.progress(steps * len(RUNS), args.quiet, desc="four runs")
-    results = {name: run(model, gradient, start, clip, schedule, steps, None if args.quiet else bar)
-               for name, (_, clip, schedule) in RUNS.items()}
-    if hasattr(bar, "close"):
-        bar.close()
+    with common.counting(steps * len(RUNS), args.quiet, desc="four runs") as bar:
+        results = {name: run(model, gradient, start, clip, schedule, steps, bar)
+                   for name, (_, clip, schedule) in RUNS.items()}
     print(f"picture: {plot(results, steps, args.out / 'exploding.png')}")
     for name, (losses, norms) in results.items():
         end = f"blew up at step {len(losses) - 1} (loss {losses[-1]:.3g})" if len(losses) < steps else f"final loss {losses[-1]:.4g}"

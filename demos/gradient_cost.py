@@ -185,10 +185,8 @@ def main(argv=None) -> int:
     common.pyplot()
     hidden = HIDDEN[:4] if args.quick else HIDDEN
     limit = count(2) if args.quick else args.measure_up_to
-    bar = common.progress(len(hidden) * len(METHODS), args.quiet, desc="timing", unit="size")
-    results, worst = measure(hidden, limit, args.seed, None if args.quiet else bar)
-    if hasattr(bar, "close"):
-        bar.close()
+    with common.counting(len(hidden) * len(METHODS), args.quiet, desc="timing", unit="size") as bar:
+        results, worst = measure(hidden, limit, args.seed, bar)
     print(f"picture: {plot(results, args.out / 'gradient_cost.png')}")
     print(f"{'P':>7}" + "".join(f"{name.split(' (')[0].split(',')[0]:>22}" for name in METHODS) + "   (CPU seconds; * extrapolated)")
     for rows in zip(*results.values()):

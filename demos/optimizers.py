@@ -114,10 +114,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     common.pyplot()  # fail early if matplotlib is missing
     steps = 5 if args.quick else args.steps
-    bar = common.progress(steps * len(OPTIMIZERS), args.quiet, desc="four optimizers")
-    curves = train_network(steps, args.seed, n=16 if args.quick else 64, bar=None if args.quiet else bar)
-    if hasattr(bar, "close"):
-        bar.close()
+    with common.counting(steps * len(OPTIMIZERS), args.quiet, desc="four optimizers") as bar:
+        curves = train_network(steps, args.seed, n=16 if args.quick else 64, bar=bar)
     tracks = paths(min(steps, 40))
     print(f"picture: {plot(curves, tracks, args.out / 'optimizers.png', 16 if args.quick else 64)}")
     print(f"{'optimizer':14} {'lr':>6} {'loss at start':>14} {'after ' + str(steps) + ' steps':>16}   valley: distance to the minimum after {min(steps, 40)} steps")
