@@ -741,7 +741,8 @@ def test_clicking_a_training_point_chooses_the_story_row(browser, tmp_path):
 
 def test_replay_key_layout_log_axis_and_restored_model(browser, tmp_path):
     """A tanh net's key shows only the saturated state; 'log scale' labels the y axis; at 1280x800 the left
-    column and the network key fit without scrolling; a restored model is named with the step it holds."""
+    column and the network key fit without scrolling; a restored model is named with the step it holds, in a note
+    under the header, which stays as high as a page without it."""
     rec = small_run(activation="tanh", loss_fn=nn.hinge_loss, restore=True)
     assert rec.page_data()["restored_to"] == 3
     opened = Opened(browser, rec.to_html(tmp_path / "t.html"))
@@ -750,7 +751,12 @@ def test_replay_key_layout_log_axis_and_restored_model(browser, tmp_path):
     page.evaluate("window.replay.setStep(2)")
     key = page.inner_text("#net-legend")
     assert "saturated" in key and "dead" not in key
-    assert "restored to step 3" in page.inner_text("#model")
+    assert "restored to step 3" in page.inner_text("#restored") and page.is_visible("#restored")
+    plain = Opened(browser, small_run(activation="tanh", loss_fn=nn.hinge_loss).to_html(tmp_path / "p.html")).page
+    plain.set_viewport_size({"width": 1280, "height": 800})
+    height = "document.querySelector('header').getBoundingClientRect().height"
+    assert page.evaluate(height) == plain.evaluate(height) and not plain.is_visible("#restored")
+    plain.close()
     axis = page.eval_on_selector_all("#loss-chart text", "ts => ts.filter(t => t.textContent === 'log scale')"
                                      ".map(t => t.getAttribute('transform'))")
     assert len(axis) == 1 and axis[0].startswith("rotate(-90")

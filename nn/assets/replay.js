@@ -801,8 +801,10 @@
     } else if (state.timer) cancelAnimationFrame(state.timer);
   }
   function init() {
-    $("model").textContent = $("model").title = `${D.model} · ${LOSS_NAME} · ${RECORDED} recorded steps` +
-      (D.restored_to !== null ? ` · restored to step ${D.steps[D.restored_to]}: the model holds that step's weights` : "");
+    $("model").textContent = $("model").title = `${D.model} · ${LOSS_NAME} · ${RECORDED} recorded steps`;
+    $("restored").hidden = D.restored_to === null;
+    if (D.restored_to !== null)
+      $("restored").textContent = `The model was restored to step ${D.steps[D.restored_to]}: it holds that step's weights, not the last step's.`;
     const thinned = $("thinned");
     thinned.hidden = N === RECORDED;
     thinned.textContent = `This long run is shown in ${N} evenly spaced frames of its ${RECORDED} recorded steps ` +
