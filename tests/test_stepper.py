@@ -789,6 +789,31 @@ def test_browser_a_number_that_is_not_one_is_refused_in_place(tmp_path, open_pag
     assert_page_shows(page, xy_tanh()[2], 0.1)
 
 
+def test_browser_a_decimal_comma_is_read_and_digit_grouping_refused(tmp_path, open_page):
+    """One comma is a decimal mark ("1,5", "-0,25"), while digit grouping ("1,000", "12,345,678", "1,000.5") is
+    refused with a message naming the text, never read as another number."""
+    page = open_page(trace.to_html(xy_tanh()[2], tmp_path / "p.html", lr=0.1))
+    edit(page, "x", "1,5")
+    edit(page, "y", "-0,25")
+    assert "x = 1.5 (was 0.5), y = -0.25 (was -2.0)" in page.inner_text("#edit-note")
+    for text in ["1,000", "12,345,678", "1,000.5"]:
+        edit(page, "x", text)
+        assert f"'{text}' looks like digit grouping" in page.inner_text("#edit-note")
+        assert page.locator("#inputs input.invalid").count() == 1
+    assert_page_shows(page, xy_tanh(1.5, -0.25)[2], 0.1)
+
+
+def test_browser_the_quiz_reads_numbers_as_the_edit_bar_does(tmp_path, open_page):
+    """A quiz answer with a decimal comma counts, and one that looks like digit grouping is refused, naming it."""
+    page = open_page(trace.to_html(example()[2], tmp_path / "p.html"))
+    page.check("#quiz")
+    for _ in range(10):  # a.grad += n2.grad * dn2/da: local -3, a.grad becomes 0.9672
+        page.keyboard.press("n")
+    assert quiz_verdict(page, local="-3,000") == "not-a-number"
+    assert "'-3,000' looks like digit grouping" in page.inner_text("#quiz-feedback")
+    assert quiz_verdict(page, local="-3,0", after="0,9672") == "right right"
+
+
 def test_browser_the_quiz_checks_answers_at_the_edited_values(tmp_path, open_page):
     """After an edit the quiz hides and checks the new numbers: the old answer is wrong, the new one right."""
     page = open_page(trace.to_html(xy_tanh()[2], tmp_path / "p.html"))

@@ -21,6 +21,18 @@
   const original = { values: D.nodes.map((n, i) => PY["d" + i]), lr: D.lr };
   let edits = { values: original.values.slice(), lr: D.lr };
   let Q = PY;
+  // A number a learner typed (an edit field, a quiz box) as Python's float() reads it, one comma standing for the
+  // decimal point ("1,5"); or, for text that is not one, a sentence saying why. Digit grouping ("1,000") is refused,
+  // not guessed: read with a decimal comma it would be a silently wrong number.
+  function readNumber(text) {
+    const raw = text.trim(), t = raw.replace(/\u2212/g, "-").toLowerCase();
+    if (/^[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d*)?(e[+-]?\d+)?$/.test(t))
+      return `'${raw}' looks like digit grouping: type it without separators, with a comma only as the decimal mark (1,5)`;
+    const u = t.replace(",", "."); // the one comma allowed: a second one is not a number
+    if (/^[+-]?(inf|infinity)$/.test(u)) return u[0] === "-" ? -Infinity : Infinity;
+    if (/^[+-]?nan$/.test(u)) return NaN;
+    return /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(u) ? Number(u) : `'${raw}' is not a number`;
+  }
   const argsOf = (i, v) => D.nodes[i].args.map((a) => (a !== null && typeof a === "object" ? v[a.node] : decode(a)));
 
   function evaluate(values) { // every node's value from the leaves' (a number, or the error that stopped it)
@@ -415,10 +427,7 @@
       question: fill(st.quiz.question), node: nodeName(st.node), parent: nodeName(st.parent) };
   }
   const asked = (k) => quizOn() && steps[k].kind === "backward" && quizOf(steps[k]).local !== null && !revealed.has(k);
-  function parse(text) { // a number, null for an empty box, or NaN for text that is not a number
-    const t = text.trim().replace(/\u2212/g, "-").replace(/,/g, ".");
-    return t === "" ? null : Number(t);
-  }
+  const answer = (box) => ($(box).value.trim() === "" ? null : readNumber($(box).value)); // null: left empty
   const close = (a, b) => b !== null && Math.abs(a - b) <= 6e-4 + 1e-3 * Math.abs(b);
   function judgeLocal(a, q) {
     if (close(a, q.local)) return ["right", `Right: d${q.node}/d${q.parent} = ${q.local_text}.`];
@@ -457,10 +466,10 @@
     e.preventDefault();
     const q = quizOf(steps[at]);
     const parts = [];
-    const a = parse($("quiz-local").value), b = parse($("quiz-after").value);
-    const notNumber = (box) => ["not-a-number", `'${$(box).value.trim()}' is not a number (type one like 0.25 or -3).`];
-    if (a !== null) parts.push((isNaN(a) ? notNumber("quiz-local") : judgeLocal(a, q)).concat(`d${q.node}/d${q.parent}`));
-    if (b !== null) parts.push((isNaN(b) ? notNumber("quiz-after") : judgeAfter(b, q)).concat(`${q.parent}.grad`));
+    const a = answer("quiz-local"), b = answer("quiz-after");
+    const notNumber = (why) => ["not-a-number", `${why} (type one like 0.25 or -3).`];
+    if (a !== null) parts.push((typeof a === "string" ? notNumber(a) : judgeLocal(a, q)).concat(`d${q.node}/d${q.parent}`));
+    if (b !== null) parts.push((typeof b === "string" ? notNumber(b) : judgeAfter(b, q)).concat(`${q.parent}.grad`));
     if (!parts.length) parts.push(["empty", "Type a number in either box (like 0.25 or -3)."]);
     showVerdict(parts);
     if (a !== null && b !== null && parts.every((p) => p[0] === "right")) { revealed.add(at); render(true); }
@@ -726,12 +735,6 @@
 
   // ------------------------------------------------------------------ editing the inputs and the learning rate
   const edited = (i) => !D.nodes[i].op && !Object.is(edits.values[i], original.values[i]);
-  function readNumber(text) { // a float as Python's float() reads it, or undefined for text that is not one
-    const t = text.trim().replace(/\u2212/g, "-").replace(/,/g, ".").toLowerCase();
-    if (/^[+-]?(inf|infinity)$/.test(t)) return t[0] === "-" ? -Infinity : Infinity;
-    if (/^[+-]?nan$/.test(t)) return NaN;
-    return /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(t) ? Number(t) : undefined;
-  }
   function editNote() {
     const changes = LEAVES.filter(edited).map((i) => `${nodeName(i)} = ${C.repr(edits.values[i])} (was ${C.repr(original.values[i])})`);
     if (edits.lr !== original.lr) changes.push(`lr = ${C.repr(edits.lr)} (was ${C.repr(original.lr)})`);
@@ -761,7 +764,7 @@
     input.dataset.original = value;
     input.addEventListener("input", () => {
       const x = readNumber(input.value);
-      const why = x === undefined ? `'${input.value.trim()}' is not a number` : accept(x);
+      const why = typeof x === "string" ? x : accept(x);
       input.classList.toggle("invalid", why !== "");
       input.title = why || title;
       if (why) { $("edit-note").textContent = `${why}; the page keeps the last number.`; $("reset").disabled = false; return; }
