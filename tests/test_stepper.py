@@ -778,6 +778,33 @@ def test_browser_log_of_a_negative_shows_the_engines_error_in_place(tmp_path, op
     assert_page_shows(page, x.log() * y, 0.1)
 
 
+def test_browser_after_a_failed_forward_the_nodes_not_computed_look_it(tmp_path, open_page):
+    """When an edit makes log fail, log's op looks failed and every node after it, with its op, looks not
+    computed (faded, never an op whose rule has run), as the legend says; a good number again undoes both."""
+    x, y = Value(0.5, "x"), Value(3.0, "y")
+    log = x.log()
+    names = trace.node_names(toposort(log * y))
+    page = open_page(trace.to_html(log * y, tmp_path / "p.html", lr=0.1))
+    ids = {name: f"n{row_index(page, name)}" for name in (names[log], names[x], "y", page.inner_text("#nodes tbody tr:last-child td"))}
+    look = ("ids => Object.fromEntries(ids.map(id => { const g = [...document.querySelectorAll('#graph g.node')]"
+            ".find(g => g.querySelector('title').textContent === id); return [id, [g.classList.value.replace('node', '').trim(),"
+            " Number(getComputedStyle(g).opacity)]]; }))")
+    log_id, x_id, y_id, out_id = ids.values()
+    edit(page, "x", "-1.5")
+    page.keyboard.press("End")
+    page.wait_for_timeout(300)  # the fading's transition
+    seen = page.evaluate(look, [x_id, y_id, log_id, log_id + "op", out_id, out_id + "op"])
+    assert seen[x_id] == ["", 1] and seen[y_id] == ["", 1], seen
+    assert seen[log_id + "op"][0] == "failed" and seen[log_id + "op"][1] == 1, seen
+    assert all(seen[i][0] == "pending" and seen[i][1] < 0.5 for i in (log_id, out_id, out_id + "op")), seen
+    legend = page.inner_text("#legend")
+    assert "not computed (yet, or after an op failed)" in legend and "op that failed" in legend
+    edit(page, "x", "2")
+    page.wait_for_timeout(300)
+    seen = page.evaluate(look, [log_id, log_id + "op", out_id, out_id + "op"])
+    assert seen == {log_id: ["", 1], out_id: ["", 1], log_id + "op": ["rule-done", 1], out_id + "op": ["rule-done", 1]}, seen
+
+
 def test_browser_a_number_that_is_not_one_is_refused_in_place(tmp_path, open_page):
     """Text that is not a number, or an lr that is not positive, is marked and explained; the page keeps its numbers."""
     page = open_page(trace.to_html(xy_tanh()[2], tmp_path / "p.html", lr=0.1))

@@ -205,17 +205,18 @@
   // ------------------------------------------------------------------ the state after step k
   function stateAt(k, withholdLast) {
     const s = { data: D.nodes.map((n, i) => (n.op ? null : shown("d" + i, i))), grad: new Array(N).fill(null),
-      ruleDone: new Set(), updated: new Set(), stale: false };
+      ruleDone: new Set(), updated: new Set(), stale: false, failed: new Map() }; // failed: node -> the error it shows
+    const computed = (st) => (isErr(Q[st.set_data]) ? s.failed.set(st.node, Q[st.set_data]) : s.failed.delete(st.node));
     const until = withholdLast ? k - 1 : k;
     for (let j = 1; j <= until; j++) {
       const st = steps[j];
-      if (st.kind === "forward") s.data[st.node] = shown(st.set_data, st.node);
+      if (st.kind === "forward") { s.data[st.node] = shown(st.set_data, st.node); computed(st); }
       else if (st.kind === "seed") { s.grad.fill("0.0000"); s.grad[st.node] = shown(st.set_grad, -1); }
       else if (st.kind === "backward") {
         s.grad[st.parent] = shown(st.set_grad, -1);
-        if (st.last_of_node) s.ruleDone.add(st.node);
+        if (st.last_of_node && !isErr(Q[st.set_grad])) s.ruleDone.add(st.node); // a rule not run is not done
       } else if (st.kind === "update") { s.data[st.node] = shown(st.set_data, st.node); s.updated.add(st.node); s.stale = true; }
-      else if (st.kind === "reforward") s.data[st.node] = shown(st.set_data, st.node);
+      else if (st.kind === "reforward") { s.data[st.node] = shown(st.set_data, st.node); computed(st); }
     }
     return s;
   }
@@ -254,9 +255,10 @@
     ["", `background:${D.style.interior}`, "node: name | data | grad"],
     ["", `background:${D.style.root}`, "output"],
     ["dashed", `background:${D.style.const}`, "constant"],
-    ["faded", `background:${D.style.interior}`, "not computed yet"],
+    ["faded", `background:${D.style.interior}`, "not computed (yet, or after an op failed)"],
     ["ellipse", "background:#e5e7eb", "op (its rule not run yet)"],
     ["ellipse", "background:var(--done-fill)", "op whose rule has run"],
+    ["ellipse failed", "background:var(--failed-fill)", "op that failed (the step says why)"],
     ["current", "background:var(--current-fill)", "this step's node (computed, rule running, updated)"],
     ["receiver", "background:var(--receiver-fill)", "receives the gradient"],
     ["edge", "", "edge the gradient flows back along"],
@@ -541,6 +543,7 @@
     const st = steps[at];
     const hide = asked(at);
     const s = stateAt(at, hide);
+    const notComputed = (i) => s.data[i] === null || s.failed.has(i); // not yet, or an op before it failed
     let was = s; // the same step at Python's numbers: a number the edit moved says what it was
     if (Q !== PY) { const mine = Q; Q = PY; was = stateAt(at, hide); Q = mine; }
     const v = view;
@@ -580,7 +583,7 @@
         const cell = c && (j ? c.grad : c.data);
         if (cell) cell.classList.toggle("moved", moved);
       });
-      rows[i].className = s.data[i] === null ? "pending" : "";
+      rows[i].className = notComputed(i) ? "pending" : "";
     }
     for (const [gname, g] of Object.entries(D.groups)) { // collapsed neurons: live summary rows
       const c = views.collapsed && views.collapsed.cells["g" + gname];
@@ -596,24 +599,25 @@
       }
     }
     // classes in the picture
-    for (const g of v.svg.querySelectorAll(".current, .receiver, .rule-done, .rule-running, .active, .input, .pending"))
-      g.classList.remove("current", "receiver", "rule-done", "rule-running", "active", "input", "pending");
+    for (const g of v.svg.querySelectorAll(".current, .receiver, .rule-done, .rule-running, .active, .input, .pending, .failed"))
+      g.classList.remove("current", "receiver", "rule-done", "rule-running", "active", "input", "pending", "failed");
     for (const t of v.svg.querySelectorAll(".back-tip")) t.remove();
     const mark = (id, cls) => { const g = v.groups[id]; if (g) g.classList.add(cls); };
     for (let i = 0; i < N; i++) {
-      if (s.data[i] === null) { mark(drawnAs(v, i), "pending"); mark(opOf(v, i), "pending"); }
+      const err = s.failed.get(i);
+      if (notComputed(i)) { mark(drawnAs(v, i), "pending"); mark(opOf(v, i), err && err.at === i ? "failed" : "pending"); }
       if (s.ruleDone.has(i)) mark(opOf(v, i), "rule-done");
     }
     if (v === views.collapsed) { // a neuron is faded only while all of it is
       for (const [gname, g] of Object.entries(D.groups)) {
         const el = v.groups["g" + gname];
-        if (el) el.classList.toggle("pending", g.members.every((i) => s.data[i] === null));
+        if (el) el.classList.toggle("pending", g.members.every(notComputed));
       }
     }
     for (const [title, list] of Object.entries(v.edges)) {
       const dst = title.split("->")[1] || "";
       const m = /^n(\d+)(op)?$/.exec(dst);
-      if (m && s.data[Number(m[1])] === null) list.forEach((e) => e.classList.add("pending"));
+      if (m && notComputed(Number(m[1]))) list.forEach((e) => e.classList.add("pending"));
     }
     if (st.kind !== "start" && st.kind !== "summary") mark(drawnAs(v, st.node), "current");
     if (st.kind === "backward") {
