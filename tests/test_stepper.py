@@ -841,6 +841,30 @@ def test_browser_the_quiz_reads_numbers_as_the_edit_bar_does(tmp_path, open_page
     assert quiz_verdict(page, local="-3,0", after="0,9672") == "right right"
 
 
+SIDEWAYS = """() => [...document.querySelectorAll('html, body, #side, #step, #summary, #table-box')]
+  .filter(e => e.scrollWidth > e.clientWidth).map(e => `${e.id || e.tagName} ${e.scrollWidth} > ${e.clientWidth}`)"""
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (1920, 1080)])
+def test_browser_the_summary_fits_its_panel_without_a_sideways_scroll(tmp_path, open_page, width, height):
+    """A network's summary and node table, also with an input edited to a number like 1e300, need no sideways
+    scroll and cut nothing off, at 1280x800 and 1920x1080."""
+    model = nn.MLP(2, [3, 1], seed=1)
+    pages = [trace.to_html(model([0.5, -0.3]), tmp_path / "out.html", lr=0.1),
+             trace.to_html(nn.mse_loss(model([0.5, -0.3]), [1.0]), tmp_path / "loss.html", lr=0.1),
+             trace.to_html(xy_tanh()[2], tmp_path / "xy.html", lr=0.1)]
+    for path in pages:
+        page = open_page(path)
+        page.set_viewport_size({"width": width, "height": height})
+        page.keyboard.press("End")
+        assert page.evaluate(SIDEWAYS) == [], path.name
+        names = page.eval_on_selector_all("#inputs label.edit span", "s => s.map(e => e.textContent.slice(0, -2))")
+        edit(page, names[2], "-1.2345e300")
+        edit(page, names[-1], "1e300")
+        page.keyboard.press("End")
+        assert page.evaluate(SIDEWAYS) == [], (path.name, names)
+
+
 def test_browser_the_quiz_checks_answers_at_the_edited_values(tmp_path, open_page):
     """After an edit the quiz hides and checks the new numbers: the old answer is wrong, the new one right."""
     page = open_page(trace.to_html(xy_tanh()[2], tmp_path / "p.html"))

@@ -518,8 +518,8 @@
       const cells = [nodeName(i), shown("d" + i, i), shown("g" + i, -1)].concat(
         D.fd ? [shown("f" + i, -1), verdict] : [], D.lr !== null ? [shown("n" + i, i)] : []);
       cells.forEach((c, j) => {
-        const td = document.createElement("td");
-        td.textContent = c;
+        const td = document.createElement("td"); // a number too wide wraps before its exponent, where it still reads right
+        c.split(/(?=e[+-]\d)/).forEach((part, k) => td.append(...(k ? [document.createElement("wbr"), part] : [part])));
         if (D.fd && j === 4) td.className = verdict === "agree" ? "agree" : verdict === "differ" ? "disagree" : "";
         row.appendChild(td);
       });
