@@ -865,6 +865,32 @@ def test_browser_the_summary_fits_its_panel_without_a_sideways_scroll(tmp_path, 
         assert page.evaluate(SIDEWAYS) == [], (path.name, names)
 
 
+SHOWN = """() => [...document.querySelectorAll('#inputs .caption, #reset, #inputs label.edit, #edit-note')].map(e => {
+  const r = e.getBoundingClientRect(); let top = r.top, bottom = r.bottom; // clipped by every scrolling box around it
+  for (let a = e.parentElement; a; a = a.parentElement) if (getComputedStyle(a).overflowY !== 'visible') {
+    const c = a.getBoundingClientRect().top + a.clientTop; top = Math.max(top, c); bottom = Math.min(bottom, c + a.clientHeight); }
+  return [e.id || e.textContent, Math.max(0, bottom - top), r.height]; })"""
+TO_THE_END = "() => { for (const e of document.querySelectorAll('#inputs, #inputs *')) e.scrollTop = e.scrollHeight; }"
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (1920, 1080)])
+def test_browser_the_edit_bar_shows_whole_rows_and_its_note(tmp_path, open_page, width, height):
+    """On network pages the edit bar shows each field whole or not at all, scrolled to the top or the end, and
+    its note (which says what became of an edit) always whole."""
+    for root in (nn.mse_loss(nn.MLP(2, [3, 1], seed=1)([0.5, -0.3]), [1.0]), network_loss()):
+        page = open_page(trace.to_html(root, tmp_path / "p.html", lr=0.1))
+        page.set_viewport_size({"width": width, "height": height})
+        edit(page, "lr", "1,000")  # a long note
+        for scroll in (False, True):
+            if scroll:
+                page.evaluate(TO_THE_END)
+                page.wait_for_timeout(400)  # a snap to a row settles
+            shown = page.evaluate(SHOWN)
+            assert all(s == 0 or abs(s - h) < 0.5 for _, s, h in shown), (scroll, shown)
+            assert [s == h > 0 for name, s, h in shown if name == "edit-note"] == [True], (scroll, shown)
+            assert sum(s > 0 for _, s, h in shown) >= 6, shown  # still a useful number of fields in view
+
+
 def test_browser_the_quiz_checks_answers_at_the_edited_values(tmp_path, open_page):
     """After an edit the quiz hides and checks the new numbers: the old answer is wrong, the new one right."""
     page = open_page(trace.to_html(xy_tanh()[2], tmp_path / "p.html"))

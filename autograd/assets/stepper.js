@@ -791,7 +791,7 @@
     }));
     const lrBox = inputs[inputs.length - 1].parentElement;
     lrBox.classList.add("lr");
-    $("inputs").insertBefore(lrBox, $("reset")); // first, with reset: in view however many inputs a network has
+    $("input-list").insertBefore(lrBox, $("reset")); // first, with reset: in view however many inputs a network has
   }
   $("reset").addEventListener("click", () => {
     for (const input of inputs) { input.value = input.dataset.original; input.classList.remove("edited", "invalid"); }
