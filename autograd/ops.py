@@ -90,9 +90,10 @@ class Op:
 class RuleTable(dict):
     """The dict of RULES, counting its changes in ``changes``, so ``engine.backward_rules`` rebuilds
     its table only when a rule was added, replaced or removed (comparing the dicts on every pass
-    cost about 9% of a three-node backward)."""
+    cost about 9% of a three-node backward), and calling ``on_change`` after each change."""
 
     changes = 0
+    on_change = None  # the engine's: it asks the table at each recorded node only while an op lacks its rule
 
 
 def _counted(name: str):
@@ -103,6 +104,8 @@ def _counted(name: str):
             return change(self, *args, **kwargs)
         finally:  # after the change: a pass that reads the old count uses the old table once
             self.changes += 1
+            if self.on_change is not None:
+                self.on_change()
     counted.__name__ = counted.__qualname__ = name
     return counted
 

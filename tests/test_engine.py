@@ -450,10 +450,14 @@ def test_bytes_per_node_is_small():
 
 
 def test_an_op_without_a_rule_fails_when_the_node_is_made(monkeypatch):
-    """With mul's rule gone from the table, x * y raises at once, naming the op."""
+    """With mul's rule gone from the table, x * y raises at once, naming the op (and records again once it is back)."""
+    rule = RULES["mul"]
     monkeypatch.delitem(RULES, "mul")
     with pytest.raises(NotImplementedError, match="mul: no derivative rule"):
         Value(2.0) * Value(3.0)
+    assert (Value(2.0) + Value(3.0)).op == "add"  # only the op without a rule is refused
+    RULES["mul"] = rule
+    assert (Value(2.0) * Value(3.0)).op == "mul"
 
 
 def test_second_derivative_of_pow_with_value_exponent_at_zero():
