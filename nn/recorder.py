@@ -364,8 +364,11 @@ class Recorder:
         """The index among the page's ``frames`` of the earlier recorded step whose weights the model
         holds now (as after EarlyStopping.restore), or None when it holds the last step's or newer ones."""
         now, f, w = [p.data for p in self._params], self._fields["weights"], self._width
+        last = len(self.history) - 1
+        if list(self._rows[last * w:(last + 1) * w][f]) == now:
+            return None  # it holds the last step's (weights that never moved equal earlier steps' too)
         for i, k in enumerate(frames):
-            if k < len(self.history) - 1 and list(self._rows[k * w:(k + 1) * w][f]) == now:
+            if list(self._rows[k * w:(k + 1) * w][f]) == now:
                 return i
         return None
 

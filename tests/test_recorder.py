@@ -739,6 +739,20 @@ def test_clicking_a_training_point_chooses_the_story_row(browser, tmp_path):
     page.close()
 
 
+def test_weights_that_never_moved_are_not_called_restored():
+    """A model whose weights did not change (no update between the records) holds the last recorded step's
+    weights, so the page claims no restore, though they equal every earlier step's too."""
+    X, y = make_moons(10, noise=0.1, seed=4)
+    model = nn.MLP(2, [3, 1], seed=2)
+    rec = nn.Recorder(model, train=(X, y))
+    for k in range(3):
+        loss = nn.hinge_loss([model(x) for x in X], y)
+        model.zero_grad()
+        loss.backward()
+        rec.record(k, loss)
+    assert rec.page_data()["restored_to"] is None
+
+
 def test_replay_key_layout_log_axis_and_restored_model(browser, tmp_path):
     """A tanh net's key shows only the saturated state; 'log scale' labels the y axis; at 1280x800 the left
     column and the network key fit without scrolling; a restored model is named with the step it holds, in a note
