@@ -576,6 +576,11 @@ def _is_float(x) -> bool:
     return True
 
 
+def _name(node: Value) -> str:
+    """A node as messages name it: its label, else its number."""
+    return repr(node.label) if node.label else f"Value(data={node.data!r})"
+
+
 def _rule_at(args: tuple) -> str:
     """'x = 1.5 (g = 1.0, out = 2.25)': where a rule was called."""
     g, out = args[0], args[-1]
@@ -641,18 +646,21 @@ def backward(root: Value, grad: float = 1.0) -> None:
     with PASS_LOCK:
         order = toposort(root)
         leaves = []
-        for node in order:
-            if node.op:
-                node.grad = 0.0
-            else:
-                leaves.append((node, node.grad))
-                node.grad = 0.0
-        root.grad = seed
-        rules = backward_rules()
         done = False
-        # The loop of reverse_pass, written out: .grad slots instead of a dict and no generator
-        # (about twice as fast, and backward is the hot path of every training step).
         try:
+            for node in order:
+                if node.op:
+                    node.grad = 0.0
+                else:
+                    before = node.grad
+                    if type(before) is not float:  # set by hand: a number, or an error naming the leaf
+                        before = as_number(before, f"backward: the .grad of leaf {_name(node)}")
+                    leaves.append((node, before))
+                    node.grad = 0.0
+            root.grad = seed
+            rules = backward_rules()
+            # The loop of reverse_pass, written out: .grad slots instead of a dict and no generator
+            # (about twice as fast, and backward is the hot path of every training step).
             for node in reversed(order):
                 g = node.grad
                 if g == 0.0 or not node.op:

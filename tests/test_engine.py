@@ -522,3 +522,16 @@ def test_value_stays_lean():
     """Value keeps __slots__ (no __dict__) and no __eq__ of its own."""
     v = Value(1.0)
     assert not hasattr(v, "__dict__") and "__eq__" not in Value.__dict__ and Value.__hash__ is object.__hash__
+
+
+def test_a_leaf_grad_set_to_a_non_number_is_named_and_nothing_changes():
+    """backward() on a leaf whose .grad was set by hand to text names the leaf and the text, and leaves every
+    other leaf's .grad as it was; an int .grad is taken as its number."""
+    x, y = Value(2.0, label="x"), Value(3.0, label="y")
+    x.grad, y.grad = 0.5, "abc"
+    with pytest.raises(TypeError, match=r"backward: the \.grad of leaf 'y'.*str 'abc'"):
+        (x * y).backward()
+    assert x.grad == 0.5 and y.grad == "abc"
+    y.grad = 1
+    (x * y).backward()
+    assert x.grad == 3.5 and y.grad == 3.0 and type(y.grad) is float
