@@ -54,6 +54,12 @@ def node_names(order: list) -> dict:
     return {node: node.label or f"n{i}" for i, node in enumerate(order)}
 
 
+def _printable(text: str) -> str:
+    """``text`` with what UTF-8 cannot carry (a lone surrogate in a label, ``'\\ud800'``) as its backslash
+    escape, so ``print`` shows it instead of raising UnicodeEncodeError (files and pages do the same)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _name(node: Value, index: dict) -> str:
     return node.label or f"n{index[node]}"
 
@@ -162,7 +168,7 @@ def explain(root: Value, grad: float = 1.0) -> str:
                             f" (this pass; {names[p]}.grad holds {fmt(p.grad)}: a leaf adds up its passes)"))
     if len(lines) == 1:
         lines.append("      (no steps: the root is a leaf, or its gradient is 0)")
-    return "\n".join(lines)
+    return _printable("\n".join(lines))
 
 
 def _formula(node: Value, index: dict) -> tuple:
@@ -187,7 +193,7 @@ def tape(root: Value) -> str:
         label = f"  [{node.label}]" if node.label else ""
         rows.append((f"n{i} = {call}", f"# {comment}   grad {fmt(node.grad)}{label}"))
     width = max(len(left) for left, _ in rows)
-    return "\n".join(f"{left.ljust(width)}   {right}" for left, right in rows)
+    return _printable("\n".join(f"{left.ljust(width)}   {right}" for left, right in rows))
 
 
 @dataclass
@@ -264,7 +270,7 @@ def why(x: Value, root: Value, max_paths: int = 1000) -> str:
     order = toposort(root)
     index = {node: i for i, node in enumerate(order)}
     if x not in index:
-        return f"{x.label or 'x'} is not in the graph of {_name(root, index)}: d/dx = 0"
+        return _printable(f"{x.label or 'x'} is not in the graph of {_name(root, index)}: d/dx = 0")
     found = paths(x, root, max_paths + 1)
     truncated = len(found) > max_paths
     found = found[:max_paths]
@@ -277,7 +283,7 @@ def why(x: Value, root: Value, max_paths: int = 1000) -> str:
                  f"d{_name(root, index)}/d{_name(x, index)}")
     if truncated:
         lines.append(f"(stopped after max_paths={max_paths} paths; the sum is partial)")
-    return "\n".join(lines)
+    return _printable("\n".join(lines))
 
 
 @dataclass

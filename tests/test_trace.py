@@ -405,3 +405,13 @@ def test_a_negative_number_is_bracketed_beside_an_operator_not_inside_a_call():
     from autograd.stepper import describe_steps
     text = json.dumps(describe_steps(t, lr=0.1), ensure_ascii=False)  # the page's forward and forward-again steps
     assert "tanh(-3.0000)" in text and "((" not in text
+
+
+def test_text_tools_print_a_label_with_a_lone_surrogate():
+    """explain, tape and why show a lone surrogate in a label as its escape, so their text encodes as UTF-8
+    (print raised UnicodeEncodeError), and other non-ASCII labels stay as typed."""
+    x = Value(2.0, label="größe\ud800")
+    y = (x * x).tanh()
+    for text in (trace.explain(y), trace.tape(y), trace.why(x, y), trace.why(Value(1.0), y)):
+        text.encode("utf-8")
+        assert "größe\\ud800" in text or "is not in the graph" in text
