@@ -419,7 +419,9 @@ def test_clicking_a_weight_shows_its_numbers(browser, moons_page):
     last = rec.history[-1]
     assert shown["value"] == pytest.approx(last["weights"][name], rel=1e-5)
     assert shown["grad"] == pytest.approx(last["grads"][name], rel=1e-3, abs=1e-12)
-    assert page.evaluate("document.querySelector('#edges .selected-halo').getAttribute('stroke-width')") == "9"
+    widths = page.evaluate("['.selected-halo', '.selected-edge'].map(c => Number(document.querySelector('#edges ' + c)"
+                           ".getAttribute('stroke-width')))")
+    assert widths[0] == pytest.approx(widths[1] + 5)  # a ring around the edge's own width, thin or thick
     page.click("#network .unit >> nth=5")  # a neuron: its activation statistics
     assert "rows with output > 0" in page.text_content("#details")
     assert opened.errors == []
@@ -630,7 +632,8 @@ def test_layout_holds_from_1000_to_1920_pixels(browser, moons_page, width):
 
 
 def test_selected_edge_is_drawn_on_top_with_its_highlight(browser, moons_page):
-    """In weight mode the clicked edge is drawn again after every other edge, over its yellow highlight."""
+    """In weight mode the clicked edge is drawn again after every other edge, over its yellow highlight, a ring
+    2.5 px wide on each side of it (a fixed 9 px made a tiny update look large)."""
     rec, path = moons_page
     opened = Opened(browser, path)
     page = opened.page
@@ -639,9 +642,10 @@ def test_selected_edge_is_drawn_on_top_with_its_highlight(browser, moons_page):
       const kids = [...document.getElementById('edges').children], edge = document.querySelector('line.edge[data-param="40"]');
       const [halo, top] = kids.slice(-2);
       const same = ['x1', 'y1', 'x2', 'y2', 'stroke', 'stroke-width'].every(a => top.getAttribute(a) === edge.getAttribute(a));
-      return [halo.classList.contains('selected-halo'), top.classList.contains('edge'), same, halo.getAttribute('stroke-width')];
+      return [halo.classList.contains('selected-halo'), top.classList.contains('edge'), same,
+              Number(halo.getAttribute('stroke-width')) - Number(top.getAttribute('stroke-width'))];
     })()""")
-    assert last == [True, True, True, "9"]
+    assert last[:3] == [True, True, True] and last[3] == pytest.approx(5)
     assert opened.errors == []
     page.close()
 

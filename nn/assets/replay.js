@@ -496,9 +496,10 @@
     for (const [k, v] of Object.entries(sel ? sel.coords : { x1: 0, y1: 0, x2: 0, y2: 0 })) {
       net.halo.setAttribute(k, v); net.selected.setAttribute(k, v);
     }
-    net.halo.setAttribute("stroke-width", sel ? 9 : 0);
+    const width = sel ? Number(sel.line.getAttribute("stroke-width")) : 0;
+    net.halo.setAttribute("stroke-width", sel ? (width + 5).toFixed(2) : 0); // a ring of 2.5 px: the edge keeps its own width
     net.selected.setAttribute("stroke", sel ? sel.line.getAttribute("stroke") : "none");
-    net.selected.setAttribute("stroke-width", sel ? sel.line.getAttribute("stroke-width") : 0);
+    net.selected.setAttribute("stroke-width", sel ? width.toFixed(2) : 0);
     // heatmaps: what each unit responds to over the input plane
     const g = PLANE ? grids(state.i) : null;
     const units = D.units[state.i];
