@@ -1014,3 +1014,14 @@ def test_browser_a_network_update_moves_its_parameters_and_never_its_data(tmp_pa
     for leaf in (n for n in order if not n.op):
         expected = leaf.data - 0.1 * leaf.grad if names[leaf] in params else leaf.data
         assert after[names[leaf]] == fmt(expected), (names[leaf], after[names[leaf]], expected)
+
+
+def test_browser_a_long_label_wraps_in_the_node_table(tmp_path, open_page):
+    """A long label (with markup and a lone surrogate in it) wraps in the node table's first column, so the table
+    needs no sideways scroll at 1280x800 and its grad column stays in view."""
+    x = Value(0.5, label='größe "<script>alert(1)</script>" \ud800 a_really_long_label_for_a_node')
+    page = open_page(trace.to_html(x * Value(-2.0, label="y") + x.tanh(), tmp_path / "long.html"))
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.keyboard.press("End")
+    assert page.evaluate(SIDEWAYS) == []
+    assert page.evaluate("document.querySelector('#nodes th:last-child').getBoundingClientRect().right") <= 1280
