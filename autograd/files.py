@@ -6,12 +6,13 @@ from __future__ import annotations
 import glob
 import os
 import re
+import reprlib
 import secrets
 import stat
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["atomic_write", "write_text", "resolve_target", "kind", "escape_surrogates"]
+__all__ = ["as_path", "atomic_write", "write_text", "resolve_target", "kind", "escape_surrogates"]
 
 TMP = ".chainrule-tmp."  # temporary files are .NAME.chainrule-tmp.PID.RANDOM
 KINDS = {stat.S_IFDIR: "directory", stat.S_IFIFO: "FIFO", stat.S_IFCHR: "character device",
@@ -20,6 +21,14 @@ MAX_LINKS = 40  # the kernel's limit on symlinks in one path
 # In json.dumps' ASCII output: an escaped backslash, a surrogate pair (a real character), or a lone surrogate (group 1)
 LONE_SURROGATE = re.compile(r"\\(?:\\|ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|u(d[89a-f][0-9a-f]{2}))")
 FRESH = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def as_path(path, where: str, name: str = "path") -> Path:
+    """``path`` as a Path; TypeError naming ``where``, ``name`` and the value unless it is a str or os.PathLike."""
+    if isinstance(path, (str, os.PathLike)):
+        return Path(path)
+    raise TypeError(f"{where}: {name} must be a file name (a str or a pathlib.Path), "
+                    f"got {type(path).__name__} {reprlib.repr(path)}")
 
 
 def write_text(path, text: str, *, overwrite: bool = False, create_parents: bool = True) -> Path:

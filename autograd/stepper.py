@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from .engine import Value, apply, as_value as _check_value, made_by_backward
+from .files import as_path, escape_surrogates, write_text
 from .graph import operands, parameter_of, toposort
 from .ops import OPS, call_text, fmt, page_ops
 from .trace import (Step, bracketed, chain_rule_line, constant_text, formula, formula_of, node_formula, node_names,
@@ -453,8 +454,6 @@ def _asset(name: str) -> str:
 
 def _script_json(obj) -> str:
     """JSON safe inside a <script> element: no '<', '>' or '&' can close it or start a comment."""
-    from .files import escape_surrogates
-
     text = escape_surrogates(json.dumps(obj, allow_nan=False, separators=(",", ":")))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
@@ -482,8 +481,6 @@ class Stepper:
 
     def save(self, path, *, overwrite: bool = False) -> Path:
         """Write the page to ``path`` (whole or not at all; a read-only file is kept unless ``overwrite``)."""
-        from .files import write_text
-
         return write_text(path, self.html, overwrite=overwrite)
 
 
@@ -498,4 +495,5 @@ def to_html(root: Value, path, lr: float | None = None, max_nodes: int = MAX_NOD
     """Write one self-contained page that walks through a training step on ``root``: the forward
     pass, the seed, the backward pass one edge at a time and, with ``lr``, the update. Every
     ``.grad`` is left as it was."""
+    as_path(path, "to_html")
     return stepper(root, lr, expression, max_nodes).save(path, overwrite=overwrite)

@@ -387,8 +387,10 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
     """
     from .viz import View, check_size, draw, write_dot  # needs the viz extra
 
+    from .files import as_path
+
     as_value(root, "render_steps")
-    out_dir = Path(out_dir)
+    out_dir = as_path(out_dir, "render_steps", "out_dir")
     if out_dir.suffix.lower() == ".gif":
         return [_animate(root, out_dir, max_steps, overwrite, options)]
     order = toposort(root)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .engine import Value, as_value, contributions
-from .files import atomic_write, write_text
+from .files import as_path, atomic_write, write_text
 from .graph import made_by, operands, parameter_of, toposort
 from .layout import SMALL, plan
 from .ops import fmt
@@ -741,7 +741,7 @@ def render(root: Value, path, *, max_nodes: int | None = MAX_NODES, overwrite: b
     The file appears whole or not at all (``autograd.files.atomic_write``; a read-only file is kept
     unless ``overwrite``). Other keyword arguments go to ``to_dot``.
     """
-    path = Path(path)
+    path = as_path(path, "render")
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("svg", "png", "dot", "gv"):
         raise ValueError(f"render: cannot tell the format from {str(path)!r}; use a .svg, .png or .dot suffix")
@@ -752,7 +752,7 @@ def render(root: Value, path, *, max_nodes: int | None = MAX_NODES, overwrite: b
 
 def write_dot(source: str, path, *, overwrite: bool = False) -> Path:
     """Write DOT ``source`` to ``path`` as DOT text or as an image (by the suffix), atomically."""
-    fmt = Path(path).suffix.lower().lstrip(".")
+    fmt = as_path(path, "write_dot").suffix.lower().lstrip(".")
     if fmt in ("dot", "gv"):
         return write_text(path, source, overwrite=overwrite)
     return atomic_write(path, lambda tmp: _run(source, fmt, tmp), overwrite=overwrite)

@@ -7,7 +7,7 @@ import os
 import stat
 from pathlib import Path
 
-from autograd.files import kind, write_text
+from autograd.files import as_path, kind, write_text
 
 from .module import Module
 
@@ -23,7 +23,7 @@ def save(model: Module, path, *, overwrite: bool = False) -> Path:
     """Write ``model``'s weights to ``path`` as JSON, atomically (see ``autograd.files.atomic_write``:
     a crash keeps the previous file, your own symlink is written through, missing folders are made,
     a read-only file is kept unless ``overwrite``)."""
-    path = Path(path)
+    path = as_path(path, "nn.save")
     state = model.state_dict()
     try:
         text = json.dumps({"format": FORMAT, "version": 1, "model": repr(model), "state": state},
@@ -40,7 +40,7 @@ def _no_constants(name: str):
 
 def load(model: Module, path) -> Module:
     """Set ``model``'s weights from a file written by ``save``; on any problem raise and change nothing."""
-    path = Path(path)
+    path = as_path(path, "nn.load")
     doc = _read(path)
     try:
         model.load_state_dict(doc["state"])

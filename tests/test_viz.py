@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import nn
-from autograd import Value, grad
+from autograd import Value, grad, trace
 from autograd.graph import mark_parameter, toposort
+from autograd.stepper import finite_differences
 from autograd.viz import STYLE, GraphTooLarge, RendererNotFound, find_groups, find_renderer, node_kind, render, to_dot
 from demos.benchmark import reused_leaf_chain  # x + x + ... + x
 
@@ -550,3 +551,16 @@ def test_the_command_line_draws_its_variables_in_the_order_given(tmp_path):
     x, y = (re.search(rf'(n\d+) \[label=<<TABLE[^>]*><TR><TD>{v}</TD>', source).group(1) for v in "xy")
     assert nodes[x][0] < nodes[y][0] - 0.5 or nodes[x][1] > nodes[y][1] + 0.1
     assert crossings(source) == [] and out_of_order(source) == []
+
+
+@pytest.mark.parametrize("call", [
+    lambda c, p: render(c, 5),
+    lambda c, p: trace.render_steps(c, 5),
+    lambda c, p: trace.to_html(c, 5),
+    lambda c, p: nn.save(nn.MLP(1, [1], seed=0), 5),
+])
+def test_a_path_that_is_not_a_path_is_refused_naming_the_function_and_value(call, tmp_path):
+    """A file name given as an int is a TypeError naming the function, the argument and the value."""
+    with pytest.raises(TypeError, match=r"^(render|render_steps|to_html|nn.save): (path|out_dir) must be a file name .*got int 5$"):
+        call(example()[2], tmp_path)
+
