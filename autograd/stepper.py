@@ -31,7 +31,7 @@ from .graph import operands, parameter_of, toposort
 from .ops import OPS, call_text, fmt, page_ops
 from .trace import (Step, bracketed, chain_rule_line, constant_text, formula, formula_of, node_formula, node_names,
                     number_text, walk)
-from .viz import check_bends, find_groups, layout_bends, page_view
+from .viz import check_bends, check_limit, find_groups, layout_bends, page_view
 
 __all__ = ["DerivativeText", "local_text", "local_formula", "describe_steps", "story", "quantities", "slot", "fill",
            "filled", "formula", "fmt", "finite_differences", "page_data", "to_html", "stepper", "Stepper"]
@@ -343,11 +343,12 @@ def _evaluate(order: list, data: dict) -> float:
     return vals[order[-1]]
 
 
-def finite_differences(root: Value, max_nodes: int = FD_MAX_NODES, order: list | None = None) -> dict | None:
+def finite_differences(root: Value, max_nodes: int | None = FD_MAX_NODES, order: list | None = None) -> dict | None:
     """{leaf: central-difference estimate of d root / d leaf}; None for a graph over ``max_nodes``
     nodes. The user's Values are never changed."""
+    check_limit(max_nodes, "finite_differences", "max_nodes")
     order = order or toposort(root)
-    if len(order) > max_nodes:
+    if max_nodes is not None and len(order) > max_nodes:
         return None
     result = {}
     for leaf in order:
@@ -389,12 +390,13 @@ def _editing(order: list) -> str | None:
 
 
 def page_data(root: Value, lr: float | None = None, expression: str | None = None,
-              max_nodes: int = MAX_NODES, pictures: bool = True) -> dict:
+              max_nodes: int | None = MAX_NODES, pictures: bool = True) -> dict:
     """Everything the page shows, as JSON-ready data, assembled from the graph sorted once, the pass's
     ``Step`` records and viz's ``page_view``: the steps as templates (``story``), their numbers
     (``quantities``) and, unless a user's op or a recorded backward pass forbids it, what the page
     needs to recompute them when a learner edits an input (the graph's ops and the op table's forms)."""
     _check_value(root, "to_html")
+    check_limit(max_nodes, "to_html", "max_nodes")
     if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf):
         raise ValueError(f"to_html: lr must be a positive number (the step w <- w - lr * grad), got {lr!r}")
     order = toposort(root)
@@ -485,12 +487,12 @@ class Stepper:
 
 
 def stepper(root: Value, lr: float | None = None, expression: str | None = None,
-            max_nodes: int = MAX_NODES) -> Stepper:
+            max_nodes: int | None = MAX_NODES) -> Stepper:
     """The stepper page for ``root`` as an object: inline in Jupyter, or ``.save(path)``."""
     return Stepper(render_page(page_data(root, lr, expression, max_nodes)))
 
 
-def to_html(root: Value, path, lr: float | None = None, max_nodes: int = MAX_NODES,
+def to_html(root: Value, path, lr: float | None = None, max_nodes: int | None = MAX_NODES,
             expression: str | None = None, *, overwrite: bool = False) -> Path:
     """Write one self-contained page that walks through a training step on ``root``: the forward
     pass, the seed, the backward pass one edge at a time and, with ``lr``, the update. Every

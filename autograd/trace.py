@@ -375,7 +375,7 @@ STEP_KEY = {"#fdba74": "its rule runs in this step",  # render_steps' highlight 
 RULE_COLOUR, PARENT_COLOUR, DONE_COLOUR = STEP_KEY
 
 
-def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *, overwrite: bool = False,
+def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int | None = 200, *, overwrite: bool = False,
                  **options) -> list:
     """Draw one picture per step of a backward pass from ``root`` (step_001.png, ...); returns the paths.
 
@@ -385,12 +385,14 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
     ``out_dir`` ending in ``.gif`` writes the steps as one animated image instead (needs Pillow,
     in the viz extra), returned as a one-element list.
     """
-    from .viz import View, check_size, draw, write_dot  # needs the viz extra
+    from .viz import View, check_limit, check_size, draw, write_dot  # needs the viz extra
 
     from .files import as_path
 
     as_value(root, "render_steps")
     out_dir = as_path(out_dir, "render_steps", "out_dir")
+    check_limit(max_steps, "render_steps", "max_steps")
+    check_limit(options.get("max_nodes"), "render_steps", "max_nodes")
     if out_dir.suffix.lower() == ".gif":
         return [_animate(root, out_dir, max_steps, overwrite, options)]
     order = toposort(root)
@@ -400,7 +402,7 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int = 200, *
     grads = {node: 0.0 if node.op else node.grad for node in order}
     grads[root] = 1.0 + (0.0 if root.op else root.grad)
     steps = list(walk(root, 1.0, order, _leaf_grads(order)))  # counted before anything is drawn
-    if len(steps) > max_steps:
+    if max_steps is not None and len(steps) > max_steps:
         raise ValueError(f"render_steps: {len(steps)} steps, more than max_steps={max_steps}; raise max_steps "
                          "to draw them all")
     paths, done = [], set()

@@ -31,7 +31,7 @@ from .layout import SMALL, plan
 from .ops import fmt
 
 __all__ = ["to_dot", "render", "write_dot", "pipe_svg", "find_renderer", "check_size", "label_text",
-           "node_kind", "find_groups", "page_view", "RendererNotFound", "GraphTooLarge", "MAX_NODES",
+           "node_kind", "check_limit", "find_groups", "page_view", "RendererNotFound", "GraphTooLarge", "MAX_NODES",
            "MAX_BENDS", "layout_bends", "check_bends"]
 
 MAX_NODES = 2000
@@ -200,6 +200,15 @@ COLLAPSE_ADVICE = ("For a network draw the graph of a single input (collapse='ne
                    "one box), or raise max_nodes; a loss over many rows is best watched with nn.Recorder")
 
 
+def check_limit(limit, where: str, name: str):
+    """``limit`` (a max_nodes or max_steps) if it is None or a positive int; else an error naming ``where``, ``name`` and the value."""
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+        raise TypeError(f"{where}: {name} must be a positive int or None, got {limit!r}")
+    if limit is not None and limit < 1:
+        raise ValueError(f"{where}: {name} must be a positive int or None, got {limit!r}")
+    return limit
+
+
 def check_size(n: int, max_nodes, where: str, advice: str = COLLAPSE_ADVICE) -> None:
     """GraphTooLarge naming ``where`` and giving ``advice`` when ``n`` is over ``max_nodes``."""
     if max_nodes is not None and n > max_nodes:
@@ -219,6 +228,7 @@ def to_dot(root: Value, rankdir: str = "LR", *, show_grad: bool = True, color_gr
     ``nn`` network into one summary node. ``legend`` adds a small key at the bottom naming each
     colour and edge label the picture uses (only those); ``caption`` is a first line in it.
     """
+    check_limit(max_nodes, "to_dot", "max_nodes")
     return draw(root, View(rankdir, show_grad, color_grad, edge_derivatives, collapse, max_nodes, legend,
                            caption=caption))
 
@@ -742,6 +752,7 @@ def render(root: Value, path, *, max_nodes: int | None = MAX_NODES, overwrite: b
     unless ``overwrite``). Other keyword arguments go to ``to_dot``.
     """
     path = as_path(path, "render")
+    check_limit(max_nodes, "render", "max_nodes")
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("svg", "png", "dot", "gv"):
         raise ValueError(f"render: cannot tell the format from {str(path)!r}; use a .svg, .png or .dot suffix")

@@ -564,3 +564,20 @@ def test_a_path_that_is_not_a_path_is_refused_naming_the_function_and_value(call
     with pytest.raises(TypeError, match=r"^(render|render_steps|to_html|nn.save): (path|out_dir) must be a file name .*got int 5$"):
         call(example()[2], tmp_path)
 
+
+
+@pytest.mark.parametrize("call, where", [
+    (lambda c, p, n: render(c, p / "g.svg", max_nodes=n), "render"),
+    (lambda c, p, n: to_dot(c, max_nodes=n), "to_dot"),
+    (lambda c, p, n: trace.render_steps(c, p / "steps", max_nodes=n), "render_steps"),
+    (lambda c, p, n: trace.render_steps(c, p / "steps", max_steps=n), "render_steps"),
+    (lambda c, p, n: trace.to_html(c, p / "page.html", max_nodes=n), "to_html"),
+    (lambda c, p, n: finite_differences(c, max_nodes=n), "finite_differences"),
+])
+@pytest.mark.parametrize("bad", ["a", -1, 0, 1.5, True])
+def test_a_limit_that_is_not_a_positive_int_is_refused_naming_it(call, where, bad, tmp_path):
+    """max_nodes and max_steps must be a positive int (or None): anything else is refused up front, naming both."""
+    with pytest.raises((TypeError, ValueError), match=rf"^{where}: max_(nodes|steps) must be a positive int or None, "
+                                                      rf"got {re.escape(repr(bad))}$"):
+        call(example()[2], tmp_path, bad)
+    assert not any(tmp_path.iterdir())
