@@ -14,8 +14,10 @@ remainder falls as the step halves (2 for a right gradient, 1 for a wrong one).
 
 from __future__ import annotations
 
+import inspect
 import math
 import random
+import reprlib
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -102,7 +104,10 @@ def _labels(inputs) -> list:
     return [x.label or f"inputs[{i}]" for i, x in enumerate(inputs)]
 
 
-def _check_inputs(where: str, inputs) -> list:
+def _check_inputs(where: str, f, inputs) -> list:
+    """``inputs`` as a list of Values, and ``f`` checked to be callable as ``f(*inputs)``."""
+    if not callable(f):
+        raise TypeError(f"{where}: f must be a function called as f(*inputs), got {type(f).__name__} {reprlib.repr(f)}")
     if isinstance(inputs, Value):
         inputs = [inputs]
     inputs = list(inputs)
@@ -111,6 +116,16 @@ def _check_inputs(where: str, inputs) -> list:
             raise TypeError(f"{where}: inputs[{i}] must be a Value, got {type(x).__name__} {x!r}")
     if not inputs:
         raise ValueError(f"{where}: inputs is empty")
+    try:
+        signature = inspect.signature(f)
+    except (TypeError, ValueError):  # some built-ins have none: f's own call will say
+        return inputs
+    try:
+        signature.bind(*inputs)
+    except TypeError as e:  # said here, where the count is known, rather than by f's own call
+        n = len(inputs)
+        raise TypeError(f"{where}: f cannot take the {n} input{'s' * (n != 1)} given (it is called as "
+                        f"f(*inputs)): {e}") from None
     return inputs
 
 
@@ -217,7 +232,7 @@ def _check_tolerances(where: str, eps, atol, rtol) -> None:
 
 def numerical_grad(f, inputs, eps: float | None = None) -> tuple:
     """Central differences (f(x+h) - f(x-h)) / 2h per input; h = cbrt(machine eps) * max(1, |x|)."""
-    inputs = _check_inputs("numerical_grad", inputs)
+    inputs = _check_inputs("numerical_grad", f, inputs)
     _check_tolerances("numerical_grad", eps, 0.0, 0.0)
     labels = _labels(inputs)
     _call("numerical_grad", f, inputs)
@@ -272,7 +287,7 @@ def gradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: flo
               raise_exception: bool = True) -> bool:
     """True when every input's gradient matches finite differences; else GradcheckError with a
     table (or False, with ``raise_exception=False``)."""
-    inputs = _check_inputs("gradcheck", inputs)
+    inputs = _check_inputs("gradcheck", f, inputs)
     _check_tolerances("gradcheck", eps, atol, rtol)
     labels = _labels(inputs)
     out = _call("gradcheck", f, inputs)
@@ -359,7 +374,7 @@ def gradgradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol:
                   raise_exception: bool = True) -> bool:
     """True when second derivatives (grad of grad, create_graph=True) match finite differences of
     grad; else GradcheckError with a table (or False, with ``raise_exception=False``)."""
-    inputs = _check_inputs("gradgradcheck", inputs)
+    inputs = _check_inputs("gradgradcheck", f, inputs)
     _check_tolerances("gradgradcheck", eps, atol, rtol)
     labels = _labels(inputs)
     out = _call("gradgradcheck", f, inputs)
@@ -477,7 +492,7 @@ def taylor_test(f, inputs, direction=None, raise_exception: bool = True) -> Tayl
     No step size to tune and no tolerance on the gradient's numbers: the verdict is an exponent.
     ``f`` may call ``grad`` inside (it is evaluated with recording on).
     """
-    inputs = _check_inputs("taylor_test", inputs)
+    inputs = _check_inputs("taylor_test", f, inputs)
     d = _direction("taylor_test", inputs, direction)
     out = _call("taylor_test", f, inputs)
     f0, sig0 = out.data, _branches(_kink_signature(out))

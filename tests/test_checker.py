@@ -5,7 +5,7 @@ import math
 import pytest
 
 from autograd import Value, grad, no_grad
-from autograd.gradcheck import GradcheckError, check_rules, gradcheck, gradgradcheck, numerical_grad
+from autograd.gradcheck import GradcheckError, check_rules, gradcheck, gradgradcheck, numerical_grad, taylor_test
 from autograd.ops import RULES
 
 
@@ -71,3 +71,20 @@ def test_raise_exception_false_answers_false_instead_of_raising(user_op):
     assert gradgradcheck(lambda a: a * a * a, [Value(0.7)], raise_exception=False) is True
     with pytest.raises(GradcheckError):
         gradcheck(lambda a: wrong(a), [Value(0.7)])
+
+
+@pytest.mark.parametrize("check", [numerical_grad, gradcheck, gradgradcheck, taylor_test])
+def test_an_f_that_is_not_a_function_of_the_inputs_given_is_refused_naming_the_checker(check, user_op):
+    """f that is not callable, or cannot take the inputs given, is a TypeError naming the checker and the count; a wrong rule still fails."""
+    with pytest.raises(TypeError, match=rf"^{check.__name__}: f must be a function called as f\(\*inputs\), got int 3$"):
+        check(3, [Value(1.0)])
+    with pytest.raises(TypeError, match=rf"^{check.__name__}: f cannot take the 1 input given \(it is called as "
+                                        r"f\(\*inputs\)\): missing a required argument: 'b'$"):
+        check(lambda a, b: a * b, [Value(1.0)])
+    with pytest.raises(TypeError, match=rf"^{check.__name__}: f cannot take the 2 inputs given .*too many positional"):
+        check(lambda a: a * a, [Value(1.0), Value(2.0)])
+    wrong = user_op("cube_wrong", lambda x: x ** 3, lambda g, x, out: (2.0 * g * number(x) ** 2,))  # 2x^2, not 3x^2
+    if check is not numerical_grad:
+        with pytest.raises(GradcheckError):
+            check(lambda *xs: wrong(xs[0]) * xs[1], [Value(0.7), Value(1.3)])
+    assert numerical_grad(lambda *xs: xs[0] * xs[1], [Value(0.7), Value(1.3)])[0] == pytest.approx(1.3)
