@@ -50,6 +50,14 @@ def as_number(x, where: str) -> float:
     raise TypeError(f"{where}: expected an int, float or bool, got {type(x).__name__} {reprlib.repr(x)}")
 
 
+def as_seed(grad, where: str) -> float:
+    """A backward pass's seed as a float: ``as_number``, and a ValueError for NaN, which would make every gradient NaN."""
+    seed = as_number(grad, where)
+    if seed != seed:
+        raise ValueError(f"{where}: expected a number, got nan; a NaN seed makes every gradient NaN")
+    return seed
+
+
 def as_value(v, where: str) -> "Value":
     """``v`` itself if it is a Value; TypeError naming ``where`` otherwise."""
     if not isinstance(v, Value):
@@ -642,7 +650,7 @@ def backward(root: Value, grad: float = 1.0) -> None:
     passes give exactly twice one pass. Passes hold a lock: threads sharing parameters lose nothing.
     """
     as_value(root, "backward")
-    seed = as_number(grad, "backward(grad=...)")
+    seed = as_seed(grad, "backward(grad=...)")
     with PASS_LOCK:
         order = toposort(root)
         leaves = []

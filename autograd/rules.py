@@ -311,7 +311,9 @@ builtin(Op("relu", 1, relu_forward, relu_backward, (AWAY_FROM_0,), kinks=(0.0,),
 
 
 def leaky_relu_forward(x: float, slope: float) -> float:
-    """x where x > 0, slope * x elsewhere (slope 0.01 unless given)."""
+    """x where x > 0, slope * x elsewhere (slope 0.01 unless given); ValueError naming leaky_relu for a NaN slope."""
+    if slope != slope:
+        raise refusal("leaky_relu", 0, x, slope)
     return x if x > 0.0 else slope * x
 
 
@@ -326,7 +328,8 @@ def leaky_relu_backward(g, x, slope, out):
 builtin(Op("leaky_relu", 2, leaky_relu_forward, leaky_relu_backward, (AWAY_FROM_0, ((0.01, 0.5),)),
            kinks=(0.0,), defaults=(0.01,), method=True,
            forms=Forms("x if x > 0 else y * x", ("nan if x != x else 1 if x > 0 else y",
-                                                   "nan if x != x else 0 if x > 0 else x")),
+                                                   "nan if x != x else 0 if x > 0 else x"),
+                       (("y != y", "ValueError", "leaky_relu: slope must be a number, got {y}"),)),
            local=("d leaky_relu(u, v)", (("1 if u > 0 else v", "1 if {u} > 0 else {v}"), ("0 if u > 0 else u", "0 if {u} > 0 else {u}")))))
 
 

@@ -15,7 +15,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .engine import Value, as_number, as_value, contributions, record_hook, reverse_pass
+from .engine import Value, as_seed, as_value, contributions, record_hook, reverse_pass
 from .graph import PASS_LOCK, operands, toposort
 from .ops import ATOM, OPS, call_text, finite, fmt
 
@@ -113,7 +113,7 @@ def steps(root: Value, grad: float = 1.0):
     Threads sharing leaves lose nothing: each step changes ``.grad`` under backward's lock.
     """
     as_value(root, "steps")
-    seed = as_number(grad, "steps(grad=...)")
+    seed = as_seed(grad, "steps(grad=...)")
     order = toposort(root)
     # Each change holds backward's lock, but no lock is held across a yield: a generator paused (a
     # debugger, a page) or dropped unfinished would block every other thread's backward for good.
@@ -156,7 +156,7 @@ def explain(root: Value, grad: float = 1.0) -> str:
     names = node_names(order)
     lines = [f"backward from {names[root]} (seeded with {fmt(grad)}), one line per edge:"]
     received: dict = {}
-    for s in walk(root, as_number(grad, "explain(grad=...)"), order, _leaf_grads(order)):
+    for s in walk(root, as_seed(grad, "explain(grad=...)"), order, _leaf_grads(order)):
         lines.append(f"{s.number:4d}  {chain_rule_line(s, names)}")
         received.setdefault(s.parent, []).append(s.contribution)
     reused = [(p, cs) for p, cs in received.items() if len(cs) > 1]

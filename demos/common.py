@@ -32,6 +32,17 @@ def positive_int(text: str) -> int:
     return n
 
 
+def count(text: str) -> int:
+    """0 or a positive integer (an --every N where 0 means never)."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or a positive integer, got {text!r}")
+    return n
+
+
 def positive_float(text: str) -> float:
     try:
         x = float(text)

@@ -162,7 +162,7 @@ def main(argv=None) -> int:
                    help="train with nn.optim (momentum: SGD with momentum 0.9); default: the update written by hand")
     p.add_argument("--hidden", type=common.widths, default=[16, 16], help="hidden widths (16,16)")
     p.add_argument("--activation", choices=nn.ACTIVATIONS, default="relu")
-    p.add_argument("--health-every", type=int, default=10, help="print nn.health every N epochs (10; 0: never)")
+    p.add_argument("--health-every", type=common.count, default=10, help="print nn.health every N epochs (10; 0: never)")
     args = p.parse_args(argv)
     common.pyplot()  # fail early, before training, if matplotlib is missing
     start = time.perf_counter()

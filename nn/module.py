@@ -47,6 +47,17 @@ ACTIVATIONS = tuple(ACTIVATION_SPECS)
 INITS = ("uniform", "xavier", "he")
 
 
+def _rng(seed, where: str) -> random.Random:
+    """A random.Random from ``seed`` (None, an int, or a random.Random used as it is); TypeError naming ``where`` else."""
+    if isinstance(seed, random.Random):
+        return seed
+    if seed is None:
+        return random.Random()
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{where}: seed must be None, an int or a random.Random, got {type(seed).__name__} {seed!r}")
+    return random.Random(int(seed))
+
+
 class Module:
     """Something with parameters: ``parameters()``, ``zero_grad()``, a state dict, ``train()``/``eval()``."""
 
@@ -141,7 +152,7 @@ class Neuron(Module):
     def __init__(self, nin: int, activation: str = "relu", seed=None, name: str = "N", scale: float = 1.0) -> None:
         _check_width(nin, "Neuron: nin")
         self.activation = _check_activation(activation)
-        rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        rng = _rng(seed, "Neuron")
         self.w = [Value(rng.uniform(-scale, scale), f"{name}.w{i}") for i in range(nin)]
         self.b = Value(0.0, f"{name}.b")
         self.name = name
@@ -181,7 +192,7 @@ class Layer(Module):
         _check_width(nin, "Layer: nin")
         _check_width(nout, "Layer: nout")
         scale = init_bound(init, nin, nout)
-        rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        rng = _rng(seed, "Layer")
         self.neurons = [Neuron(nin, activation, rng, f"{name}.N{j + 1}", scale) for j in range(nout)]
         for n in self.neurons:
             for p in n.parameters():
@@ -206,7 +217,7 @@ class Dropout(Module):
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
             raise ValueError(f"Dropout: p must be a probability in [0, 1), got {p!r}")
         self.p = float(p)
-        self.rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+        self.rng = _rng(seed, "Dropout")
 
     def __call__(self, x: Sequence) -> list:
         if not self.training or self.p == 0.0:
@@ -240,7 +251,7 @@ class MLP(Module):
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
             raise ValueError(f"MLP: dropout must be a probability in [0, 1), got {dropout!r}")
         self.init = init
-        rng = random.Random(seed)
+        rng = _rng(seed, "MLP")
         sizes = [nin] + widths
         self.layers = [
             Layer(sizes[i], sizes[i + 1], activation if i < len(widths) - 1 else "linear", rng, f"L{i + 1}", init)

@@ -91,11 +91,12 @@ def test_moons_learns_and_keeps_the_parts_apart():
 
 
 def test_bad_demo_arguments_are_clear_errors(capsys, tmp_path):
-    """Bad --epochs, --batch-size, --lr, --hidden, --activation or --out give argparse's error and exit 2 (before training)."""
+    """Bad --epochs, --batch-size, --health-every, --lr, --hidden, --activation or --out give argparse's error and exit 2 (before training)."""
     from demos import moons
 
     (tmp_path / "taken").write_text("a file where the pictures' directory should go")
-    for argv, words in [(["--epochs", "0"], "positive integer"), (["--batch-size", "0"], "positive integer"), (["--lr", "-1"], "positive number"), (["--optimizer", "adagrad"], "invalid choice"),
+    for argv, words in [(["--epochs", "0"], "positive integer"), (["--batch-size", "0"], "positive integer"),
+                        (["--health-every", "-1"], "expected 0 or a positive integer, got '-1'"), (["--lr", "-1"], "positive number"), (["--optimizer", "adagrad"], "invalid choice"),
                         (["--hidden", "16,x"], "widths like 16,16"), (["--activation", "swish"], "invalid choice"),
                         (["--out", str(tmp_path / "taken")], "is a file, not a directory for pictures"),
                         (["--out", str(tmp_path / "taken" / "sub")], "cannot use")]:

@@ -7,7 +7,7 @@ import weakref
 
 import pytest
 
-from autograd import Value, enable_grad, grad, is_grad_enabled, maximum, minimum, no_grad
+from autograd import Value, enable_grad, grad, is_grad_enabled, maximum, minimum, no_grad, trace
 from autograd.engine import apply
 from autograd.rules import RULES
 
@@ -535,3 +535,16 @@ def test_a_leaf_grad_set_to_a_non_number_is_named_and_nothing_changes():
     y.grad = 1
     (x * y).backward()
     assert x.grad == 3.5 and y.grad == 3.0 and type(y.grad) is float
+
+
+@pytest.mark.parametrize("call, where", [
+    (lambda: Value(1.0).leaky_relu(math.nan), r"leaky_relu: slope must be a number, got nan"),
+    (lambda: Value(-1.0).leaky_relu(Value(math.nan)), r"leaky_relu: slope must be a number, got nan"),
+    (lambda: Value(1.0).tanh().backward(grad=math.nan), r"backward\(grad=...\): expected a number, got nan"),
+    (lambda: next(trace.steps(Value(1.0).tanh(), grad=math.nan)), r"steps\(grad=...\): expected a number, got nan"),
+    (lambda: trace.explain(Value(1.0).tanh(), grad=math.nan), r"explain\(grad=...\): expected a number, got nan"),
+])
+def test_a_nan_slope_or_seed_is_refused_naming_it(call, where):
+    """A NaN where a number steers every result (leaky_relu's slope, a backward seed) is a ValueError naming it."""
+    with pytest.raises(ValueError, match=f"^{where}"):
+        call()

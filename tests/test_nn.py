@@ -3,6 +3,8 @@
 import json
 import math
 import os
+import random
+import re
 import subprocess
 import sys
 
@@ -278,3 +280,18 @@ def test_a_bad_input_element_is_named_with_its_neuron_and_position(bad):
     """An input that is not a number or a Value is reported by neuron, position, type and value."""
     with pytest.raises(TypeError, match=rf"Neuron L1\.N1: input 1 must be a number or a Value, got {type(bad).__name__}"):
         nn.MLP(2, [3, 1], seed=0)([0.5, bad])
+
+
+@pytest.mark.parametrize("make", [
+    lambda seed: nn.MLP(2, [1], seed=seed),
+    lambda seed: nn.Layer(2, 2, seed=seed),
+    lambda seed: nn.Neuron(2, seed=seed),
+    lambda seed: nn.Dropout(0.5, seed=seed),
+])
+@pytest.mark.parametrize("seed", ["a", 1.5, True, [1]])
+def test_a_seed_that_is_not_an_int_is_refused_naming_it(make, seed):
+    """A seed must be None, an int or a random.Random: a str or a float is a TypeError naming the class and the value."""
+    with pytest.raises(TypeError, match=rf"^(MLP|Layer|Neuron|Dropout): seed must be None, an int or a random.Random, "
+                                        rf"got {type(seed).__name__} {re.escape(repr(seed))}$"):
+        make(seed)
+    assert make(None) and make(7) and make(random.Random(7))
