@@ -141,12 +141,16 @@ class Recorder:
         self._live = LiveView(self) if live and in_notebook() else None  # outside a notebook: record only
 
     def record(self, step: int, loss, lr: float | None = None) -> None:
-        """Record this step (after ``backward()``, before the update) when ``step`` is a multiple of ``every``."""
+        """Record this step (after ``backward()``, which is checked, and before the update) when ``step`` is a multiple of ``every``."""
         if isinstance(step, bool) or not isinstance(step, int) or step < 0:
             raise ValueError(f"record: step must be an int >= 0, got {step!r}")
         if self._last_step is not None and step <= self._last_step:
             raise ValueError(f"record: step must increase from call to call; got {step!r} after {self._last_step}")
         if isinstance(loss, Value):
+            if loss.op and loss.grad == 0.0:  # backward() seeds its root with 1.0: before it, the gradients are not this loss's
+                raise ValueError("record: the loss's backward() has not run (loss.grad is 0.0), so every gradient "
+                                 "recorded would be 0 or stale; call rec.record(step, loss) after loss.backward() and "
+                                 "before the update (a loss whose gradients other backward passes gave: pass loss.data)")
             loss = loss.data
         elif not _real(loss):
             raise TypeError(f"record: loss must be a Value or a number, got {type(loss).__name__} {_short(loss)}")

@@ -1067,3 +1067,22 @@ def test_the_pages_arithmetic_is_the_op_tables_forms_it_carries(browser, tmp_pat
     assert opened.page.evaluate("u => replay.unitOnRow(0, replay.state.row, u)[0]", 0) == pytest.approx(2 * z, rel=1e-12)
     assert opened.errors == []
     opened.page.close()
+
+
+def test_recording_a_loss_before_its_backward_is_refused_and_after_it_works():
+    """record() with a loss whose backward() has not run (its .grad is still 0.0) is a ValueError saying when to call it, for any step."""
+    X, y = make_moons(8, noise=0.1, seed=1)
+    model = nn.MLP(2, [3, 1], seed=0)
+    rec = nn.Recorder(model, train=(X, y), every=2)
+    for step in (0, 1):
+        loss = nn.hinge_loss([model(x) for x in X], y)
+        model.zero_grad()
+        with pytest.raises(ValueError, match=r"^record: the loss's backward\(\) has not run \(loss.grad is 0.0\), so "
+                                             r"every gradient recorded would be 0 or stale; call rec.record\(step, loss\) "
+                                             r"after loss.backward\(\) and before the update"):
+            rec.record(step, loss, lr=0.1)
+        loss.backward()
+        rec.record(step, loss, lr=0.1)
+    assert len(rec.history) == 1 and any(g != 0.0 for g in rec.history[0]["grads"].values())
+    rec.record(2, 0.25, lr=0.1)  # a plain number cannot be checked, and is recorded as before
+    assert rec.history[1]["loss"] == 0.25
