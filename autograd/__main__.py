@@ -19,7 +19,7 @@ from pathlib import Path
 from . import Value, __version__
 from .engine import apply
 from .ops import OPS
-from .files import resolve_target
+from .files import page_path, resolve_target
 
 def functions() -> dict:
     """The functions an expression may call: every op of the table that prints as a call, by name."""
@@ -250,6 +250,10 @@ def check_outputs(args) -> None:
     if args.render is not None and Path(args.render).suffix.lower() not in PICTURES + (".dot",):
         raise UsageError(f"--render: cannot tell the format from {args.render!r}; use a .svg, .png or .dot suffix")
     if args.html is not None:
+        try:
+            page_path(args.html, "--html")
+        except ValueError as e:
+            raise UsageError(_plain(e)) from None
         _check_viz("--html")
     if args.render is not None and Path(args.render).suffix.lower() in PICTURES:
         _check_viz(f"--render {Path(args.render).suffix.lower()}")

@@ -12,7 +12,7 @@ import stat
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["as_path", "atomic_write", "write_text", "resolve_target", "kind", "escape_surrogates"]
+__all__ = ["as_path", "page_path", "atomic_write", "write_text", "resolve_target", "kind", "escape_surrogates"]
 
 TMP = ".chainrule-tmp."  # temporary files are .NAME.chainrule-tmp.PID.RANDOM
 KINDS = {stat.S_IFDIR: "directory", stat.S_IFIFO: "FIFO", stat.S_IFCHR: "character device",
@@ -29,6 +29,15 @@ def as_path(path, where: str, name: str = "path") -> Path:
         return Path(path)
     raise TypeError(f"{where}: {name} must be a file name (a str or a pathlib.Path), "
                     f"got {type(path).__name__} {reprlib.repr(path)}")
+
+
+def page_path(path, where: str) -> Path:
+    """``as_path``, and a ValueError naming ``where`` and the suffix unless the name ends in .html or .htm."""
+    path = as_path(path, where)
+    if path.suffix.lower() not in (".html", ".htm"):
+        ends = f"ends in {path.suffix}" if path.suffix else "has no suffix"
+        raise ValueError(f"{where}: the page is HTML, so its file name must end in .html or .htm; {str(path)!r} {ends}")
+    return path
 
 
 def write_text(path, text: str, *, overwrite: bool = False, create_parents: bool = True) -> Path:

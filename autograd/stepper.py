@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from .engine import Value, apply, as_value as _check_value, made_by_backward
-from .files import as_path, escape_surrogates, write_text
+from .files import escape_surrogates, page_path, write_text
 from .graph import operands, parameter_of, toposort
 from .ops import OPS, call_text, fmt, page_ops
 from .trace import (Step, bracketed, chain_rule_line, constant_text, formula, formula_of, node_formula, node_names,
@@ -483,7 +483,7 @@ class Stepper:
 
     def save(self, path, *, overwrite: bool = False) -> Path:
         """Write the page to ``path`` (whole or not at all; a read-only file is kept unless ``overwrite``)."""
-        return write_text(path, self.html, overwrite=overwrite)
+        return write_text(page_path(path, "Stepper.save"), self.html, overwrite=overwrite)
 
 
 def stepper(root: Value, lr: float | None = None, expression: str | None = None,
@@ -497,5 +497,5 @@ def to_html(root: Value, path, lr: float | None = None, max_nodes: int | None = 
     """Write one self-contained page that walks through a training step on ``root``: the forward
     pass, the seed, the backward pass one edge at a time and, with ``lr``, the update. Every
     ``.grad`` is left as it was."""
-    as_path(path, "to_html")
+    page_path(path, "to_html")
     return stepper(root, lr, expression, max_nodes).save(path, overwrite=overwrite)

@@ -395,6 +395,10 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int | None =
     check_limit(options.get("max_nodes"), "render_steps", "max_nodes")
     if out_dir.suffix.lower() == ".gif":
         return [_animate(root, out_dir, max_steps, overwrite, options)]
+    if out_dir.suffix and not out_dir.is_dir():  # steps.txt, steps.svg: a file's name, not a folder's
+        raise ValueError(f"render_steps: out_dir {str(out_dir)!r} ends in {out_dir.suffix}, but render_steps writes a "
+                         f"folder of pictures there (step_001.{fmt}, ...); name a folder without a suffix, or end it "
+                         "in .gif for one animated image")
     order = toposort(root)
     if "max_nodes" not in options:
         check_size(len(order), 300, "render_steps", STEP_BY_STEP_ADVICE)

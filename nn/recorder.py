@@ -32,7 +32,7 @@ from importlib import resources
 from pathlib import Path
 
 from autograd import Value, enable_grad, grad, no_grad
-from autograd.files import escape_surrogates, write_text
+from autograd.files import escape_surrogates, page_path, write_text
 from autograd.graph import operands, toposort
 from autograd.ops import page_ops
 
@@ -402,7 +402,7 @@ class Recorder:
     def to_html(self, path, *, overwrite: bool = False) -> Path:
         """Write the replay page: one self-contained HTML file that works offline (a read-only
         file is kept unless ``overwrite``)."""
-        return write_text(path, self._page(), overwrite=overwrite)
+        return write_text(page_path(path, "Recorder.to_html"), self._page(), overwrite=overwrite)
 
     def _page(self) -> str:
         if not self.history:

@@ -53,6 +53,8 @@ def test_finite_results_print_no_warning(capsys):
     pytest.param(["x", "x=1", "--render", ""], "--render needs a file name", id="empty render"),
     pytest.param(["x", "x=1", "--html="], "--html needs a file name", id="empty html"),
     pytest.param(["x", "x=1", "--render", "g.jpg"], "--render: cannot tell the format from 'g.jpg'", id="render suffix"),
+    pytest.param(["x", "x=1", "--html", "p.svg"], "--html: the page is HTML, so its file name must end in .html or "
+                 ".htm; 'p.svg' ends in .svg", id="html suffix"),
     pytest.param(["x", "x=1", "--html", "p.html", "--lr", "-1"], "give a positive number", id="negative lr"),
     pytest.param(["x", "x=1", "--lr", "0.1"], "--lr needs --html FILE", id="lr without html"),
     pytest.param(["log(x)", "x=-1", "--html", "p.html", "--lr", "0"], "(got 0.0)", id="lr before the work"),

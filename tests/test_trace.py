@@ -415,3 +415,30 @@ def test_text_tools_print_a_label_with_a_lone_surrogate():
     for text in (trace.explain(y), trace.tape(y), trace.why(x, y), trace.why(Value(1.0), y)):
         text.encode("utf-8")
         assert "größe\\ud800" in text or "is not in the graph" in text
+
+
+def test_a_file_name_whose_suffix_contradicts_what_is_written_is_refused_naming_it(tmp_path):
+    """render_steps writes a folder (or one .gif) and to_html an .html/.htm page: another suffix is a ValueError naming it, and nothing is written."""
+    import nn
+
+    c = example()[2]
+    with pytest.raises(ValueError, match=r"^render_steps: out_dir '.*steps.txt' ends in .txt, but render_steps writes "
+                                         r"a folder of pictures there \(step_001.png, ...\); name a folder without a "
+                                         r"suffix, or end it in .gif for one animated image$"):
+        trace.render_steps(c, tmp_path / "steps.txt")
+    for write in (lambda p: trace.to_html(c, p), lambda p: trace.stepper(c).save(p)):
+        for name in ("x.svg", "x"):
+            ends = "ends in .svg" if name.endswith(".svg") else "has no suffix"
+            with pytest.raises(ValueError, match=rf"^(to_html|Stepper.save): the page is HTML, so its file name must "
+                                                 rf"end in .html or .htm; '.*{name}' {ends}$"):
+                write(tmp_path / name)
+    X, y = [[0.1, 0.2]], [1]
+    model = nn.MLP(2, [1], seed=0)
+    rec = nn.Recorder(model, train=(X, y))
+    rec.record(0, 0.5)
+    with pytest.raises(ValueError, match=r"^Recorder.to_html: the page is HTML, so its file name must end in .html"):
+        rec.to_html(tmp_path / "replay.json")
+    assert not any(tmp_path.iterdir())
+    (tmp_path / "run.1").mkdir()  # a folder that is there already is used whatever its name
+    assert len(trace.render_steps(c, tmp_path / "run.1", fmt="dot")) == 6
+    assert trace.to_html(c, tmp_path / "page.HTM").exists()
