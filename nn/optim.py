@@ -410,7 +410,7 @@ class RMSprop(Optimizer):
 
     def _check(self, group: dict, where: str) -> dict:
         g = {**self.defaults, **group}
-        return dict(lr=_number(g["lr"], where, "lr"), alpha=_number(g["alpha"], where, "alpha"),
+        return dict(lr=_number(g["lr"], where, "lr"), alpha=_number(g["alpha"], where, "alpha", 0.0, 1.0),
                     eps=_number(g["eps"], where, "eps"), weight_decay=_number(g["weight_decay"], where, "weight_decay"),
                     momentum=_number(g["momentum"], where, "momentum"), centered=_flag(g["centered"], where, "centered"))
 

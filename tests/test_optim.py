@@ -206,6 +206,7 @@ def test_step_calls_the_closure_and_returns_its_loss():
     (lambda p: nn.optim.AdamW(p, betas=(-0.1, 0.9)), ValueError, r"AdamW: betas\[0\]"),
     (lambda p: nn.optim.Adam(p, betas=0.9), ValueError, "betas must be a pair"),
     (lambda p: nn.optim.RMSprop(p, alpha=-1), ValueError, "RMSprop: alpha must be"),
+    (lambda p: nn.optim.RMSprop(p, alpha=2), ValueError, r"RMSprop: alpha must be a number in \[0, 1\], got 2.0"),
     (lambda p: nn.optim.RMSprop(p, eps="small"), TypeError, "eps must be a number, got str"),
     (lambda p: nn.optim.SGD(p, lr=0.1, nesterov=True), ValueError, "nesterov=True needs momentum > 0"),
     (lambda p: nn.optim.SGD(p, lr=0.1, momentum=-0.5), ValueError, "momentum must be"),
