@@ -1025,3 +1025,40 @@ def test_browser_a_long_label_wraps_in_the_node_table(tmp_path, open_page):
     page.keyboard.press("End")
     assert page.evaluate(SIDEWAYS) == []
     assert page.evaluate("document.querySelector('#nodes th:last-child').getBoundingClientRect().right") <= 1280
+
+
+def big_log(x=1e300, y=-2.0):
+    """log(x) * y + sqrt(x): at x = 1e300 it is about 1e150, so a step of y changes it far below its rounding."""
+    x, y = Value(x, "x"), Value(y, "y")
+    return x, y, x.log() * y + x.sqrt()
+
+
+def summary_of(page):
+    """The summary's rows (cells' text) and its note, at the page's last step."""
+    page.keyboard.press("End")
+    return page.evaluate(SUMMARY), page.inner_text("#summary p.note")
+
+
+def test_browser_a_change_lost_in_rounding_is_no_check_in_pythons_numbers_and_the_pages(tmp_path, open_page):
+    """At x = 1e300 (Python's numbers, or typed into the page) y's finite difference is 0 because f's rounding
+    swallows the step: the summary says 'no check' and why, as gradcheck does, never 'differ'."""
+    page = open_page(trace.to_html(big_log()[2], tmp_path / "p.html"))
+    for typed in (None, "1e300"):
+        if typed:
+            edit(page, "x", "1")
+            assert [r[4] for r in summary_of(page)[0]] == ["agree", "agree"]
+            edit(page, "x", typed)
+        rows, note = summary_of(page)
+        assert [r[4] for r in rows] == ["agree", "no check"], rows
+        assert "No check for y: finite differences lost the change in rounding: |f| = 1.0000e+150" in note, note
+        assert "infinite" not in note and "differ" not in [r[4] for r in rows]
+        page.screenshot(path=str(Path("/tmp/checker-shots") / f"summary-{typed or 'python'}.png"))
+
+
+def test_browser_a_wrong_rule_still_differs(tmp_path, open_page, user_op):
+    """A rule 10% off at ordinary numbers is still 'differ' in the summary: the rounding criterion hides no error."""
+    sq = user_op("sq_tenth_off", lambda x: x * x, lambda g, x, out: (g * 2.2 * x,))
+    x = Value(0.7, "x")
+    rows, note = summary_of(open_page(trace.to_html(sq(x) + x, tmp_path / "p.html")))
+    assert [r[4] for r in rows] == ["differ"] and "No check" not in note, (rows, note)
+
