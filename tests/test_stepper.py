@@ -1062,3 +1062,19 @@ def test_browser_a_wrong_rule_still_differs(tmp_path, open_page, user_op):
     rows, note = summary_of(open_page(trace.to_html(sq(x) + x, tmp_path / "p.html")))
     assert [r[4] for r in rows] == ["differ"] and "No check" not in note, (rows, note)
 
+
+def test_browser_nan_is_no_check_and_called_nan_not_infinite(tmp_path, open_page):
+    """Typing nan into x gives 'no check' with a note that names NaN, not an infinite number."""
+    page = open_page(trace.to_html(xy_tanh()[2], tmp_path / "p.html"))
+    edit(page, "x", "nan")
+    rows, note = summary_of(page)
+    assert rows[0][4] == "no check" and "NaN" in note and "infinite" not in note, (rows, note)
+    edit(page, "x", "inf")
+    assert "at an infinite number" in summary_of(page)[1]
+
+
+def test_browser_a_step_out_of_an_ops_domain_is_no_check_and_says_so(tmp_path, open_page):
+    """log at x = 1e-7, where x - h is negative: 'no check', the note naming the step and the domain, not infinity."""
+    x = Value(1e-7, "x")
+    rows, note = summary_of(open_page(trace.to_html(x.log(), tmp_path / "p.html")))
+    assert rows[0][4] == "no check" and "No check for x: a step of h = 1.0000e-06 leaves an op's domain" in note, note

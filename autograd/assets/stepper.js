@@ -505,7 +505,9 @@
   // steps inside every op's domain, and a change of f above its rounding over the step (gradcheck's criterion).
   function noCheck(i, agree) {
     const x = Q["d" + i], g = Q["g" + i], f = Q["f" + i], h = fdStep(x);
-    if (![f, g].every(Number.isFinite)) return "No check: at an infinite number the differences cannot test the gradient.";
+    if ([x, g, f].some((a) => Math.abs(a) === Infinity)) return "No check: at an infinite number the differences cannot test the gradient.";
+    if ([x, g].some(Number.isNaN)) return "No check: NaN is not a number, so there is no gradient the differences could test.";
+    if (Number.isNaN(f)) return `No check for ${nodeName(i)}: a step of h = ${C.fmt(h)} leaves an op's domain.`;
     if (agree || Math.abs(g - f) > Q["r" + i]) return "";
     return `No check for ${nodeName(i)}: finite differences lost the change in rounding: |f| = ` +
       `${C.fmt(Math.abs(Q["d" + D.root]))}, the change h * grad = ${C.fmt(h * Math.abs(g))}.`;
