@@ -60,7 +60,7 @@ def rounding_bound(up: float, down: float, step: float) -> float:
     return ROUNDING * (abs(up) + abs(down)) / step
 
 
-def not_smooth(first: tuple, last: tuple) -> bool:
+def _not_smooth(first: tuple, last: tuple) -> bool:
     """Whether f's change over a step, (step, |change|) at a first and a last (8 or more times shorter) step, fell
     slower than sqrt(step): a smooth f's falls as the step or faster, so f is not smooth on the scale of these steps
     (sin at 1e300, whose steps, at least one unit in the last place of x, span many periods)."""
@@ -237,7 +237,7 @@ def _refined(fn, x0: float, h: float) -> Measured:
     for k in range(40):
         lo, hi = x0 - h / 2 ** k, x0 + h / 2 ** k
         if not lo < x0 < hi:
-            best.rough = len(changes) > 1 and not_smooth(changes[0], changes[-1])
+            best.rough = len(changes) > 1 and _not_smooth(changes[0], changes[-1])
             break  # the step vanished in rounding
         try:
             f_hi, f_lo = fn(hi), fn(lo)
@@ -612,7 +612,7 @@ def taylor_test(f, inputs, direction=None, raise_exception: bool = True) -> Tayl
     verdict = _rate(*run[-2:]) if len(run) >= 3 else None
     if verdict is not None and verdict < TAYLOR_PASS:
         (h0, c0), (h1, c1) = ((h, abs(fh - f0)) for h, fh, *_ in (run[0], run[-1]))
-        result.passed = not_smooth((h0, c0), (h1, c1))  # then a rate of 1 is f's roughness, not a wrong gradient
+        result.passed = _not_smooth((h0, c0), (h1, c1))  # then a rate of 1 is f's roughness, not a wrong gradient
         if result:
             warnings.warn(InconclusiveWarning(
                 f"taylor_test could not test the gradient: f's change along d fell only from {c0:.3g} to {c1:.3g} "
