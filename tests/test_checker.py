@@ -5,9 +5,6 @@ import math
 import pytest
 
 from autograd import Value, grad, no_grad
-from autograd.gradcheck import GradcheckError, check_rules, gradcheck, gradgradcheck, numerical_grad, taylor_test
-
-
 from autograd.gradcheck import (GradcheckError, InconclusiveWarning, check_rules, gradcheck, gradgradcheck,
                                 numerical_grad, taylor_test)
 from autograd.ops import RULES
