@@ -6,9 +6,7 @@ when something is wrong, the first node whose own rule disagrees with finite dif
 that disagrees at the first step is measured again with smaller steps before it counts as a
 failure. Steps that cross a kink of relu or abs are reported with the one-sided derivatives (a
 ``KinkWarning``) instead of a false failure or a silent pass; so is a kink no op declares, found
-where the one-sided secants differ by the same jump at every step size. An input whose check finite
-differences cannot decide (the change a step makes lost in f's rounding, or f not smooth even over
-the smallest step its number allows) is "no check", with an ``InconclusiveWarning``, never a failure.
+where the one-sided secants differ by the same jump at every step size.
 
 ``taylor_test`` needs no step size and no tolerance: its verdict is the rate at which the Taylor
 remainder falls as the step halves (2 for a right gradient, 1 for a wrong one).
@@ -29,10 +27,9 @@ from .graph import operands, toposort
 from .ops import OPS, RULES
 
 __all__ = ["numerical_grad", "gradcheck", "gradgradcheck", "check_rules", "taylor_test", "GradcheckError",
-           "KinkWarning", "InconclusiveWarning"]
+           "KinkWarning"]
 
 CBRT_EPS = sys.float_info.epsilon ** (1 / 3)  # the step that balances truncation and rounding error
-ROUNDING = 64 * sys.float_info.epsilon  # a difference f(x + h) - f(x - h) is noise below this times |f|
 
 
 class GradcheckError(AssertionError):
@@ -51,23 +48,6 @@ class KinkWarning(UserWarning):
     """A finite-difference step crossed a kink (of an op with ``kinks``); the message has the one-sided derivatives."""
 
 
-class InconclusiveWarning(UserWarning):
-    """Finite differences could not test an input's gradient (the change a step makes is lost in rounding)."""
-
-
-def rounding_bound(up: float, down: float, step: float) -> float:
-    """The smallest error (f(x + h) - f(x - h)) / step can resolve: below it f's rounding is all it measures."""
-    return ROUNDING * (abs(up) + abs(down)) / step
-
-
-def _not_smooth(first: tuple, last: tuple) -> bool:
-    """Whether f's change over a step, (step, |change|) at a first and a last (8 or more times shorter) step, fell
-    slower than sqrt(step): a smooth f's falls as the step or faster, so f is not smooth on the scale of these steps
-    (sin at 1e300, whose steps, at least one unit in the last place of x, span many periods)."""
-    (h0, c0), (h1, c1) = first, last
-    return h0 >= 8 * h1 and c0 > 0 and c1 > 0 and math.log2(c0 / c1) < 0.5 * math.log2(h0 / h1)
-
-
 @dataclass
 class Row:
     """One compared derivative."""
@@ -83,7 +63,6 @@ class Row:
     band: str = ""
     kink: str = ""
     refined: bool = False  # numeric re-measured with smaller steps after the first step disagreed
-    unchecked: str = ""  # why finite differences cannot test this derivative (then it is no failure)
     extra: dict = field(default_factory=dict)
 
 
@@ -113,7 +92,7 @@ def _table(rows: list, columns=COLUMNS) -> str:
         return f"{x:.6g}" if isinstance(x, float) else str(x)
 
     body = [[r.label, fmt(r.value), fmt(r.analytic), fmt(r.numeric), f"{r.abs_err:.2e}", f"{r.rel_err:.2e}",
-             "no check" if r.unchecked else ("ok " if r.ok else "FAIL ") + r.band + (" (kink)" if r.kink else "")
+             ("ok " if r.ok else "FAIL ") + r.band + (" (kink)" if r.kink else "")
              + (" (refined)" if r.refined else "")] for r in rows]
     widths = [max(len(c), *(len(line[i]) for line in body)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
@@ -200,44 +179,18 @@ def _step(x: float, eps) -> float:
     return eps if eps is not None else CBRT_EPS * max(1.0, abs(x))
 
 
-@dataclass
-class Measured:
-    """A derivative measured by ``_refined``: the estimate, its error bound (truncation and rounding), |f| and
-    the step h where it was taken (f's rounding, divided by h, is the least error it can see), and ``rough``
-    where f is not smooth even over the smallest steps x allows."""
-
-    value: float | None
-    bound: float = math.inf
-    size: float = 0.0
-    step: float = 0.0
-    rough: bool = False
-
-    def unchecked(self, where: str, analytic: float) -> str:
-        """Why finite differences cannot tell ``analytic`` from the estimate; "" where they can."""
-        if self.rough:
-            return (f"finite differences cannot measure the derivative at {where}: f changes as much over the "
-                    f"smallest steps the number allows as over large ones, so f is not smooth on their scale")
-        if self.value is None or not abs(analytic - self.value) <= rounding_bound(self.size, self.size, 2 * self.step):
-            return ""
-        return (f"finite differences lost the change in rounding: |f| = {self.size:.3g} rounds in steps of "
-                f"{math.ulp(self.size):.3g}, the change h * grad = {self.step * abs(analytic):.3g}")
-
-
-def _refined(fn, x0: float, h: float) -> Measured:
+def _refined(fn, x0: float, h: float) -> float | None:
     """d fn / dx at ``x0``, measured again with steps h, h/2, h/4, ... and one Richardson
     extrapolation each, keeping the estimate with the smallest error bound: the change from the
     previous estimate (truncation) plus the rounding error of the step (which grows as it shrinks).
 
     A single step of cbrt(eps) * |x| is too coarse where the function varies faster than its input's
-    magnitude suggests (sin at 1e6: the step is 6, about a period). A value of None if it cannot be
-    measured; ``rough`` where the steps vanished in x's rounding while f's change over them did not
-    fall (sin at 1e300).
+    magnitude suggests (sin at 1e6: the step is 6, about a period). None if it cannot be measured.
     """
-    best, previous, last, changes = Measured(None), None, None, []
+    best, bound, previous, last = None, math.inf, None, None
     for k in range(40):
         lo, hi = x0 - h / 2 ** k, x0 + h / 2 ** k
         if not lo < x0 < hi:
-            best.rough = len(changes) > 1 and _not_smooth(changes[0], changes[-1])
             break  # the step vanished in rounding
         try:
             f_hi, f_lo = fn(hi), fn(lo)
@@ -245,31 +198,27 @@ def _refined(fn, x0: float, h: float) -> Measured:
             previous = last = None
             continue
         d = (f_hi - f_lo) / (hi - lo)  # hi - lo: the step actually taken, after rounding
-        rounding = rounding_bound(f_hi, f_lo, hi - lo)
-        if rounding >= best.bound:
+        rounding = 64 * sys.float_info.epsilon * (abs(f_hi) + abs(f_lo)) / (hi - lo)
+        if rounding >= bound:
             break  # every smaller step is noisier still
-        changes.append((hi - lo, abs(f_hi - f_lo)))
         if last is not None:
             r = (4.0 * d - last) / 3.0  # cancels the h**2 term of the central difference
-            if previous is not None and abs(r - previous) + rounding < best.bound:
-                best = Measured(r, abs(r - previous) + rounding, (abs(f_hi) + abs(f_lo)) / 2, (hi - lo) / 2)
+            if previous is not None and abs(r - previous) + rounding < bound:
+                best, bound = r, abs(r - previous) + rounding
             previous = r
         last = d
     return best
 
 
 def _confirm(row: Row, fn, atol: float, rtol: float) -> Row:
-    """A failed row re-measured by ``_refined``: it passes if the better estimate agrees, and is no check
-    where finite differences cannot tell the analytic value from theirs."""
+    """A failed row re-measured by ``_refined``: it passes if the better estimate agrees."""
     if row.ok:
         return row
-    measured = _refined(fn, row.value, row.step)
-    if measured.value is None or not math.isfinite(measured.value):
-        row.unchecked = measured.unchecked(f"{row.label} = {row.value:.6g}", row.analytic)
+    numeric = _refined(fn, row.value, row.step)
+    if numeric is None or not math.isfinite(numeric):
         return row
-    better = _judge(Row(row.label, row.value, row.analytic, measured.value, row.step), atol, rtol)
+    better = _judge(Row(row.label, row.value, row.analytic, numeric, row.step), atol, rtol)
     better.refined = True
-    better.unchecked = "" if better.ok else measured.unchecked(f"{row.label} = {row.value:.6g}", row.analytic)
     return better
 
 
@@ -367,29 +316,18 @@ def gradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol: flo
             kinks.append(f"{row.label}: {row.kink}; one-sided derivatives left {left:.6g}, right {right:.6g}, "
                          f"analytic {row.analytic:.6g} " + ("lies between them" if row.ok else "lies outside them"))
         rows.append(row)
-    unchecked = _unchecked("gradcheck", rows)
-    if all(r.ok or r.unchecked for r in rows):
+    if all(r.ok for r in rows):
         if kinks:
             warnings.warn(KinkWarning("gradcheck passed at a kink:\n  " + "\n  ".join(kinks)), stacklevel=2)
         return True
-    bad = sum(not (r.ok or r.unchecked) for r in rows)
+    bad = sum(not r.ok for r in rows)
     step = f"eps = {eps!r}" if eps is not None else "h = cbrt(machine eps) * max(1, |x|)"
     message = [f"gradcheck failed: {bad} of {len(rows)} inputs disagree (atol={atol}, rtol={rtol}, {step})",
                _table(rows)]
-    message += [f"  kink: {k}" for k in kinks] + [f"  no check: {u}" for u in unchecked]
+    message += [f"  kink: {k}" for k in kinks]
     message += [_REFINED] if any(r.refined for r in rows) else []
     message.append(_culprit(out, atol, rtol))
     return _fail(GradcheckError("\n".join(message), rows), raise_exception)
-
-
-def _unchecked(where: str, rows: list) -> list:
-    """The rows finite differences could not test, one line each; an InconclusiveWarning with them when no
-    row failed (they are no failure, but they are not a pass either)."""
-    unchecked = [f"{r.label}: {r.unchecked}" for r in rows if r.unchecked]
-    if unchecked and all(r.ok or r.unchecked for r in rows):
-        warnings.warn(InconclusiveWarning(f"{where} could not test every derivative, so it does not fail them:\n  "
-                                          + "\n  ".join(unchecked)), stacklevel=3)
-    return unchecked
 
 
 def _fail(error: GradcheckError, raise_exception: bool) -> bool:
@@ -403,8 +341,8 @@ _REFINED = ("  (refined): the first step disagreed, so numeric was measured agai
             "and Richardson extrapolation")
 
 
-def _local_numeric(node: Value, k: int) -> Measured:
-    """d node / d operand k on the op alone, by the step sweep of ``_refined``."""
+def _local_numeric(node: Value, k: int) -> float | None:
+    """d node / d operand k on the op alone, by the step sweep of ``_refined`` (None if it cannot be measured)."""
     args = _numbers(node)
 
     def op_at(x: float) -> float:
@@ -418,23 +356,16 @@ def _local_numeric(node: Value, k: int) -> Measured:
 
 def _culprit(out: Value, atol: float, rtol: float) -> str:
     """Name the first node whose rule disagrees with finite differences on the op alone."""
-    unchecked = []
     for n, node in enumerate(toposort(out)):
         if not node.op or 0 in OPS[node.op].side(_numbers(node)):
             continue  # at a kink finite differences measure neither side
-        ops = f"{node.op} of {', '.join(repr(a) for a in _numbers(node))}"
+        ops = operands(node)
         for k, _, analytic in contributions(node, 1.0):
-            measured = _local_numeric(node, k)
-            numeric = measured.value
-            disagrees = numeric is not None and not abs(analytic - numeric) <= atol + rtol * abs(numeric)  # nan too
-            why = measured.unchecked(f"operand {k}", analytic) if disagrees or measured.rough else ""
-            if why:
-                unchecked.append(f"node {n} ({ops}), operand {k}: {why}")
-            elif disagrees:
-                return (f"culprit: {node.op}_backward at node {n} ({ops}): d/d(operand {k}) "
+            numeric = _local_numeric(node, k)
+            if numeric is not None and not abs(analytic - numeric) <= atol + rtol * abs(numeric):  # nan too
+                return (f"culprit: {node.op}_backward at node {n} ({node.op} of "
+                        f"{', '.join(repr(a if type(a) is float else a.data) for a in ops)}): d/d(operand {k}) "
                         f"is {analytic!r} by the rule, {numeric!r} by finite differences")
-    if unchecked:
-        return "culprit: none found; finite differences could not test " + "; ".join(unchecked)
     return ("culprit: every node's rule agrees with finite differences, so the difference comes from "
             "outside the recorded graph: a path computed under no_grad(), through detach() or through .data")
 
@@ -463,14 +394,12 @@ def gradgradcheck(f, inputs, eps: float | None = None, atol: float = 1e-5, rtol:
             row = _judge(Row(f"d2/d{labels[i]} d{labels[j]}", x0, hessian[i][j], (plus[i] - minus[i]) / (2 * h), h),
                          atol, rtol)
             rows.append(_confirm(row, lambda v, i=i, j=j: first_order(j, v)[i], atol, rtol))
-    unchecked = _unchecked("gradgradcheck", rows)
-    if all(r.ok or r.unchecked for r in rows):
+    if all(r.ok for r in rows):
         return True
-    bad = sum(not (r.ok or r.unchecked) for r in rows)
+    bad = sum(not r.ok for r in rows)
     return _fail(GradcheckError("\n".join([f"gradgradcheck failed: {bad} of {len(rows)} second derivatives "
                                            f"disagree (atol={atol}, rtol={rtol})",
                                            _table(rows, ("derivative",) + COLUMNS[1:])]
-                                          + [f"  no check: {u}" for u in unchecked]
                                           + ([_REFINED] if any(r.refined for r in rows) else [])), rows),
                  raise_exception)
 
@@ -515,7 +444,7 @@ def _rule_problems(op: str, rule, spec) -> list:
         problems.append(f"{op}_backward is not deterministic: two calls differ")
     for k in range(spec.arity):
         node = apply(op, *[Value(a) for a in args])
-        numeric = _local_numeric(node, k).value
+        numeric = _local_numeric(node, k)
         if numeric is not None and not math.isclose(r1[k] / 1.5, numeric, rel_tol=1e-5, abs_tol=1e-8):
             problems.append(f"{op}_backward: d/d(input {k}) at {args} is {r1[k] / 1.5!r}, "
                             f"finite differences give {numeric!r}")
@@ -524,18 +453,13 @@ def _rule_problems(op: str, rule, spec) -> list:
 
 class TaylorRates(tuple):
     """The rates of ``taylor_test``, one per halving of the step, with ``table`` (also its ``str``) and
-    the ``direction`` d it stepped along; true unless the check failed (none may be measurable: a line's
-    remainder is rounding at every step)."""
+    the ``direction`` d it stepped along."""
 
     table: str = ""
     direction: tuple = ()
-    passed: bool = True
 
     def __str__(self) -> str:
         return self.table
-
-    def __bool__(self) -> bool:
-        return self.passed
 
 
 TAYLOR_STEPS = 12  # h0, h0/2, ..., h0/2048
@@ -562,9 +486,8 @@ def _direction(where: str, inputs: list, direction) -> list:
 
 def taylor_test(f, inputs, direction=None, raise_exception: bool = True) -> TaylorRates:
     """The step-free check: |f(x + h d) - f(x) - h <grad f, d>| falls as h**2 for a right gradient and
-    as h for a wrong one. Returns the rates (about 2 when right; none where the remainder is rounding at
-    every step, as along a line), true unless the check failed; GradcheckError with a table when they fall
-    towards 1 (with ``raise_exception=False``, the rates, false).
+    as h for a wrong one. Returns the rates (about 2 when right); GradcheckError with a table when they
+    fall towards 1 (unless ``raise_exception=False``).
 
     No step size to tune and no tolerance on the gradient's numbers: the verdict is an exponent.
     ``f`` may call ``grad`` inside (it is evaluated with recording on).
@@ -603,22 +526,11 @@ def taylor_test(f, inputs, direction=None, raise_exception: bool = True) -> Tayl
             x.data = x_
     rates = [r for r in map(_rate, rows, rows[1:]) if r is not None]
     table = _taylor_table(rows, slope, d)
-    if all(row[3] for row in rows):
-        table += ("\n  the remainder is rounding at every step: the gradient is right to rounding (f is linear "
-                  "along d here, so there is no rate to measure)")
     result = TaylorRates(rates)
     result.table, result.direction = table, tuple(d)
     run = _final_run(rows)
     verdict = _rate(*run[-2:]) if len(run) >= 3 else None
-    if verdict is not None and verdict < TAYLOR_PASS:
-        (h0, c0), (h1, c1) = ((h, abs(fh - f0)) for h, fh, *_ in (run[0], run[-1]))
-        result.passed = _not_smooth((h0, c0), (h1, c1))  # then a rate of 1 is f's roughness, not a wrong gradient
-        if result:
-            warnings.warn(InconclusiveWarning(
-                f"taylor_test could not test the gradient: f's change along d fell only from {c0:.3g} to {c1:.3g} "
-                f"while the step fell {h0 / h1:.0f}-fold, so f is not smooth on the scale of the steps and the "
-                f"remainder's rate says nothing about the gradient"), stacklevel=2)
-    if not result and raise_exception:
+    if verdict is not None and verdict < TAYLOR_PASS and raise_exception:
         measured = (run[-1][1] - f0) / run[-1][0]
         why = (" A kink lies between x and x + h d (the nodes of ops with kinks changed branch), so a remainder "
                "falling as h may be the kink, not the gradient." if crossed else "")

@@ -27,7 +27,6 @@ from pathlib import Path
 
 from .engine import Value, apply, as_value as _check_value, made_by_backward
 from .files import escape_surrogates, page_path, write_text
-from .gradcheck import ROUNDING, rounding_bound
 from .graph import operands, parameter_of, toposort
 from .ops import OPS, call_text, fmt, page_ops
 from .trace import (Step, bracketed, chain_rule_line, constant_text, formula, formula_of, node_formula, node_names,
@@ -172,8 +171,7 @@ def quantities(order: list, edges: list, lr: float | None, fd: dict | None, seed
     """Every number the page shows, by key: d<i> node i's value, u/l/c/b/a<e> edge e's upstream,
     local, contribution and gradient before and after, g<i> node i's gradient, and with ``lr`` n<i>
     its value after the update (a dict naming the error where an op refuses the new values) and m
-    the output's change; f<i> leaf i's finite difference and r<i> the least error it can see (``fd``
-    holds both per leaf). The page's JavaScript computes the same."""
+    the output's change; f<i> leaf i's finite difference. The page's JavaScript computes the same."""
     index = {node: i for i, node in enumerate(order)}
     q: dict = {f"d{i}": node.data for i, node in enumerate(order)}
     q["seed"] = seed
@@ -189,8 +187,7 @@ def quantities(order: list, edges: list, lr: float | None, fd: dict | None, seed
         root_new = new[order[-1]]
         q["m"] = root_new if type(root_new) is dict else root_new - order[-1].data
     if fd is not None:
-        for leaf, (d, least) in fd.items():
-            q[f"f{index[leaf]}"], q[f"r{index[leaf]}"] = d, least
+        q.update((f"f{index[leaf]}", x) for leaf, x in fd.items())
     return q
 
 
@@ -353,12 +350,6 @@ def finite_differences(root: Value, max_nodes: int | None = FD_MAX_NODES, order:
     order = order or toposort(root)
     if max_nodes is not None and len(order) > max_nodes:
         return None
-    return {leaf: d for leaf, (d, _) in _differences(order).items()}
-
-
-def _differences(order: list) -> dict:
-    """{leaf: (central difference, the least error it can see)}: below that error f's rounding over the step
-    is all it measures (``gradcheck.rounding_bound``, the criterion gradcheck uses too)."""
     result = {}
     for leaf in order:
         if leaf.op:
@@ -366,9 +357,9 @@ def _differences(order: list) -> dict:
         h = 1e-6 * max(1.0, abs(leaf.data))
         try:
             up, down = _evaluate(order, {leaf: leaf.data + h}), _evaluate(order, {leaf: leaf.data - h})
-            result[leaf] = ((up - down) / (2 * h), rounding_bound(up, down, 2 * h))
+            result[leaf] = (up - down) / (2 * h)
         except (ValueError, ZeroDivisionError, OverflowError):
-            result[leaf] = (math.nan, math.nan)  # a step of h leaves the op's domain
+            result[leaf] = math.nan  # a step of h leaves the op's domain
     return result
 
 
@@ -419,7 +410,7 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
                     "x + x + ... + x: write such a sum as a product (n * x), or pass max_nodes=None to wait for it")
     names = node_names(order)
     edges = list(walk(root, 1.0, order, every=True))
-    fd = _differences(order) if len(order) <= FD_MAX_NODES else None
+    fd = finite_differences(root, order=order)
     numbers = quantities(order, edges, lr, fd)
     r = names[root]
     index = {node: i for i, node in enumerate(order)}
@@ -441,7 +432,7 @@ def page_data(root: Value, lr: float | None = None, expression: str | None = Non
         "edges": [[s.node_index, s.operand, s.parent_index] for s in edges],
         "numbers": {k: _json_number(x) for k, x in numbers.items()},
         "ops": page_ops(n.op for n in order if n.op) if locked is None else {}, "locked": locked,
-        "fd": fd is not None, "rounding": ROUNDING,
+        "fd": fd is not None,
         "fd_note": "central differences, (f(x + h) - f(x - h)) / 2h with h = 1e-6 * max(1, |x|)" if fd is not None
         else f"finite differences are shown for graphs of up to {FD_MAX_NODES} nodes",
         "style": view["style"], "weights": view["weights"], "groups": view["groups"], "svg": view["svg"],

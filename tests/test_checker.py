@@ -5,8 +5,7 @@ import math
 import pytest
 
 from autograd import Value, grad, no_grad
-from autograd.gradcheck import (GradcheckError, InconclusiveWarning, check_rules, gradcheck, gradgradcheck,
-                                numerical_grad, taylor_test)
+from autograd.gradcheck import GradcheckError, check_rules, gradcheck, gradgradcheck, numerical_grad, taylor_test
 from autograd.ops import RULES
 
 
@@ -89,38 +88,3 @@ def test_an_f_that_is_not_a_function_of_the_inputs_given_is_refused_naming_the_c
         with pytest.raises(GradcheckError):
             check(lambda *xs: wrong(xs[0]) * xs[1], [Value(0.7), Value(1.3)])
     assert numerical_grad(lambda *xs: xs[0] * xs[1], [Value(0.7), Value(1.3)])[0] == pytest.approx(1.3)
-
-
-def big(x, y):
-    """log(x) * y + sqrt(x): at x = 1e300 it is about 1e150, so a step of y changes it far below its rounding."""
-    return x.log() * y + x.sqrt()
-
-
-def test_a_change_lost_in_rounding_is_no_check_and_blames_no_rule():
-    """Where f's rounding swallows the change a step makes, gradcheck passes with a warning saying so, not a failure."""
-    why = (r"could not test every derivative.*\n  y: finite differences lost the change in rounding: "
-           r"\|f\| = 1e\+150 rounds in steps of 1.8\de\+134, the change h \* grad = 0.0")
-    with pytest.warns(InconclusiveWarning, match=why):
-        assert gradcheck(big, [Value(1e300, "x"), Value(-2.0, "y")])
-
-
-def test_a_step_beyond_the_smoothness_of_f_is_no_check():
-    """sin at 1e300 changes by about 1 over the smallest step x allows: gradcheck and taylor_test call it no check."""
-    with pytest.warns(InconclusiveWarning, match=r"x: finite differences cannot measure .* not smooth"):
-        assert gradcheck(lambda a: a.sin(), [Value(1e300, "x")])
-    with pytest.warns(InconclusiveWarning, match="not smooth"):
-        taylor_test(lambda a: a.sin(), [Value(1e300, "x")])
-
-
-def test_a_wrong_rule_still_fails_and_is_blamed_beside_a_change_lost_in_rounding(user_op):
-    """A wrong rule at ordinary numbers fails and is the culprit, while add at 1e150 (not checkable) is not blamed."""
-    wrong = user_op("sq_off", lambda x: x * x, lambda g, x, out: (g * 2.1 * x,))
-    inputs = [Value(1e300, "x"), Value(-2.0, "y"), Value(0.7, "z")]
-    with pytest.raises(GradcheckError) as info:
-        gradcheck(lambda x, y, z: big(x, y) * 0.0 + wrong(z), inputs)
-    message = str(info.value)
-    assert "1 of 3 inputs disagree" in message and "culprit: sq_off_backward" in message
-    assert [r.ok for r in info.value.rows] == [True, True, False]
-    sin_off = user_op("sin_off", math.sin, lambda g, x, out: (g * 1.01 * math.cos(x),))
-    with pytest.raises(GradcheckError, match="culprit: sin_off_backward"):
-        gradcheck(lambda a: sin_off(a), [Value(1e3)])
