@@ -19,7 +19,7 @@ from pathlib import Path
 from . import Value, __version__
 from .engine import apply
 from .ops import OPS
-from .files import page_path, resolve_target
+from .files import page_path, printable, resolve_target
 
 def functions() -> dict:
     """The functions an expression may call: every op of the table that prints as a call, by name."""
@@ -229,11 +229,11 @@ def run(args) -> None:
 
         written = _write("--render", args.render,
                          lambda: render(out, args.render, edge_derivatives=True, overwrite=args.overwrite))
-        print(f"graph written to {_printable(written)}")
+        print(f"graph written to {printable(os.fspath(written))}")
     if args.html is not None:
         page = _write("--html", args.html, lambda: trace.to_html(out, args.html, lr=args.lr, expression=args.expression,
                                                                  overwrite=args.overwrite))
-        print(f"stepper page written to {_printable(page)}")
+        print(f"stepper page written to {printable(os.fspath(page))}")
 
 
 def check_outputs(args) -> None:
@@ -278,11 +278,6 @@ def _write(option: str, path: str, write):
         raise UsageError(f"{option}: cannot write {path!r}: {_plain(e)}") from None
     except (ValueError, RuntimeError, ImportError) as e:
         raise UsageError(f"{option}: {_plain(e)}") from None
-
-
-def _printable(path) -> str:
-    """``path`` as text any UTF-8 output takes: an undecodable byte of a file name shows as its escape."""
-    return os.fspath(path).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _plain(e: Exception) -> str:

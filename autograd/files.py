@@ -47,6 +47,12 @@ def write_text(path, text: str, *, overwrite: bool = False, create_parents: bool
     return atomic_write(path, lambda tmp: tmp.write_bytes(data), overwrite=overwrite, create_parents=create_parents)
 
 
+def printable(text: str) -> str:
+    """``text`` with what UTF-8 cannot carry (a lone surrogate in a label, an undecodable byte of a file
+    name) as its backslash escape, so ``print`` shows it instead of raising UnicodeEncodeError."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def escape_surrogates(json_text: str) -> str:
     """``json.dumps`` output (ASCII) with each lone surrogate's escape (``\\ud800``) escaped once
     more, so a page that parses it shows the six characters where UTF-8 has no character to show."""

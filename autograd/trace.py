@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .engine import Value, as_seed, as_value, contributions, record_hook, reverse_pass
+from .files import printable
 from .graph import PASS_LOCK, operands, toposort
 from .ops import ATOM, OPS, call_text, finite, fmt
 
@@ -52,12 +53,6 @@ class Step:
 def node_names(order: list) -> dict:
     """{node: its name}: the label, or n<i> with i its position in ``order``."""
     return {node: node.label or f"n{i}" for i, node in enumerate(order)}
-
-
-def _printable(text: str) -> str:
-    """``text`` with what UTF-8 cannot carry (a lone surrogate in a label, ``'\\ud800'``) as its backslash
-    escape, so ``print`` shows it instead of raising UnicodeEncodeError (files and pages do the same)."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _name(node: Value, index: dict) -> str:
@@ -168,7 +163,7 @@ def explain(root: Value, grad: float = 1.0) -> str:
                             f" (this pass; {names[p]}.grad holds {fmt(p.grad)}: a leaf adds up its passes)"))
     if len(lines) == 1:
         lines.append("      (no steps: the root is a leaf, or its gradient is 0)")
-    return _printable("\n".join(lines))
+    return printable("\n".join(lines))
 
 
 def _formula(node: Value, index: dict) -> tuple:
@@ -193,7 +188,7 @@ def tape(root: Value) -> str:
         label = f"  [{node.label}]" if node.label else ""
         rows.append((f"n{i} = {call}", f"# {comment}   grad {fmt(node.grad)}{label}"))
     width = max(len(left) for left, _ in rows)
-    return _printable("\n".join(f"{left.ljust(width)}   {right}" for left, right in rows))
+    return printable("\n".join(f"{left.ljust(width)}   {right}" for left, right in rows))
 
 
 @dataclass
@@ -270,7 +265,7 @@ def why(x: Value, root: Value, max_paths: int = 1000) -> str:
     order = toposort(root)
     index = {node: i for i, node in enumerate(order)}
     if x not in index:
-        return _printable(f"{x.label or 'x'} is not in the graph of {_name(root, index)}: d/dx = 0")
+        return printable(f"{x.label or 'x'} is not in the graph of {_name(root, index)}: d/dx = 0")
     found = paths(x, root, max_paths + 1)
     truncated = len(found) > max_paths
     found = found[:max_paths]
@@ -283,7 +278,7 @@ def why(x: Value, root: Value, max_paths: int = 1000) -> str:
                  f"d{_name(root, index)}/d{_name(x, index)}")
     if truncated:
         lines.append(f"(stopped after max_paths={max_paths} paths; the sum is partial)")
-    return _printable("\n".join(lines))
+    return printable("\n".join(lines))
 
 
 @dataclass
@@ -375,6 +370,10 @@ STEP_KEY = {"#fdba74": "its rule runs in this step",  # render_steps' highlight 
 RULE_COLOUR, PARENT_COLOUR, DONE_COLOUR = STEP_KEY
 
 
+# Suffixes that name a file, never the folder render_steps writes ("runs/v1.2" and "steps.d" are folders)
+FILE_SUFFIXES = {".png", ".svg", ".jpg", ".jpeg", ".pdf", ".txt", ".html", ".htm", ".json", ".dot", ".gv", ".webp"}
+
+
 def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int | None = 200, *, overwrite: bool = False,
                  **options) -> list:
     """Draw one picture per step of a backward pass from ``root`` (step_001.png, ...); returns the paths.
@@ -395,7 +394,7 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int | None =
     check_limit(options.get("max_nodes"), "render_steps", "max_nodes")
     if out_dir.suffix.lower() == ".gif":
         return [_animate(root, out_dir, max_steps, overwrite, options)]
-    if out_dir.suffix and not out_dir.is_dir():  # steps.txt, steps.svg: a file's name, not a folder's
+    if out_dir.suffix.lower() in FILE_SUFFIXES and not out_dir.is_dir():  # steps.txt: a file's name, not a folder's
         raise ValueError(f"render_steps: out_dir {str(out_dir)!r} ends in {out_dir.suffix}, but render_steps writes a "
                          f"folder of pictures there (step_001.{fmt}, ...); name a folder without a suffix, or end it "
                          "in .gif for one animated image")

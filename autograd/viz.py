@@ -12,6 +12,7 @@ import contextlib
 import functools
 import html
 import math
+import numbers
 import re
 import shutil
 import subprocess
@@ -202,11 +203,13 @@ COLLAPSE_ADVICE = ("For a network draw the graph of a single input (collapse='ne
 
 def check_limit(limit, where: str, name: str):
     """``limit`` (a max_nodes or max_steps) if it is None or a positive int; else an error naming ``where``, ``name`` and the value."""
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, numbers.Integral):  # numpy's ints count
         raise TypeError(f"{where}: {name} must be a positive int or None, got {limit!r}")
-    if limit is not None and limit < 1:
+    if limit < 1:
         raise ValueError(f"{where}: {name} must be a positive int or None, got {limit!r}")
-    return limit
+    return int(limit)
 
 
 def check_size(n: int, max_nodes, where: str, advice: str = COLLAPSE_ADVICE) -> None:

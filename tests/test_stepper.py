@@ -992,6 +992,10 @@ def test_browser_an_infinite_input_is_not_called_a_wrong_rule(tmp_path, open_pag
     page.keyboard.press("End")
     rows = page.evaluate("[...document.querySelectorAll('#summary tr')].slice(1).map(r => [...r.cells].map(c => c.textContent))")
     assert rows and all(r[-1] in ("agree", "no check") for r in rows) and rows[0][-1] == "no check", rows
+    edit(page, "x", "nan")
+    page.keyboard.press("End")
+    note = page.inner_text("#summary .note")
+    assert "infinite or NaN" in note and "at an infinite number" not in note  # NaN is not called infinite
 
 
 def test_browser_a_network_update_moves_its_parameters_and_never_its_data(tmp_path, open_page):

@@ -441,4 +441,6 @@ def test_a_file_name_whose_suffix_contradicts_what_is_written_is_refused_naming_
     assert not any(tmp_path.iterdir())
     (tmp_path / "run.1").mkdir()  # a folder that is there already is used whatever its name
     assert len(trace.render_steps(c, tmp_path / "run.1", fmt="dot")) == 6
+    for name in ("v1.2", "steps.d"):  # a dotted folder name that names no file format is made, as before
+        assert len(trace.render_steps(c, tmp_path / "new" / name, fmt="dot")) == 6
     assert trace.to_html(c, tmp_path / "page.HTM").exists()

@@ -16,7 +16,8 @@ import nn
 from autograd import Value, grad, trace
 from autograd.graph import mark_parameter, toposort
 from autograd.stepper import finite_differences
-from autograd.viz import STYLE, GraphTooLarge, RendererNotFound, find_groups, find_renderer, node_kind, render, to_dot
+from autograd.viz import (STYLE, GraphTooLarge, RendererNotFound, check_limit, find_groups, find_renderer, node_kind,
+                          render, to_dot)
 from demos.benchmark import reused_leaf_chain  # x + x + ... + x
 
 pytest.importorskip("graphviz")
@@ -581,3 +582,10 @@ def test_a_limit_that_is_not_a_positive_int_is_refused_naming_it(call, where, ba
                                                       rf"got {re.escape(repr(bad))}$"):
         call(example()[2], tmp_path, bad)
     assert not any(tmp_path.iterdir())
+
+
+def test_a_limit_may_be_any_integer_type():
+    """A numpy-style integer (numbers.Integral, not int) is a limit like any int, as it was before limits were checked."""
+    np = pytest.importorskip("numpy")
+    assert check_limit(np.int64(500), "to_dot", "max_nodes") == 500
+    assert "digraph" in to_dot(example()[2], max_nodes=np.int64(500)).source

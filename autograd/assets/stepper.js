@@ -528,7 +528,7 @@
     const note = document.createElement("p");
     note.className = "note";
     note.textContent = D.fd ? `The backprop gradients beside ${D.fd_note}: they agree when the rules are right.` +
-      (unchecked ? " No check: at an infinite number the differences cannot test the gradient." : "") : D.fd_note + ".";
+      (unchecked ? " No check: where a number is infinite or NaN (an input, a gradient or a difference) the differences cannot test the gradient." : "") : D.fd_note + ".";
     box.append(t, note);
     const out = Q["d" + D.root];
     if (isErr(out)) { // n/a above: say why, in the engine's words
