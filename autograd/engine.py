@@ -26,7 +26,7 @@ from .ops import OPS, RULES, Op, finite, register
 
 __all__ = ["Value", "backward", "grad", "no_grad", "enable_grad", "is_grad_enabled", "define_op", "apply",
            "as_value", "as_number", "record", "record_hook", "reverse_pass", "contributions", "call_rule",
-           "backward_rules", "forward_of", "named_error", "made_by_backward"]
+           "backward_rules", "forward_of", "named_error", "made_by_backward", "leaf_grad"]
 
 # None: record graphs. _OFF: record nothing (no_grad). A callable: record, then call it with each
 # new node (trace.detect_anomaly and grad(create_graph=True) use this to see the nodes made).
@@ -584,9 +584,13 @@ def _is_float(x) -> bool:
     return True
 
 
-def _name(node: Value) -> str:
-    """A node as messages name it: its label, else its number."""
-    return repr(node.label) if node.label else f"Value(data={node.data!r})"
+def leaf_grad(node: Value, where: str) -> float:
+    """A leaf's ``.grad`` as a float (an int set by hand counts), or TypeError naming ``where`` and the leaf."""
+    g = node.grad
+    if type(g) is float:
+        return g
+    name = repr(node.label) if node.label else f"Value(data={node.data!r})"
+    return as_number(g, f"{where}: the .grad of leaf {name}")
 
 
 def _rule_at(args: tuple) -> str:
@@ -660,10 +664,7 @@ def backward(root: Value, grad: float = 1.0) -> None:
                 if node.op:
                     node.grad = 0.0
                 else:
-                    before = node.grad
-                    if type(before) is not float:  # set by hand: a number, or an error naming the leaf
-                        before = as_number(before, f"backward: the .grad of leaf {_name(node)}")
-                    leaves.append((node, before))
+                    leaves.append((node, leaf_grad(node, "backward")))
                     node.grad = 0.0
             root.grad = seed
             rules = backward_rules()

@@ -15,7 +15,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .engine import Value, as_seed, as_value, contributions, record_hook, reverse_pass
+from .engine import Value, as_seed, as_value, contributions, leaf_grad, record_hook, reverse_pass
 from .files import printable
 from .graph import PASS_LOCK, operands, toposort
 from .ops import ATOM, OPS, call_text, finite, fmt
@@ -95,9 +95,9 @@ def walk(root: Value, seed: float, order: list, start: dict | None = None, exact
                        base if total is None else base + total, base + grads[parent], count[parent])
 
 
-def _leaf_grads(order: list) -> dict:
-    """The leaves' gradients now, the start of a pass that adds to them."""
-    return {node: node.grad for node in order if not node.op}
+def _leaf_grads(order: list, where: str) -> dict:
+    """The leaves' gradients now, the start of a pass that adds to them (a non-number is named)."""
+    return {node: leaf_grad(node, where) for node in order if not node.op}
 
 
 def steps(root: Value, grad: float = 1.0):
@@ -114,7 +114,7 @@ def steps(root: Value, grad: float = 1.0):
     # debugger, a page) or dropped unfinished would block every other thread's backward for good.
     # So another thread may add to a shared leaf between two steps; that addition is kept.
     with PASS_LOCK:
-        edges = walk(root, seed, order, _leaf_grads(order), exact=True)  # the start taken now, not when first iterated
+        edges = walk(root, seed, order, _leaf_grads(order, "steps"), exact=True)  # the start taken now, not when first iterated
         for node in order:
             if node.op:
                 node.grad = 0.0
@@ -151,7 +151,7 @@ def explain(root: Value, grad: float = 1.0) -> str:
     names = node_names(order)
     lines = [f"backward from {names[root]} (seeded with {fmt(grad)}), one line per edge:"]
     received: dict = {}
-    for s in walk(root, as_seed(grad, "explain(grad=...)"), order, _leaf_grads(order)):
+    for s in walk(root, as_seed(grad, "explain(grad=...)"), order, _leaf_grads(order, "explain")):
         lines.append(f"{s.number:4d}  {chain_rule_line(s, names)}")
         received.setdefault(s.parent, []).append(s.contribution)
     reused = [(p, cs) for p, cs in received.items() if len(cs) > 1]
@@ -404,7 +404,7 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int | None =
     names = node_names(order)
     grads = {node: 0.0 if node.op else node.grad for node in order}
     grads[root] = 1.0 + (0.0 if root.op else root.grad)
-    steps = list(walk(root, 1.0, order, _leaf_grads(order)))  # counted before anything is drawn
+    steps = list(walk(root, 1.0, order, _leaf_grads(order, "render_steps")))  # counted before anything is drawn
     if max_steps is not None and len(steps) > max_steps:
         raise ValueError(f"render_steps: {len(steps)} steps, more than max_steps={max_steps}; raise max_steps "
                          "to draw them all")

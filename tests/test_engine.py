@@ -525,13 +525,17 @@ def test_value_stays_lean():
 
 
 def test_a_leaf_grad_set_to_a_non_number_is_named_and_nothing_changes():
-    """backward() on a leaf whose .grad was set by hand to text names the leaf and the text, and leaves every
-    other leaf's .grad as it was; an int .grad is taken as its number."""
+    """backward() (and trace's explain and steps) on a leaf whose .grad was set by hand to text names the leaf and
+    the text, and leaves every other leaf's .grad as it was; an int .grad is taken as its number."""
     x, y = Value(2.0, label="x"), Value(3.0, label="y")
     x.grad, y.grad = 0.5, "abc"
     with pytest.raises(TypeError, match=r"backward: the \.grad of leaf 'y'.*str 'abc'"):
         (x * y).backward()
     assert x.grad == 0.5 and y.grad == "abc"
+    from autograd import trace
+    for tool, call in (("explain", lambda: trace.explain(x * y)), ("steps", lambda: list(trace.steps(x * y)))):
+        with pytest.raises(TypeError, match=rf"{tool}: the \.grad of leaf 'y'.*str 'abc'"):
+            call()
     y.grad = 1
     (x * y).backward()
     assert x.grad == 3.5 and y.grad == 3.0 and type(y.grad) is float
