@@ -88,3 +88,26 @@ def test_an_f_that_is_not_a_function_of_the_inputs_given_is_refused_naming_the_c
         with pytest.raises(GradcheckError):
             check(lambda *xs: wrong(xs[0]) * xs[1], [Value(0.7), Value(1.3)])
     assert numerical_grad(lambda *xs: xs[0] * xs[1], [Value(0.7), Value(1.3)])[0] == pytest.approx(1.3)
+
+
+def test_a_change_lost_in_fs_rounding_is_no_check_and_a_wrong_rule_above_it_still_fails():
+    """At x = 1e300, y in log(x)*y + sqrt(x) moves f (about 1e150) by less than its last digit, so finite
+    differences say nothing: a warning naming y, no failure and no right rule blamed; the same test leaves a
+    wrong rule failing wherever its predicted change is visible in f (3x for x*x inside f + 1e9)."""
+    from autograd import define_op
+    from autograd.gradcheck import InconclusiveWarning
+
+    x, y = Value(1e300, "x"), Value(-2.0, "y")
+    with pytest.warns(InconclusiveWarning, match=r"y: .*lost in the rounding of f"):
+        assert gradcheck(lambda a, b: a.log() * b + a.sqrt(), [x, y])
+    bad = define_op("badsq_lost", lambda v: v * v, lambda g, v, out: (g * 3 * v,))
+    try:
+        with pytest.raises(GradcheckError, match="badsq_lost_backward"):
+            gradcheck(lambda v: bad(v) + 1e9, [Value(1.0)])
+        with pytest.raises(GradcheckError) as failed, pytest.warns(InconclusiveWarning, match="y: "):
+            gradcheck(lambda a, b, z: a.log() * b + a.sqrt() + bad(z) * 1e140, [x, y, Value(1.0, "z")])
+        assert "culprit: badsq_lost_backward" in str(failed.value) and "add_backward" not in str(failed.value)
+    finally:
+        from autograd.ops import OPS
+        OPS.pop("badsq_lost")
+        RULES.pop("badsq_lost")
