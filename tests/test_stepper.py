@@ -909,11 +909,12 @@ def test_browser_the_quiz_checks_answers_at_the_edited_values(tmp_path, open_pag
 
 def test_browser_editing_is_off_and_explained_for_user_ops_and_recorded_derivatives(tmp_path, open_page, user_op):
     """A graph with a define_op op, or one recorded by grad(create_graph=True), shows Python's numbers with its
-    inputs disabled and a note saying why."""
+    inputs disabled and a note saying why, and its legend has no look that only an edit makes (a failed op)."""
     cube = user_op("cube_edit", lambda x: x ** 3, lambda g, x, out: (g * 3.0 * x * x,))
     x = Value(0.5, "x")
     page = open_page(trace.to_html(cube(x) * 2.0, tmp_path / "p.html"))
     assert page.locator("#inputs input").first.is_disabled()
+    assert "op that failed" not in page.inner_text("#legend-list") and "not computed yet" in page.inner_text("#legend-list")
     assert "cube_edit, an op defined in Python (define_op), which this page cannot run" in page.inner_text("#inputs")
     (dy,) = grad(x.tanh(), [x], create_graph=True)
     page = open_page(trace.to_html(dy, tmp_path / "q.html"))

@@ -255,10 +255,10 @@
     ["", `background:${D.style.interior}`, "node: name | data | grad"],
     ["", `background:${D.style.root}`, "output"],
     ["dashed", `background:${D.style.const}`, "constant"],
-    ["faded", `background:${D.style.interior}`, "not computed (yet, or after an op failed)"],
+    ["faded", `background:${D.style.interior}`, D.locked === null ? "not computed (yet, or after an op failed)" : "not computed yet"],
     ["ellipse", "background:#e5e7eb", "op (its rule not run yet)"],
     ["ellipse", "background:var(--done-fill)", "op whose rule has run"],
-    ["ellipse failed", "background:var(--failed-fill)", "op that failed (the step says why)"],
+    D.locked === null && ["ellipse failed", "background:var(--failed-fill)", "op that failed (the step says why)"], // only an edit fails
     ["current", "background:var(--current-fill)", "this step's node (computed, rule running, updated)"],
     ["receiver", "background:var(--receiver-fill)", "receives the gradient"],
     ["edge", "", "edge the gradient flows back along"],
