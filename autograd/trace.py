@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .engine import Value, as_seed, as_value, contributions, leaf_grad, record_hook, reverse_pass
-from .files import printable
+from .files import as_path, printable
 from .graph import PASS_LOCK, operands, toposort
 from .ops import ATOM, OPS, call_text, finite, fmt
 
@@ -385,8 +385,6 @@ def render_steps(root: Value, out_dir, fmt: str = "png", max_steps: int | None =
     in the viz extra), returned as a one-element list.
     """
     from .viz import View, check_limit, check_size, draw, write_dot  # needs the viz extra
-
-    from .files import as_path
 
     as_value(root, "render_steps")
     out_dir = as_path(out_dir, "render_steps", "out_dir")

@@ -22,25 +22,24 @@ def need(module: str, extra: str = "demos"):
         raise SystemExit(2) from None
 
 
-def positive_int(text: str) -> int:
+def _int_from(text: str, low: int, what: str) -> int:
+    """``text`` as an int >= ``low``; argparse's error saying ``what`` was expected otherwise."""
     try:
         n = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        n = low - 1
+    if n < low:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
     return n
+
+
+def positive_int(text: str) -> int:
+    return _int_from(text, 1, "a positive integer")
 
 
 def count(text: str) -> int:
     """0 or a positive integer (an --every N where 0 means never)."""
-    try:
-        n = int(text)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or a positive integer, got {text!r}")
-    return n
+    return _int_from(text, 0, "0 or a positive integer")
 
 
 def positive_float(text: str) -> float:
